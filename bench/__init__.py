@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): numbers written to bench/results.json, never timed unit tests."""

@@ -1,0 +1,49 @@
+"""The ``reclaim`` command. Thin: parse, call the core, render; errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from reclaim import __version__
+from reclaim.cli import demo, emulator_cmd
+from reclaim.cli.console import err_console
+from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
+
+app = typer.Typer(
+    name="reclaim",
+    help="Investigate, contain and remediate a compromised Microsoft 365 account and mailbox.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(emulator_cmd.app, name="emulator")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reclaim {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Investigate, contain and remediate a compromised Microsoft 365 account and mailbox."""
+
+
+def run() -> None:
+    """Console-script entry point: maps reclaim's errors to one line on stderr and DESIGN.md's exit codes."""
+    try:
+        app(standalone_mode=True)
+    except ReclaimError as exc:
+        err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        sys.exit(EXIT_INTERRUPTED)

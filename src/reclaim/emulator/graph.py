@@ -1,0 +1,220 @@
+"""Graph v1.0: the request dispatcher and ``$batch``.
+
+Resource handlers live in ``graph_*.py`` modules and register on ``ROUTER``; this module checks
+permissions and throttling, then calls them, for top-level requests and ``$batch`` sub-requests alike.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from reclaim.emulator.state import iso
+from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse, Router, graph_error_body
+
+if TYPE_CHECKING:
+    from reclaim.emulator.app import Emulator
+    from reclaim.emulator.auth import TokenClaims
+
+JSON = dict[str, Any]
+
+ROUTER = Router()
+
+MAX_BATCH = 20
+
+#: Throttle classes whose permission errors come from Exchange Online (mailbox resources).
+_OUTLOOK = "outlook"
+
+
+def error(req: ApiRequest, status: int, code: str, message: str,
+          headers: dict[str, str] | None = None) -> ApiResponse:
+    body = graph_error_body(code, message, req.request_id, iso(req.emulator.clock.now()))
+    return ApiResponse(status, body, dict(headers or {}))
+
+
+def user_or_404(req: ApiRequest, key: str) -> JSON:
+    """The user by id or UPN, or the directory's 404."""
+    user = req.emulator.state.find_user(key)
+    if user is None:
+        raise ApiError(404, "Request_ResourceNotFound",
+                       f"Resource '{key}' does not exist or one of its queried reference-property objects "
+                       "are not present.")
+    return user
+
+
+def mailbox_user_or_404(req: ApiRequest, key: str) -> JSON:
+    """The user, who must have an Exchange Online mailbox (else Graph's mailbox errors)."""
+    user = req.emulator.state.find_user(key)
+    if user is None:
+        raise ApiError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+    if user.get("mailbox") is None:
+        raise ApiError(404, "MailboxNotEnabledForRESTAPI",
+                       "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+    return user
+
+
+def _load_handlers() -> None:
+    # Importing registers the handlers on ROUTER. Kept in a function so the import order is explicit.
+    import importlib
+    import pkgutil
+
+    import reclaim.emulator as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("graph_"):
+            importlib.import_module(f"reclaim.emulator.{info.name}")
+
+
+_loaded = False
+
+
+async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | None = None) -> ApiResponse:
+    """Answer one Graph request (top level or inside ``$batch``)."""
+    global _loaded
+    if not _loaded:
+        _load_handlers()
+        _loaded = True
+    match = ROUTER.match(req.method, req.path)
+    if match is None:
+        segment = req.path.strip("/").split("/")[0] or "/"
+        if latency is not None:
+            await latency()
+        return error(req, 400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+    if match is False:
+        if latency is not None:
+            await latency()
+        return error(req, 405, "Request_BadRequest",
+                     "Specified HTTP method is not allowed for the request target.")
+    assert not isinstance(match, bool)
+    route, params = match
+    if not req.claims.has_any(route.permissions):
+        if latency is not None:
+            await latency()
+        if route.throttle == _OUTLOOK:
+            return error(req, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        return error(req, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    emulator = req.emulator
+    mailbox = None
+    if route.throttle == _OUTLOOK:
+        user = emulator.state.find_user(params.get("user", ""))
+        mailbox = str(user["id"]) if user is not None else params.get("user")
+    write = req.method != "GET"
+    rejection = emulator.throttle.admit(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox,
+                                        write=write, cost=_cost(req, route.throttle))
+    if rejection is not None:
+        if latency is not None:
+            await latency()
+        headers = dict(rejection.headers)
+        if rejection.retry_after is not None:
+            headers["Retry-After"] = _fmt(rejection.retry_after)
+        return error(req, 429, rejection.code, rejection.message, headers)
+    try:
+        if latency is not None:
+            await latency()
+        try:
+            return route.handler(req, **params)
+        except ApiError as exc:
+            return error(req, exc.status, exc.code, exc.message, exc.headers)
+    finally:
+        emulator.throttle.release(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox)
+
+
+def _cost(req: ApiRequest, kind: str) -> int:
+    """Resource units for the identity bucket: GET users costs 2, other GETs 1, writes 1 + a write unit."""
+    if kind != "identity":
+        return 1
+    if req.method == "GET":
+        return 2 if req.path.strip("/").lower() == "users" else 1
+    return 2
+
+
+def _fmt(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
+
+
+async def batch(emulator: Emulator, claims: TokenClaims, body: Any, *, base_url: str, request_id: str,
+                record: Callable[[str, str, Any], None]) -> ApiResponse:
+    """``POST /$batch``: ≤ 20 sub-requests, ``dependsOn``, each throttled on its own, 424 on failed deps."""
+    probe = ApiRequest(method="POST", path="/$batch", query={}, headers={}, body=body, claims=claims,
+                       emulator=emulator, base_url=base_url, request_id=request_id)
+    if not isinstance(body, dict) or not isinstance(body.get("requests"), list) or not body["requests"]:
+        return error(probe, 400, "BadRequest", "Invalid batch payload format.")
+    requests: list[Any] = body["requests"]
+    if len(requests) > MAX_BATCH:
+        return error(probe, 400, "BadRequest", f"The number of requests in a batch exceeds the limit of {MAX_BATCH}.")
+    ids: list[str] = []
+    for sub in requests:
+        if not isinstance(sub, dict) or not all(k in sub for k in ("id", "method", "url")):
+            return error(probe, 400, "BadRequest", "Invalid batch payload format: each request needs id, method, url.")
+        if str(sub["id"]) in ids:
+            return error(probe, 400, "BadRequest", "Batch request ids must be unique.")
+        ids.append(str(sub["id"]))
+    for sub in requests:
+        for dep in sub.get("dependsOn") or []:
+            if str(dep) not in ids:
+                return error(probe, 400, "BadRequest", f"Request {sub['id']} depends on unknown request {dep}.")
+
+    results: dict[str, JSON] = {}
+    pending = list(requests)
+    # Run in dependency order; requests without dependencies run in the order given.
+    while pending:
+        progressed = False
+        for sub in list(pending):
+            deps = [str(d) for d in sub.get("dependsOn") or []]
+            if any(d not in results for d in deps):
+                continue
+            pending.remove(sub)
+            progressed = True
+            sid = str(sub["id"])
+            if any(int(results[d]["status"]) >= 400 for d in deps):
+                sub_req = _sub_request(emulator, claims, sub, base_url)
+                failed = error(sub_req, 424, "FailedDependency", "A request this request depends on failed.")
+                results[sid] = _sub_response(sid, failed)
+                continue
+            results[sid] = _sub_response(sid, await _run_sub(emulator, claims, sub, base_url, record))
+        if not progressed:
+            return error(probe, 400, "BadRequest", "The dependsOn graph of the batch has a cycle.")
+    order = [results[i] for i in ids]
+    # Graph returns sub-responses in any order; so does the emulator (seeded), so clients map by id.
+    random.Random(emulator.seed if emulator.seed is not None else 0).shuffle(order)
+    return ApiResponse(200, {"responses": order})
+
+
+def _sub_request(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: str) -> ApiRequest:
+    url = str(sub["url"])
+    if url.lower().startswith(("http://", "https://")):
+        url = "/" + url.split("/v1.0/", 1)[-1]
+    if not url.startswith("/"):
+        url = "/" + url
+    path, _, query = url.partition("?")
+    return ApiRequest(method=str(sub["method"]).upper(), path=path,
+                      query=dict(parse_qsl(query, keep_blank_values=True)),
+                      headers={str(k): str(v) for k, v in (sub.get("headers") or {}).items()},
+                      body=sub.get("body"), claims=claims, emulator=emulator, base_url=base_url, in_batch=True)
+
+
+async def _run_sub(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: str,
+                   record: Callable[[str, str, Any], None]) -> ApiResponse:
+    req = _sub_request(emulator, claims, sub, base_url)
+    record(req.method, str(sub["url"]), req.body)
+    if req.body is not None and req.header("content-type") is None:
+        return error(req, 400, "BadRequest", "Content-Type header is required for a request with a body.")
+    fault = emulator.faults.draw(kinds=("429", "500", "502", "503", "504"))
+    if fault is not None:
+        status = int(fault.kind)
+        headers = {}
+        if status == 429 and fault.retry_after is not None:
+            headers["Retry-After"] = _fmt(fault.retry_after)
+        code = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "UnknownError"}.get(status, "generalException")
+        return error(req, status, code, "Injected fault.", headers)
+    return await dispatch(req)
+
+
+def _sub_response(sid: str, resp: ApiResponse) -> JSON:
+    out: JSON = {"id": sid, "status": resp.status, "headers": dict(resp.headers)}
+    if resp.body is not None:
+        out["headers"].setdefault("Content-Type", "application/json")
+        out["body"] = resp.body
+    return out

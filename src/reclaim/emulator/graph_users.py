@@ -1,0 +1,120 @@
+"""Graph: users (list, get by id or UPN, PATCH), revokeSignInSessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reclaim.emulator.graph import ROUTER, user_or_404
+from reclaim.emulator.odata import page, select
+from reclaim.emulator.state import iso
+from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
+
+JSON = dict[str, Any]
+
+USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+
+#: Properties Graph returns for a user when no $select is given.
+DEFAULT_USER_PROPERTIES = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                           "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+
+#: Fixture-only keys that are not user properties on the wire.
+_NOT_USER_PROPERTIES = {"mailbox", "authenticationMethods", "oauth2PermissionGrants", "risk", "passwordProfile"}
+
+
+def user_view(user: JSON, req: ApiRequest) -> JSON:
+    """The user as Graph returns it: the default property set, or what ``$select`` asks for."""
+    public = {k: v for k, v in user.items() if k not in _NOT_USER_PROPERTIES}
+    if req.query.get("$select"):
+        return select(public, req)
+    return {k: public.get(k) for k in DEFAULT_USER_PROPERTIES}
+
+
+@ROUTER.add("GET", "/users", permissions=USER_READ)
+def list_users(req: ApiRequest) -> ApiResponse:
+    users = req.emulator.state.users()
+    views = [user_view(u, req) for u in users]
+    req_no_select = req
+    body = page(req_no_select, views, page_size=100, max_top=999,
+                context=f"{req.base_url}/$metadata#users")
+    return ApiResponse(200, body)
+
+
+@ROUTER.add("GET", "/users/{user}", permissions=USER_READ)
+def get_user(req: ApiRequest, user: str) -> ApiResponse:
+    found = user_or_404(req, user)
+    body = {"@odata.context": f"{req.base_url}/$metadata#users/$entity", **user_view(found, req)}
+    return ApiResponse(200, body)
+
+
+#: PATCH-able properties and the permissions that allow writing each.
+_WRITABLE: dict[str, tuple[str, ...]] = {
+    "accountEnabled": ("User.EnableDisableAccount.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "passwordProfile": ("User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "displayName": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "mobilePhone": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "otherMails": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "businessPhones": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+    "passwordPolicies": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+}
+
+
+@ROUTER.add("PATCH", "/users/{user}")
+def patch_user(req: ApiRequest, user: str) -> ApiResponse:
+    found = user_or_404(req, user)
+    body = req.body
+    if not isinstance(body, dict) or not body:
+        raise ApiError(400, "Request_BadRequest", "Invalid request body: a JSON object with properties is required.")
+    for key in body:
+        allowed = _WRITABLE.get(key)
+        if allowed is None:
+            raise ApiError(400, "Request_BadRequest",
+                           f"Property '{key}' is read-only or not supported for update by this emulator.")
+        if not req.claims.has_any(allowed):
+            raise ApiError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    # Sensitive properties: app-only callers also need a directory role (User Administrator or higher).
+    if ("accountEnabled" in body or "passwordProfile" in body) and not req.claims.has_role(
+            "User Administrator", "Privileged Authentication Administrator"):
+        raise ApiError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    if "passwordProfile" in body:
+        profile = body["passwordProfile"]
+        if not isinstance(profile, dict) or not isinstance(profile.get("password"), str):
+            raise ApiError(400, "Request_BadRequest", "passwordProfile.password is required.")
+        if found.get("onPremisesSyncEnabled"):
+            raise ApiError(400, "Request_BadRequest",
+                           "Unable to update the specified properties for on-premises mastered Directory Sync "
+                           "objects or objects currently undergoing migration.")
+        if not _complex_enough(profile["password"]):
+            raise ApiError(400, "Request_BadRequest",
+                           "The specified password does not comply with password complexity requirements. "
+                           "Please provide a different password.")
+    if "accountEnabled" in body and not isinstance(body["accountEnabled"], bool):
+        raise ApiError(400, "Request_BadRequest", "Invalid value specified for property 'accountEnabled'.")
+    for key, value in body.items():
+        if key == "passwordProfile":
+            # The password itself is never stored: only when it changed, and the force-change flag.
+            found["lastPasswordChangeDateTime"] = iso(req.emulator.clock.now())
+            found["passwordProfile"] = {
+                "forceChangePasswordNextSignIn": bool(value.get("forceChangePasswordNextSignIn", False)),
+                "forceChangePasswordNextSignInWithMfa": bool(value.get("forceChangePasswordNextSignInWithMfa", False)),
+            }
+        else:
+            found[key] = value
+    return ApiResponse(204)
+
+
+def _complex_enough(password: str) -> bool:
+    """Entra's rule: 8–256 characters and 3 of 4 classes (lower, upper, digit, symbol)."""
+    if not 8 <= len(password) <= 256:
+        return False
+    classes = [any(c.islower() for c in password), any(c.isupper() for c in password),
+               any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+    return sum(classes) >= 3
+
+
+@ROUTER.add("POST", "/users/{user}/revokeSignInSessions",
+            permissions=("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"))
+def revoke_sessions(req: ApiRequest, user: str) -> ApiResponse:
+    found = user_or_404(req, user)
+    found["signInSessionsValidFromDateTime"] = iso(req.emulator.clock.now())
+    # Documented as 204; the service actually answers 200 {"value": true}.
+    return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#Edm.Boolean", "value": True})

@@ -1,0 +1,41 @@
+"""Built-in scenarios: tenants as fixtures (the format of DESIGN.md), for the demo, tests and training."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reclaim.errors import BadInput
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    build: Callable[[], JSON]
+
+
+def _registry() -> dict[str, Scenario]:
+    from reclaim.emulator.scenarios import bec_classic, clean
+
+    return {s.name: s for s in (bec_classic.SCENARIO, clean.SCENARIO)}
+
+
+def scenarios() -> list[Scenario]:
+    return list(_registry().values())
+
+
+def load_scenario(name: str) -> JSON:
+    registry = _registry()
+    if name not in registry:
+        raise BadInput(f"unknown scenario {name!r}", hint=f"choose one of: {', '.join(sorted(registry))}")
+    return registry[name].build()
+
+
+def synthetic(users: int, seed: int = 0) -> JSON:
+    from reclaim.emulator.scenarios.synthetic import build
+
+    return build(users, seed)

@@ -1,0 +1,66 @@
+"""Serve the emulator on loopback with uvicorn (``reclaim emulator serve``), or in a background thread."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from reclaim.emulator.app import Emulator
+from reclaim.errors import BadInput
+
+
+def check_loopback(host: str) -> None:
+    """Refuse any address that is not loopback: the practice tenant is never exposed to a network."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise BadInput(f"--host {host!r} is not an IP address",
+                       hint="the emulator binds loopback only: use 127.0.0.1 or ::1") from None
+    if not address.is_loopback:
+        raise BadInput(f"refusing to bind {host}: the emulator serves loopback addresses only",
+                       hint="use 127.0.0.1 or ::1")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def make_server(emulator: Emulator, host: str, port: int) -> uvicorn.Server:
+    check_loopback(host)
+    config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", timeout_keep_alive=30, backlog=2048)
+    return uvicorn.Server(config)
+
+
+@contextlib.contextmanager
+def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run the emulator on an ephemeral loopback port in a daemon thread; yields its base URL."""
+    port = port or free_port(host)
+    server = make_server(emulator, host, port)
+    thread = threading.Thread(target=server.run, name="reclaim-emulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the emulator did not start")
+        time.sleep(0.01)
+    try:
+        yield base_url(host, port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

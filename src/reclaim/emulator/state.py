@@ -1,0 +1,298 @@
+"""The emulator's state: one Microsoft 365 tenant as plain, Graph-shaped dicts (the fixture format).
+
+The state model is separate from the wire format (``graph.py``, ``exchange.py``): routes read and
+write these dicts, and ``dump()`` returns them in the fixture format of DESIGN.md, so load → dump is
+lossless and unknown fields are kept as given.
+
+Mailbox data lives under ``user["mailbox"]``; Graph and Exchange views are both derived from it, so a
+write through one API is visible through the other.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reclaim.emulator.fixture import validate_fixture
+
+JSON = dict[str, Any]
+
+#: Every Graph application permission reclaim uses; the default app is granted all of them.
+ALL_GRAPH_PERMISSIONS: tuple[str, ...] = (
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "User.EnableDisableAccount.All",
+    "User.RevokeSessions.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "Directory.Read.All",
+    "Domain.Read.All",
+    "MailboxSettings.Read",
+    "MailboxSettings.ReadWrite",
+    "Mail.Read",
+    "Mail.ReadBasic.All",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Application.Read.All",
+    "AuditLog.Read.All",
+    "IdentityRiskyUser.Read.All",
+    "IdentityRiskyUser.ReadWrite.All",
+    "IdentityRiskEvent.Read.All",
+    "ExchangeMessageTrace.Read.All",
+    "SecurityAlert.Read.All",
+    "Policy.Read.All",
+    "AuditLogsQuery.Read.All",
+    "Exchange.ManageAsApp",
+)
+
+#: Entra directory roles the default app holds.
+DEFAULT_APP_ROLES: tuple[str, ...] = ("Exchange Administrator", "User Administrator",
+                                     "Privileged Authentication Administrator")
+
+DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-0000000c1a1m"
+DEFAULT_CLIENT_SECRET = "emulator-secret"  # noqa: S105 - the practice tenant's well-known secret
+DEFAULT_TENANT_ID = "8f3c1d2e-4b5a-4c6d-9e7f-0a1b2c3d4e5f"
+
+#: Well-known mail folders created when a fixture does not list them: (wellKnownName, English name).
+WELL_KNOWN_FOLDERS: tuple[tuple[str, str], ...] = (
+    ("msgfolderroot", "Top of Information Store"),
+    ("inbox", "Inbox"),
+    ("drafts", "Drafts"),
+    ("sentitems", "Sent Items"),
+    ("deleteditems", "Deleted Items"),
+    ("junkemail", "Junk Email"),
+    ("archive", "Archive"),
+    ("outbox", "Outbox"),
+    ("conversationhistory", "Conversation History"),
+)
+
+#: Top-level fixture sections that hold lists of objects.
+LIST_SECTIONS: tuple[str, ...] = (
+    "apps",
+    "users",
+    "servicePrincipals",
+    "blockedSenders",
+    "signIns",
+    "directoryAudits",
+    "messageTraces",
+    "auditRecords",
+    "transportRules",
+    "alerts",
+    "riskDetections",
+    "conditionalAccessPolicies",
+)
+
+
+class Clock:
+    """The emulator's notion of now; tests move it forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += timedelta(seconds=seconds)
+
+    def reset(self) -> None:
+        self._offset = timedelta(0)
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 UTC with a Z, as Graph writes timestamps."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp (with Z or an offset); naive values are taken as UTC."""
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class TenantState:
+    """A loaded tenant. ``data`` is the fixture document; the rest are indexes over it."""
+
+    data: JSON
+    clock: Clock = field(default_factory=Clock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # ---------------------------------------------------------------- loading and dumping
+    @classmethod
+    def from_fixture(cls, fixture: JSON, clock: Clock | None = None) -> TenantState:
+        """Validate and load a fixture. Raises ``FixtureError`` (path and reason) and loads nothing."""
+        validate_fixture(fixture)
+        data = copy.deepcopy(fixture)
+        state = cls(data=data, clock=clock or Clock())
+        state._normalise()
+        return state
+
+    def dump(self) -> JSON:
+        with self.lock:
+            return copy.deepcopy(self.data)
+
+    def _normalise(self) -> None:
+        d = self.data
+        tenant = d.setdefault("tenant", {})
+        tenant.setdefault("id", DEFAULT_TENANT_ID)
+        tenant.setdefault("displayName", "Contoso")
+        tenant.setdefault("domains", ["contoso.com"])
+        if "apps" not in d:
+            d["apps"] = [
+                {
+                    "clientId": DEFAULT_CLIENT_ID,
+                    "clientSecret": DEFAULT_CLIENT_SECRET,
+                    "displayName": "reclaim (practice tenant)",
+                    "permissions": list(ALL_GRAPH_PERMISSIONS),
+                    "roles": list(DEFAULT_APP_ROLES),
+                }
+            ]
+        for section in LIST_SECTIONS:
+            d.setdefault(section, [])
+        for user in d["users"]:
+            self._normalise_user(user)
+
+    def _normalise_user(self, user: JSON) -> None:
+        user.setdefault("id", new_id())
+        upn = user.setdefault("userPrincipalName", f"{user['id']}@{self.primary_domain}")
+        user.setdefault("displayName", upn.split("@")[0])
+        user.setdefault("accountEnabled", True)
+        if "mailbox" in user and user["mailbox"] is not None:
+            user.setdefault("mail", upn)
+            mbx = user["mailbox"]
+            mbx.setdefault("forwardingSmtpAddress", None)
+            mbx.setdefault("forwardingAddress", None)
+            mbx.setdefault("deliverToMailboxAndForward", False)
+            folders = mbx.setdefault("folders", [])
+            have = {f.get("wellKnownName") for f in folders}
+            for wkn, name in WELL_KNOWN_FOLDERS:
+                if wkn not in have:
+                    folders.append({"id": _folder_id(user["id"], wkn), "displayName": name,
+                                    "wellKnownName": wkn})
+            for f in folders:
+                f.setdefault("id", new_id())
+                f.setdefault("wellKnownName", None)
+            for rule in mbx.setdefault("inboxRules", []):
+                rule.setdefault("id", new_id())
+                rule.setdefault("isEnabled", True)
+                rule.setdefault("hidden", False)
+                rule.setdefault("conditions", {})
+                rule.setdefault("actions", {})
+                rule.setdefault("exceptions", {})
+            for seq, rule in enumerate(mbx["inboxRules"], start=1):
+                rule.setdefault("sequence", seq)
+            for sweep in mbx.setdefault("sweepRules", []):
+                sweep.setdefault("ruleId", new_id())
+                sweep.setdefault("enabled", True)
+            mbx.setdefault("automaticRepliesSetting", {"status": "disabled"})
+            mbx.setdefault("permissions", [])
+            mbx.setdefault("recipientPermissions", [])
+            mbx.setdefault("mobileDevices", [])
+            messages = mbx.setdefault("messages", {})
+            for key, items in messages.items():
+                for msg in items:
+                    msg.setdefault("id", new_id())
+                    msg.setdefault("parentFolderId", self.folder_id(user, key) or key)
+        user.setdefault("authenticationMethods", [])
+        user.setdefault("oauth2PermissionGrants", [])
+
+    # ---------------------------------------------------------------- lookups
+    @property
+    def tenant_id(self) -> str:
+        return str(self.data["tenant"]["id"])
+
+    @property
+    def domains(self) -> list[str]:
+        return [str(x) for x in self.data["tenant"].get("domains", [])]
+
+    @property
+    def primary_domain(self) -> str:
+        domains = self.data.get("tenant", {}).get("domains") or ["contoso.com"]
+        return str(domains[0])
+
+    @property
+    def settings(self) -> JSON:
+        settings: JSON = self.data["tenant"].get("settings", {})
+        return settings
+
+    def users(self) -> list[JSON]:
+        users: list[JSON] = self.data["users"]
+        return users
+
+    def find_user(self, key: str) -> JSON | None:
+        """Find a user by object id, userPrincipalName or primary SMTP address (case-insensitive)."""
+        k = key.lower()
+        user: JSON
+        for user in self.data["users"]:
+            if str(user.get("id", "")).lower() == k:
+                return user
+            if str(user.get("userPrincipalName", "")).lower() == k:
+                return user
+            if str(user.get("mail") or "").lower() == k:
+                return user
+        return None
+
+    def find_app(self, client_id: str) -> JSON | None:
+        app: JSON
+        for app in self.data["apps"]:
+            if app.get("clientId") == client_id:
+                return app
+        return None
+
+    def folder_id(self, user: JSON, key: str) -> str | None:
+        """Resolve a well-known name or folder id to the folder's id in this user's mailbox."""
+        mbx = user.get("mailbox") or {}
+        for f in mbx.get("folders", []):
+            if f.get("id") == key or (f.get("wellKnownName") or "").lower() == key.lower():
+                return str(f["id"])
+        return None
+
+    def folder(self, user: JSON, key: str) -> JSON | None:
+        fid = self.folder_id(user, key)
+        if fid is None:
+            return None
+        f: JSON
+        for f in (user.get("mailbox") or {}).get("folders", []):
+            if f.get("id") == fid:
+                return f  # the live dict: callers may write to it
+        return None
+
+    def folder_messages(self, user: JSON, key: str) -> list[JSON]:
+        """The messages of a folder (by well-known name or id). Fixtures key them by either."""
+        mbx = user.get("mailbox") or {}
+        fid = self.folder_id(user, key)
+        messages: dict[str, list[JSON]] = mbx.get("messages", {})
+        out: list[JSON] = []
+        for folder_key, items in messages.items():
+            if folder_key == key or (fid is not None and self.folder_id(user, folder_key) == fid):
+                out.extend(items)
+        return out
+
+    def is_internal(self, address: str) -> bool:
+        domain = address.rsplit("@", 1)[-1].lower()
+        return domain in {d.lower() for d in self.domains}
+
+    def iter_mailbox_users(self) -> Iterator[JSON]:
+        for user in self.data["users"]:
+            if user.get("mailbox") is not None:
+                yield user
+
+
+def _folder_id(user_id: str, well_known: str) -> str:
+    """A stable, Graph-looking folder id, so repeated loads of one fixture give the same ids."""
+    return "AAMkA" + uuid.uuid5(uuid.NAMESPACE_URL, f"{user_id}/{well_known}").hex + "AAA="

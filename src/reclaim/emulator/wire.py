@@ -1,0 +1,118 @@
+"""Wire-format primitives shared by the emulator's Graph and Exchange surfaces.
+
+``ApiRequest`` / ``ApiResponse`` are transport-neutral: a top-level HTTP request and a ``$batch``
+sub-request are both turned into an ``ApiRequest`` and answered by the same handler, so throttling,
+permissions and errors behave identically in both places (as they do in Graph).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reclaim.emulator.app import Emulator
+    from reclaim.emulator.auth import TokenClaims
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    #: path below the API root, e.g. ``/users/abc/mailFolders/inbox/messageRules`` (no ``/v1.0``)
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    claims: TokenClaims
+    emulator: Emulator
+    #: absolute base used to build ``@odata.nextLink`` (e.g. ``http://127.0.0.1:8000/v1.0``)
+    base_url: str
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: set for ``$batch`` sub-requests
+    in_batch: bool = False
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for k, v in self.headers.items():
+            if k.lower() == lname:
+                return v
+        return None
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with a Graph error body."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def graph_error_body(code: str, message: str, request_id: str, date: str) -> JSON:
+    """The error body Graph sends: ``{"error": {"code", "message", "innerError": {...}}}``."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {"date": date, "request-id": request_id, "client-request-id": request_id},
+        }
+    }
+
+
+Handler = Callable[..., ApiResponse]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    #: the request is allowed if the token carries any of these permissions (empty: no check)
+    permissions: tuple[str, ...]
+    #: throttling class: "outlook" (per mailbox), "identity", "auditLogs", "identityProtection",
+    #: "messageTrace", "security", "reports" or "none"
+    throttle: str
+
+
+class Router:
+    """A small method + regex router. Patterns use ``{name}`` for one path segment."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, template: str, *, permissions: tuple[str, ...] = (),
+            throttle: str = "identity") -> Callable[[Handler], Handler]:
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$"
+        pattern = re.compile(regex, re.IGNORECASE)
+
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method.upper(), pattern, handler, permissions, throttle))
+            return handler
+
+        return register
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | bool | None:
+        """The route and its parameters; ``False`` if the path exists for another method; ``None``."""
+        path_known = False
+        for route in self.routes:
+            m = route.pattern.match(path)
+            if m is None:
+                continue
+            if route.method == method.upper():
+                return route, {k: v for k, v in m.groupdict().items()}
+            path_known = True
+        return False if path_known else None
