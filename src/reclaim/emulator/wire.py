@@ -83,8 +83,11 @@ class Route:
     handler: Handler
     #: the request is allowed if the token carries any of these permissions (empty: no check)
     permissions: tuple[str, ...]
-    #: throttling class: "outlook" (per mailbox), "identity", "auditLogs", "identityProtection",
-    #: "messageTrace", "security", "reports" or "none"
+    #: throttling class (see throttle.py): "outlook" (per mailbox: Graph mail, rules, folders, settings),
+    #: "identity" (users, grants, service principals, domains, policies: resource-unit bucket),
+    #: "auditLogs" (signIns, directoryAudits), "authMethods" (authentication methods),
+    #: "identityProtection" (riskyUsers, riskDetections), "messageTrace", "security" (alerts_v2,
+    #: auditLog queries), "reports" (userRegistrationDetails) or "none". Exchange uses "exchange".
     throttle: str
 
 
