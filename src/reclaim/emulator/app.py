@@ -12,6 +12,7 @@ import ipaddress
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -78,10 +79,12 @@ class Emulator:
         self.latency_ms = latency_ms
         self.seed = seed
         self.faults = FaultInjector(faults or FaultSpec(), seed=seed)
-        self.throttle = Throttler(self.state.settings, self.clock)
+        self.throttle = self._throttler()
         self.issuer = TokenIssuer()
         self.calls: list[CallRecord] = []
         self.record_calls = True
+        #: Set by the server (uvicorn): drop the TCP connection of this peer; True if it was found.
+        self.drop_connection: Callable[[tuple[str, int]], bool] | None = None
         self.app = self._build_app()
 
     # ------------------------------------------------------------------ control
@@ -90,7 +93,11 @@ class Emulator:
         state = TenantState.from_fixture(fixture, clock=self.clock)
         self._initial_fixture = fixture
         self.state = state
-        self.throttle = Throttler(self.state.settings, self.clock)
+        self.throttle = self._throttler()
+
+    def _throttler(self) -> Throttler:
+        return Throttler(self.state.settings, self.clock, tenant_id=self.state.tenant_id,
+                         users=len(self.state.users()))
 
     def reset(self) -> None:
         self.clock.reset()
@@ -129,12 +136,27 @@ class Emulator:
         return Starlette(routes=routes)
 
     # ------------------------------------------------------------------ faults
-    async def _fault_response(self, fault: Fault, api: str) -> Response:
-        """Answer an injected fault the way the real service would."""
-        if fault.kind == "slow":
+    async def _draw_fault(self) -> Fault | None:
+        """One draw per top-level request. ``slow`` is served here: the request waits ``slow_seconds``
+        (without blocking the loop) and is then answered normally, so a write still takes effect even
+        though the client has timed out, as with the real service."""
+        fault = self.faults.draw()
+        if fault is not None and fault.kind == "slow":
             await asyncio.sleep(self.faults.spec.slow_seconds)
-            return Response(status_code=504)
+            return None
+        return fault
+
+    async def _fault_response(self, fault: Fault, api: str, request: Request | None = None) -> Response:
+        """Answer an injected fault the way the real service would."""
         if fault.kind == "reset":
+            client = request.client if request is not None else None
+            if client is not None and self.drop_connection is not None \
+                    and self.drop_connection((client.host, client.port)):
+                # The connection is gone (RST); let the server notice before anything is sent.
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                return Response(status_code=500)
+            # In-process (ASGITransport): no socket to drop, so the client sees the error raised.
             raise ConnectionResetError("emulator: injected connection reset")
         status = int(fault.kind)
         headers: dict[str, str] = {}
@@ -218,10 +240,10 @@ class Emulator:
     async def _graph(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
         self._record(request, body if bad is None else bad)
-        fault = self.faults.draw()
+        fault = await self._draw_fault()
         if fault is not None:
             await self._latency()
-            return await self._fault_response(fault, "graph")
+            return await self._fault_response(fault, "graph", request)
         rid = str(uuid.uuid4())
         try:
             claims = self._claims(request, GRAPH_AUDIENCE)
@@ -244,9 +266,9 @@ class Emulator:
         body, bad = await self._json_body(request)
         self._record(request, body if bad is None else bad)
         await self._latency()
-        fault = self.faults.draw()
+        fault = await self._draw_fault()
         if fault is not None:
-            return await self._fault_response(fault, "graph")
+            return await self._fault_response(fault, "graph", request)
         rid = str(uuid.uuid4())
         try:
             claims = self._claims(request, GRAPH_AUDIENCE)
@@ -273,10 +295,10 @@ class Emulator:
     async def _exchange(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
         self._record(request, body if bad is None else bad)
-        fault = self.faults.draw()
+        fault = await self._draw_fault()
         if fault is not None:
             await self._latency()
-            return await self._fault_response(fault, "exchange")
+            return await self._fault_response(fault, "exchange", request)
         rid = str(uuid.uuid4())
         try:
             claims = self._claims(request, EXCHANGE_AUDIENCE)

@@ -1,10 +1,13 @@
 """Seeded fault injection: ``--faults 429=0.1,503=0.05,reset=0.01,slow=0.01``.
 
-Each request draws once; the probabilities add up (they must stay ≤ 1). Kinds: an HTTP status
-(``429``, ``500``, ``502``, ``503``, ``504``), ``reset`` (the connection is dropped before a response)
-and ``slow`` (the response comes after ``slow_seconds``, past a client's timeout). Options:
-``retry_after=S`` (seconds in the 429's ``Retry-After``; ``none`` leaves the header out) and
-``slow_seconds=S``.
+Each top-level request draws once, and so does each ``$batch`` sub-request (which can only get a status
+fault: 429 or 5xx inside the 200 envelope, as Graph does); the probabilities add up (they must stay ≤ 1).
+Kinds: an HTTP status (``429``, ``500``, ``502``, ``503``, ``504``), ``reset`` (under uvicorn the TCP
+connection is reset before any response byte, so a client sees a connection error; in-process the app
+raises ``ConnectionResetError``) and ``slow`` (the request is held for ``slow_seconds`` without blocking
+the event loop, then answered normally: past a client's timeout, and a write still takes effect, as
+with the real service). Options: ``retry_after=S`` (seconds in the 429's ``Retry-After``; ``none``
+leaves the header out) and ``slow_seconds=S``. The same seed gives the same sequence of faults.
 """
 
 from __future__ import annotations

@@ -101,8 +101,9 @@ async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | Non
         user = emulator.state.find_user(params.get("user", ""))
         mailbox = str(user["id"]) if user is not None else params.get("user")
     write = req.method != "GET"
+    cost = _cost(req, route.throttle)
     rejection = emulator.throttle.admit(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox,
-                                        write=write, cost=_cost(req, route.throttle))
+                                        write=write, cost=cost)
     if rejection is not None:
         if latency is not None:
             await latency()
@@ -114,20 +115,37 @@ async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | Non
         if latency is not None:
             await latency()
         try:
-            return route.handler(req, **params)
+            response = route.handler(req, **params)
+            if route.throttle == "identity":
+                response.headers.update(emulator.throttle.usage_headers(kind=route.throttle,
+                                                                        app_id=req.claims.app_id, cost=cost))
+            return response
         except ApiError as exc:
             return error(req, exc.status, exc.code, exc.message, exc.headers)
     finally:
         emulator.throttle.release(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox)
 
 
+#: Identity GETs with a base cost above 1 resource unit [S30] (paths reclaim uses; others cost 1).
+_IDENTITY_GET_COSTS = {"users": 2, "oauth2permissiongrants": 2, "applications": 2, "subscribedskus": 3}
+
+
 def _cost(req: ApiRequest, kind: str) -> int:
-    """Resource units for the identity bucket: GET users costs 2, other GETs 1, writes 1 + a write unit."""
+    """Resource units for the identity bucket [S30]: base cost (GET users 2, other GETs 1, writes 1 plus a
+    write unit counted by the throttler), $select -1, $expand +1, $top < 20 -1, never below 1."""
     if kind != "identity":
         return 1
-    if req.method == "GET":
-        return 2 if req.path.strip("/").lower() == "users" else 1
-    return 2
+    if req.method != "GET":
+        return 1
+    cost = _IDENTITY_GET_COSTS.get(req.path.strip("/").lower(), 1)
+    if "$select" in req.query:
+        cost -= 1
+    if "$expand" in req.query:
+        cost += 1
+    top = req.query.get("$top", "")
+    if top.isdigit() and int(top) < 20:
+        cost -= 1
+    return max(1, cost)
 
 
 def _fmt(seconds: float) -> str:

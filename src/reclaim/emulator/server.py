@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -44,7 +45,23 @@ def make_server(emulator: Emulator, host: str, port: int) -> uvicorn.Server:
     check_loopback(host)
     config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30, backlog=2048)
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    emulator.drop_connection = lambda client: _abort_connection(server, client)
+    return server
+
+
+def _abort_connection(server: uvicorn.Server, client: tuple[str, int]) -> bool:
+    """Reset the TCP connection of ``client`` (SO_LINGER 0, then abort: the peer gets an RST, no response)."""
+    for connection in list(server.server_state.connections):
+        if getattr(connection, "client", None) != client:
+            continue
+        transport = connection.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        return True
+    return False
 
 
 @contextlib.contextmanager
