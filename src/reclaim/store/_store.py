@@ -1,0 +1,651 @@
+"""The case store: cases, immutable evidence, findings, timeline, the hash-chained journal, sweep checkpoints."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from reclaim.store import _engine
+from reclaim.store._canonical import GENESIS_HASH, canonical_json, refuse_secrets, sha256_hex
+from reclaim.store._schema import (
+    IMMUTABLE_ROWS,
+    SCHEMA_VERSION,
+    Base,
+    CaseRow,
+    EvidenceRow,
+    FindingRow,
+    JournalRow,
+    NotCollectedRow,
+    SchemaVersionRow,
+    SweepCheckpointRow,
+    TimelineRow,
+    utc_iso,
+)
+from reclaim.store.errors import (
+    CaseNotFound,
+    EvidenceNotFound,
+    EvidenceTampered,
+    ImmutableRecord,
+    StoreError,
+    StoreUnavailable,
+)
+from reclaim.store.models import (
+    CASE_KINDS,
+    CASE_STATUSES,
+    FINDING_KINDS,
+    JOURNAL_STEPS,
+    MEDIUM_RANK,
+    SEVERITY_RANK,
+    VERDICTS,
+    Case,
+    CaseDetail,
+    CaseListItem,
+    ChainStatus,
+    Evidence,
+    EvidenceInfo,
+    Finding,
+    JournalEntry,
+    NewEvidence,
+    NewFinding,
+    NewTimelineEvent,
+    NotCollected,
+    SweepCheckpoint,
+    TimelineEvent,
+)
+
+T = TypeVar("T")
+
+DEFAULT_BATCH = 500
+_CASE_ID = re.compile(r"^c-(\d{8})-(\d{4,})$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split())[:300]
+
+
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    data: bytes
+    content_type: str
+
+
+def _payload(value: bytes | Any, content_type: str | None) -> _Payload:
+    """Bytes (or bytearray / memoryview) are kept as received; any other value is stored as canonical JSON."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _Payload(bytes(value), content_type or "application/octet-stream")
+    return _Payload(canonical_json(value), content_type or "application/json")
+
+
+class Store:
+    """The case store behind one SQLAlchemy URL (``None``: ``RECLAIM_DB`` or the default SQLite file).
+
+    Every method is its own transaction, unless called inside :meth:`transaction`, which makes everything
+    in it one all-or-nothing write. Results are read models (:mod:`reclaim.store.models`), never ORM rows.
+    A plain file path is accepted where a URL is. ``create=False`` refuses to create a missing SQLite file
+    (for commands that only read).
+    """
+
+    def __init__(self, url: str | URL | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        explicit = url is not None or bool(os.environ.get(_engine.ENV_VAR))
+        self.url: URL = url if isinstance(url, URL) else _engine.resolve_url(url)
+        self.location = _engine.describe(self.url)
+        self._path = _engine.sqlite_path(self.url)
+        if self._path is not None:
+            _engine.prepare_sqlite_file(self._path, create=create, default_location=not explicit)
+        self._engine: Engine = _engine.make_engine(self.url)
+        self._write_engine = self._engine.execution_options(**{_engine.WRITE_OPTION: True})
+        self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+        for factory in (self._read_sessions, self._write_sessions):
+            _refuse_bulk_changes(factory)
+        self._current: ContextVar[Session | None] = ContextVar(f"reclaim-store-{id(self)}", default=None)
+        try:
+            self._init_schema()
+        except BaseException:
+            self._engine.dispose()
+            raise
+        if self._path is not None:
+            _engine.tighten_sqlite_files(self._path)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    def _init_schema(self) -> None:
+        with self._guard():
+            with self._engine.connect() as conn:
+                present = inspect(conn).has_table(SchemaVersionRow.__tablename__)
+            if not present:
+                with self._write_engine.begin() as conn:
+                    Base.metadata.create_all(conn)
+                    if conn.execute(select(func.count()).select_from(SchemaVersionRow)).scalar_one() == 0:
+                        conn.execute(insert(SchemaVersionRow).values(version=SCHEMA_VERSION, applied_at=_now()))
+            with self._engine.connect() as conn:
+                version = conn.execute(select(func.max(SchemaVersionRow.version))).scalar_one_or_none()
+        if version is None or version > SCHEMA_VERSION:
+            raise StoreUnavailable(f"the case store {self.location} has schema version {version}; this reclaim "
+                                   f"understands up to {SCHEMA_VERSION}", hint="upgrade reclaim")
+        # Version < SCHEMA_VERSION: migrations go here once there is a version 2.
+
+    # -- transactions ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Database errors as one-line StoreErrors (exit 2), never a traceback."""
+        try:
+            yield
+        except IntegrityError as exc:
+            message = _one_line(exc)
+            if "insert-only" in message:
+                raise ImmutableRecord(message) from exc
+            raise StoreError(f"the case store refused a write: {message}") from exc
+        except DBAPIError as exc:
+            raise StoreUnavailable(f"cannot use the case store {self.location}: {_one_line(exc)}",
+                                   hint="check --db / RECLAIM_DB and the file's permissions") from exc
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"case store error ({self.location}): {_one_line(exc)}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything written inside is committed together, or not at all (exception, crash, kill -9).
+
+        Nested use joins a savepoint: an exception caught inside the outer block undoes only the inner one.
+        """
+        outer = self._current.get()
+        if outer is not None:
+            with self._guard(), outer.begin_nested():
+                yield
+            return
+        with self._guard():
+            session = self._write_sessions()
+            token = self._current.set(session)
+            try:
+                with session.begin():
+                    yield
+            finally:
+                self._current.reset(token)
+                session.close()
+
+    @contextmanager
+    def _session(self, *, write: bool) -> Iterator[Session]:
+        current = self._current.get()
+        if current is not None:
+            with self._guard():
+                yield current
+                current.flush()
+            return
+        factory = self._write_sessions if write else self._read_sessions
+        with self._guard(), factory() as session, session.begin():
+            yield session
+
+    # -- cases -----------------------------------------------------------------------------------------
+
+    def create_case(self, kind: str, subject: str, *, tenant: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None, operator: str | None = None,
+                    summary: dict[str, Any] | None = None, status: str = "open",
+                    created_at: datetime | None = None) -> Case:
+        """A new case with id ``c-YYYYMMDD-NNNN`` (UTC date of creation, a per-day counter from 0001)."""
+        _check(kind, CASE_KINDS, "case kind")
+        _check(status, CASE_STATUSES, "case status")
+        if not subject:
+            raise StoreError("a case needs a subject (a user's UPN or a tenant)")
+        created = created_at or _now()
+        with self._session(write=True) as session:
+            for _attempt in range(5):
+                case_id = self._next_case_id(session, created)
+                row = CaseRow(id=case_id, created_at=created, updated_at=created, kind=kind, subject=subject,
+                              subject_key=subject.casefold(), tenant=tenant, verdict=None, since=since,
+                              until=until, status=status, operator=operator, summary=dict(summary or {}))
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                except IntegrityError:
+                    continue  # another writer took the id (databases without SQLite's write lock)
+                return _case(row)
+        raise StoreError("could not allocate a case id; try again")
+
+    @staticmethod
+    def _next_case_id(session: Session, created: datetime) -> str:
+        prefix = f"c-{created.astimezone(UTC):%Y%m%d}-"
+        ids = session.scalars(select(CaseRow.id).where(CaseRow.id.like(prefix + "%"))).all()
+        numbers = [int(m.group(2)) for i in ids if (m := _CASE_ID.match(i))]
+        return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+    def get_case(self, case_id: str) -> Case:
+        with self._session(write=False) as session:
+            return _case(self._case_row(session, case_id))
+
+    @staticmethod
+    def _case_row(session: Session, case_id: str) -> CaseRow:
+        row = session.get(CaseRow, case_id)
+        if row is None:
+            raise CaseNotFound(case_id)
+        return row
+
+    def list_cases(self, *, kind: str | None = None, subject: str | None = None, tenant: str | None = None,
+                   verdict: str | None = None, limit: int | None = None) -> list[CaseListItem]:
+        """Cases, newest first, each with its count of findings of medium severity or above."""
+        medium = (select(FindingRow.case_id, func.count().label("n")).where(FindingRow.severity_rank >= MEDIUM_RANK)
+                  .group_by(FindingRow.case_id).subquery())
+        total = select(FindingRow.case_id, func.count().label("n")).group_by(FindingRow.case_id).subquery()
+        query = (select(CaseRow, func.coalesce(medium.c.n, 0), func.coalesce(total.c.n, 0))
+                 .outerjoin(medium, medium.c.case_id == CaseRow.id)
+                 .outerjoin(total, total.c.case_id == CaseRow.id)
+                 .order_by(CaseRow.created_at.desc(), CaseRow.id.desc()))
+        if kind is not None:
+            query = query.where(CaseRow.kind == kind)
+        if subject is not None:
+            query = query.where(CaseRow.subject_key == subject.casefold())
+        if tenant is not None:
+            query = query.where(CaseRow.tenant == tenant)
+        if verdict is not None:
+            query = query.where(CaseRow.verdict == verdict)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._session(write=False) as session:
+            return [CaseListItem(_case(row), int(n_medium), int(n_total))
+                    for row, n_medium, n_total in session.execute(query)]
+
+    def latest_case_for(self, subject: str, kind: str = "investigate", *, tenant: str | None = None) -> Case | None:
+        """The newest case of ``kind`` about ``subject`` (case-insensitive, as UPNs are), or None."""
+        query = (select(CaseRow).where(CaseRow.subject_key == subject.casefold(), CaseRow.kind == kind)
+                 .order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(1))
+        if tenant is not None:
+            query = query.where(CaseRow.tenant == tenant)
+        with self._session(write=False) as session:
+            row = session.scalars(query).first()
+            return None if row is None else _case(row)
+
+    def set_verdict(self, case_id: str, verdict: str | None, *, summary: dict[str, Any] | None = None,
+                    status: str | None = None) -> Case:
+        """Record the verdict (and optionally replace the summary, set the status) of a case."""
+        if verdict is not None:
+            _check(verdict, VERDICTS, "verdict")
+        if status is not None:
+            _check(status, CASE_STATUSES, "case status")
+        with self._session(write=True) as session:
+            row = self._case_row(session, case_id)
+            row.verdict = verdict
+            if summary is not None:
+                row.summary = dict(summary)
+            if status is not None:
+                row.status = status
+            row.updated_at = _now()
+            return _case(row)
+
+    def set_status(self, case_id: str, status: str, *, summary: dict[str, Any] | None = None) -> Case:
+        _check(status, CASE_STATUSES, "case status")
+        with self._session(write=True) as session:
+            row = self._case_row(session, case_id)
+            row.status = status
+            if summary is not None:
+                row.summary = dict(summary)
+            row.updated_at = _now()
+            return _case(row)
+
+    # -- evidence --------------------------------------------------------------------------------------
+
+    def add_evidence(self, case_id: str, kind: str, source: str, request: dict[str, Any], payload: bytes | Any,
+                     collected_at: datetime, *, content_type: str | None = None) -> Evidence:
+        """Store one payload as received (bytes) or as canonical JSON (any other value), with its SHA-256.
+
+        ``request`` says how it was obtained (``{"method": "GET", "url": ...}`` or ``{"cmdlet": ...,
+        "parameters": {...}}``); values under secret-looking keys are refused.
+        """
+        row = self._evidence_row(case_id, NewEvidence(kind, source, request, payload, collected_at, content_type))
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            session.add(row)
+            session.flush()
+            return _evidence(row)
+
+    def add_evidence_many(self, case_id: str, items: Iterable[NewEvidence], *,
+                          batch_size: int = DEFAULT_BATCH) -> list[int]:
+        """Store many payloads with batched multi-row inserts; ``items`` may be a generator (memory stays flat).
+
+        Returns the new evidence ids in input order.
+        """
+        ids: list[int] = []
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            statement = insert(EvidenceRow).returning(EvidenceRow.id, sort_by_parameter_order=True)
+            for batch in _batches(items, batch_size):
+                rows = [_row_values(self._evidence_row(case_id, item)) for item in batch]
+                ids.extend(session.scalars(statement, rows).all())
+        return ids
+
+    @staticmethod
+    def _evidence_row(case_id: str, item: NewEvidence) -> EvidenceRow:
+        if not item.kind or not item.source:
+            raise StoreError("evidence needs a kind and a source")
+        refuse_secrets(item.request, "request")
+        canonical_json(item.request)  # refuses what is not JSON
+        payload = _payload(item.payload, item.content_type)
+        return EvidenceRow(case_id=case_id, kind=item.kind, source=item.source, request=dict(item.request),
+                           collected_at=item.collected_at, stored_at=_now(), content_type=payload.content_type,
+                           size=len(payload.data), sha256=sha256_hex(payload.data), payload=payload.data)
+
+    def get_evidence(self, evidence_id: int, *, verify: bool = True) -> Evidence:
+        """One piece of evidence with its payload; raises :class:`EvidenceTampered` if its hash no longer matches."""
+        with self._session(write=False) as session:
+            row = session.get(EvidenceRow, evidence_id)
+            if row is None:
+                raise EvidenceNotFound(evidence_id)
+            evidence = _evidence(row)
+        if verify and not evidence.verify():
+            raise EvidenceTampered(evidence_id, evidence.sha256, sha256_hex(evidence.payload))
+        return evidence
+
+    def evidence(self, case_id: str) -> list[EvidenceInfo]:
+        """The evidence of a case without payloads, each re-hashed (payloads are read one at a time)."""
+        query = select(EvidenceRow).where(EvidenceRow.case_id == case_id).order_by(EvidenceRow.id)
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            out: list[EvidenceInfo] = []
+            for row in session.scalars(query.execution_options(yield_per=100)):
+                out.append(EvidenceInfo(id=row.id, case_id=row.case_id, kind=row.kind, source=row.source,
+                                        request=row.request, collected_at=row.collected_at,
+                                        content_type=row.content_type, size=row.size, sha256=row.sha256,
+                                        hash_ok=sha256_hex(row.payload) == row.sha256))
+                session.expunge(row)
+            return out
+
+    def record_not_collected(self, case_id: str, kind: str, reason: str, detail: str | None = None, *,
+                             subject: str | None = None) -> NotCollected:
+        """What could not be collected or checked, and why (missing permission, licence, throttled, ...)."""
+        if not kind or not reason:
+            raise StoreError("a not-collected record needs a kind and a reason")
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            row = NotCollectedRow(case_id=case_id, kind=kind, reason=reason, detail=detail, subject=subject,
+                                  recorded_at=_now())
+            session.add(row)
+            session.flush()
+            return _not_collected(row)
+
+    def not_collected(self, case_id: str) -> list[NotCollected]:
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            rows = session.scalars(select(NotCollectedRow).where(NotCollectedRow.case_id == case_id)
+                                   .order_by(NotCollectedRow.id))
+            return [_not_collected(row) for row in rows]
+
+    # -- findings and timeline -------------------------------------------------------------------------
+
+    def add_findings(self, case_id: str, findings: Iterable[NewFinding], *, batch_size: int = DEFAULT_BATCH) -> int:
+        """Store findings (batched). Each evidence id must be evidence of the same case. Returns the count."""
+        count = 0
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            for batch in _batches(findings, batch_size):
+                wanted = {i for f in batch for i in f.evidence_ids}
+                if wanted:
+                    found = set(session.scalars(select(EvidenceRow.id).where(
+                        EvidenceRow.case_id == case_id, EvidenceRow.id.in_(wanted))))
+                    if missing := wanted - found:
+                        raise StoreError(f"findings cite evidence that is not in case {case_id}: "
+                                         f"{sorted(missing)[:5]}")
+                now = _now()
+                rows = [self._finding_values(case_id, f, now) for f in batch]
+                session.execute(insert(FindingRow), rows)
+                count += len(rows)
+        return count
+
+    @staticmethod
+    def _finding_values(case_id: str, f: NewFinding, now: datetime) -> dict[str, Any]:
+        _check(f.severity, SEVERITY_RANK.keys(), "severity")
+        _check(f.kind, FINDING_KINDS, "finding kind")
+        canonical_json(f.evidence)
+        return {"case_id": case_id, "check_id": f.check_id, "severity": f.severity,
+                "severity_rank": SEVERITY_RANK[f.severity], "kind": f.kind, "title": f.title, "detail": f.detail,
+                "artifact_type": f.artifact_type, "artifact_id": f.artifact_id, "evidence": dict(f.evidence),
+                "evidence_ids": list(f.evidence_ids), "user": f.user, "recorded_at": now}
+
+    def findings(self, case_id: str, *, min_severity: str = "info") -> list[Finding]:
+        """Findings, most severe first."""
+        _check(min_severity, SEVERITY_RANK.keys(), "severity")
+        query = (select(FindingRow).where(FindingRow.case_id == case_id,
+                                          FindingRow.severity_rank >= SEVERITY_RANK[min_severity])
+                 .order_by(FindingRow.severity_rank.desc(), FindingRow.id))
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            return [_finding(row) for row in session.scalars(query)]
+
+    def add_timeline(self, case_id: str, events: Iterable[NewTimelineEvent], *,
+                     batch_size: int = DEFAULT_BATCH) -> int:
+        count = 0
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            for batch in _batches(events, batch_size):
+                rows = [{"case_id": case_id, "time": e.time, "kind": e.kind, "summary": e.summary,
+                         "artifact_type": e.artifact_type, "artifact_id": e.artifact_id, "source": e.source,
+                         "evidence_id": e.evidence_id, "user": e.user} for e in batch]
+                session.execute(insert(TimelineRow), rows)
+                count += len(rows)
+        return count
+
+    def timeline(self, case_id: str) -> list[TimelineEvent]:
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            rows = session.scalars(select(TimelineRow).where(TimelineRow.case_id == case_id)
+                                   .order_by(TimelineRow.time, TimelineRow.id))
+            return [_timeline(row) for row in rows]
+
+    # -- journal ---------------------------------------------------------------------------------------
+
+    def append_journal(self, case_id: str, *, action_id: str, target: str, step: str, operator: str | None = None,
+                       before_evidence_id: int | None = None, request: dict[str, Any] | None = None,
+                       result: dict[str, Any] | None = None, verify: dict[str, Any] | None = None,
+                       started_at: datetime | None = None) -> JournalEntry:
+        """Append one entry to the case's hash-chained journal.
+
+        ``request`` / ``result`` / ``verify`` must already be redacted: a value under a secret-looking key
+        (password, newPassword, secret, token, ...) other than :data:`REDACTED` is refused, as is any bearer
+        token or JWT.
+        """
+        _check(step, JOURNAL_STEPS, "journal step")
+        for name, value in (("request", request), ("result", result), ("verify", verify)):
+            refuse_secrets(value, name)
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            if before_evidence_id is not None:
+                owner = session.scalar(select(EvidenceRow.case_id).where(EvidenceRow.id == before_evidence_id))
+                if owner != case_id:
+                    raise StoreError(f"journal entry cites evidence {before_evidence_id}, which is not in {case_id}")
+            last = session.execute(select(JournalRow.seq, JournalRow.entry_hash).where(JournalRow.case_id == case_id)
+                                   .order_by(JournalRow.seq.desc()).limit(1)).first()
+            seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+            row = JournalRow(case_id=case_id, seq=seq, action_id=action_id, target=target, step=step,
+                             before_evidence_id=before_evidence_id, request=request, result=result, verify=verify,
+                             operator=operator, started_at=started_at, recorded_at=_now(), prev_hash=prev_hash,
+                             entry_hash="")
+            row.entry_hash = journal_hash(row)
+            session.add(row)
+            session.flush()
+            return _journal(row)
+
+    def journal(self, case_id: str) -> list[JournalEntry]:
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            rows = session.scalars(select(JournalRow).where(JournalRow.case_id == case_id).order_by(JournalRow.seq))
+            return [_journal(row) for row in rows]
+
+    def verify_chain(self, case_id: str) -> ChainStatus:
+        """Re-compute every entry's hash and link; the first entry that does not match is ``first_bad_seq``."""
+        return chain_status(self.journal(case_id))
+
+    # -- sweep checkpoints -----------------------------------------------------------------------------
+
+    def get_checkpoint(self, case_id: str, tenant: str) -> SweepCheckpoint | None:
+        with self._session(write=False) as session:
+            row = session.get(SweepCheckpointRow, (case_id, tenant))
+            return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, case_id: str) -> list[SweepCheckpoint]:
+        with self._session(write=False) as session:
+            rows = session.scalars(select(SweepCheckpointRow).where(SweepCheckpointRow.case_id == case_id)
+                                   .order_by(SweepCheckpointRow.tenant))
+            return [_checkpoint(row) for row in rows]
+
+    def put_checkpoint(self, case_id: str, tenant: str, *, cursor: str | None, mailboxes_done: int,
+                       results_pointer: str | None = None, state: dict[str, Any] | None = None) -> SweepCheckpoint:
+        """Create or replace the checkpoint of one tenant of a sweep. Call it in the same :meth:`transaction`
+        as the results it covers, so a resumed sweep neither skips nor repeats a mailbox."""
+        canonical_json(state or {})
+        with self._session(write=True) as session:
+            self._case_row(session, case_id)
+            row = session.get(SweepCheckpointRow, (case_id, tenant))
+            if row is None:
+                row = SweepCheckpointRow(case_id=case_id, tenant=tenant)
+                session.add(row)
+            row.cursor = cursor
+            row.mailboxes_done = mailboxes_done
+            row.results_pointer = results_pointer
+            row.state = dict(state or {})
+            row.updated_at = _now()
+            session.flush()
+            return _checkpoint(row)
+
+    # -- everything about one case ---------------------------------------------------------------------
+
+    def case_detail(self, case_id: str) -> CaseDetail:
+        """The case with its findings, not-collected records, evidence (hash-checked), timeline and journal."""
+        case = self.get_case(case_id)
+        journal = self.journal(case_id)
+        return CaseDetail(case=case, findings=self.findings(case_id), not_collected=self.not_collected(case_id),
+                          evidence=self.evidence(case_id), timeline=self.timeline(case_id), journal=journal,
+                          chain=chain_status(journal))
+
+
+# -- hashing the journal ---------------------------------------------------------------------------------
+
+
+def journal_body(entry: JournalRow | JournalEntry) -> dict[str, Any]:
+    """The fields of a journal entry that its hash covers (all but the row id and the hash itself)."""
+    return {
+        "case_id": entry.case_id, "seq": entry.seq, "action_id": entry.action_id, "target": entry.target,
+        "step": entry.step, "before_evidence_id": entry.before_evidence_id, "request": entry.request,
+        "result": entry.result, "verify": entry.verify, "operator": entry.operator,
+        "started_at": None if entry.started_at is None else utc_iso(entry.started_at),
+        "recorded_at": utc_iso(entry.recorded_at), "prev_hash": entry.prev_hash,
+    }
+
+
+def journal_hash(entry: JournalRow | JournalEntry) -> str:
+    """SHA-256 (hex) of the canonical JSON of :func:`journal_body`, which includes ``prev_hash``."""
+    return sha256_hex(canonical_json(journal_body(entry)))
+
+
+def chain_status(entries: Sequence[JournalEntry]) -> ChainStatus:
+    prev = GENESIS_HASH
+    for expected_seq, entry in enumerate(entries, start=1):
+        problem = None
+        if entry.seq != expected_seq:
+            problem = f"expected entry {expected_seq}, found {entry.seq} (an entry is missing or duplicated)"
+        elif entry.prev_hash != prev:
+            problem = "does not point at the previous entry's hash"
+        elif journal_hash(entry) != entry.entry_hash:
+            problem = "its content does not match its hash"
+        if problem is not None:
+            return ChainStatus(ok=False, head_hash=entries[-1].entry_hash, length=len(entries),
+                               first_bad_seq=min(entry.seq, expected_seq), reason=problem)
+        prev = entry.entry_hash
+    return ChainStatus(ok=True, head_hash=prev, length=len(entries))
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _check(value: str, allowed: Iterable[str], what: str) -> None:
+    allowed = sorted(allowed)
+    if value not in allowed:
+        raise StoreError(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
+
+
+def _refuse_bulk_changes(factory: sessionmaker[Session]) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _on_execute(state: ORMExecuteState) -> None:
+        if (state.is_update or state.is_delete) and any(m.class_ in IMMUTABLE_ROWS for m in state.all_mappers):
+            raise ImmutableRecord("evidence and journal entries are insert-only; refusing an UPDATE/DELETE")
+
+
+def _row_values(row: EvidenceRow) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in EvidenceRow.__table__.columns if c.key != "id"}
+
+
+def _case(row: CaseRow) -> Case:
+    return Case(id=row.id, created_at=row.created_at, updated_at=row.updated_at, kind=row.kind, subject=row.subject,
+                tenant=row.tenant, verdict=row.verdict, since=row.since, until=row.until, status=row.status,
+                operator=row.operator, summary=dict(row.summary or {}))
+
+
+def _evidence(row: EvidenceRow) -> Evidence:
+    return Evidence(id=row.id, case_id=row.case_id, kind=row.kind, source=row.source, request=row.request,
+                    collected_at=row.collected_at, stored_at=row.stored_at, content_type=row.content_type,
+                    sha256=row.sha256, payload=bytes(row.payload))
+
+
+def _not_collected(row: NotCollectedRow) -> NotCollected:
+    return NotCollected(id=row.id, case_id=row.case_id, kind=row.kind, reason=row.reason, detail=row.detail,
+                        subject=row.subject, recorded_at=row.recorded_at)
+
+
+def _finding(row: FindingRow) -> Finding:
+    return Finding(id=row.id, case_id=row.case_id, check_id=row.check_id, severity=row.severity, kind=row.kind,
+                   title=row.title, detail=row.detail, artifact_type=row.artifact_type, artifact_id=row.artifact_id,
+                   evidence=row.evidence, evidence_ids=tuple(int(i) for i in row.evidence_ids), user=row.user,
+                   recorded_at=row.recorded_at)
+
+
+def _timeline(row: TimelineRow) -> TimelineEvent:
+    return TimelineEvent(id=row.id, case_id=row.case_id, time=row.time, kind=row.kind, summary=row.summary,
+                         artifact_type=row.artifact_type, artifact_id=row.artifact_id, source=row.source,
+                         evidence_id=row.evidence_id, user=row.user)
+
+
+def _journal(row: JournalRow) -> JournalEntry:
+    return JournalEntry(id=row.id, case_id=row.case_id, seq=row.seq, action_id=row.action_id, target=row.target,
+                        step=row.step, before_evidence_id=row.before_evidence_id, request=row.request,
+                        result=row.result, verify=row.verify, operator=row.operator, started_at=row.started_at,
+                        recorded_at=row.recorded_at, prev_hash=row.prev_hash, entry_hash=row.entry_hash)
+
+
+def _checkpoint(row: SweepCheckpointRow) -> SweepCheckpoint:
+    return SweepCheckpoint(case_id=row.case_id, tenant=row.tenant, cursor=row.cursor,
+                           mailboxes_done=row.mailboxes_done, results_pointer=row.results_pointer,
+                           state=dict(row.state or {}), updated_at=row.updated_at)
