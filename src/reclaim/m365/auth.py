@@ -1,0 +1,248 @@
+"""Access tokens for Graph and the Exchange admin API.
+
+``TokenProvider`` is the seam: the Graph and Exchange clients only ever ``await get_token(scope)``.
+Two implementations:
+
+- ``AzureIdentityTokens`` wraps an azure-identity credential, the way Azure admins expect:
+  certificate (PEM or PFX), client secret (from an env var or the OS keyring), managed identity,
+  device code, Azure CLI (see ``build_credential``). The synchronous azure-identity credentials are
+  used, each call in a worker thread: they cover every credential type (``azure.identity.aio`` has
+  no device-code credential and its default transport needs aiohttp), and tokens are fetched about
+  once an hour per scope, so the thread hop costs nothing measurable.
+- ``ClientCredentialsTokens``: client-credentials grant (secret) over the shared httpx client. MSAL
+  refuses plain-HTTP authorities, so this is what talks to the practice tenant on
+  ``http://127.0.0.1``; it is never used for a Microsoft endpoint.
+
+Both cache one token per scope, refresh it ``refresh_margin`` seconds before it expires, and refresh
+on demand (``refresh=True``) when the service answered 401 to a token we thought valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+import jwt
+
+from reclaim.m365.errors import AuthenticationFailed, Unreachable
+
+__all__ = [
+    "EXCHANGE_SCOPE",
+    "GRAPH_SCOPE",
+    "AccessToken",
+    "AzureIdentityTokens",
+    "ClientCredentialsTokens",
+    "TokenProvider",
+    "token_claims",
+]
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    #: seconds since the epoch (``time.time()`` clock)
+    expires_on: float
+
+    def __repr__(self) -> str:  # never print the token itself
+        return f"AccessToken(token=<{len(self.token)} chars>, expires_on={self.expires_on:.0f})"
+
+    def claims(self) -> dict[str, Any]:
+        return token_claims(self.token)
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT access token, unverified (for reading ``tid``, ``roles``, ``scp``, ``wids``).
+
+    Only for information shown to the operator: authorisation is the service's job. An opaque token
+    (not a JWT) gives ``{}``.
+    """
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    async def get_token(self, scope: str, *, refresh: bool = False) -> AccessToken:
+        """A valid token for ``scope``; ``refresh=True`` bypasses the cache (after a 401)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _CachingProvider:
+    """Per-scope token cache with refresh before expiry; one fetch at a time per scope."""
+
+    def __init__(self, *, refresh_margin: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+        self.refresh_margin = refresh_margin
+        self._clock = clock
+        self._cache: dict[str, AccessToken] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        #: number of tokens fetched from the identity platform (tests and diagnostics)
+        self.fetches = 0
+
+    async def get_token(self, scope: str, *, refresh: bool = False) -> AccessToken:
+        lock = self._locks.setdefault(scope, asyncio.Lock())
+        stale = self._cache.get(scope) if refresh else None
+        async with lock:
+            cached = self._cache.get(scope)
+            # Another task may have refreshed while we waited for the lock: use its token.
+            if cached is not None and cached is not stale and self._fresh(cached):
+                return cached
+            token = await self._fetch(scope)
+            self.fetches += 1
+            self._cache[scope] = token
+            return token
+
+    def _fresh(self, token: AccessToken) -> bool:
+        lifetime_left = token.expires_on - self._clock()
+        # Short-lived tokens (tests, some emulators): refresh at 80 % of the lifetime instead.
+        margin = min(self.refresh_margin, max(lifetime_left, 0) * 0.2) if lifetime_left < self.refresh_margin * 2 \
+            else self.refresh_margin
+        return lifetime_left > margin
+
+    async def _fetch(self, scope: str) -> AccessToken:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        self._cache.clear()
+
+
+class ClientCredentialsTokens(_CachingProvider):
+    """OAuth 2.0 client-credentials grant with a client secret, over httpx (the practice tenant)."""
+
+    def __init__(self, http: httpx.AsyncClient, *, token_url: str, client_id: str, client_secret: str,
+                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(refresh_margin=refresh_margin, clock=clock)
+        self._http = http
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = client_secret
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsTokens(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    async def _fetch(self, scope: str) -> AccessToken:
+        form = {"grant_type": "client_credentials", "client_id": self.client_id,
+                "client_secret": self._secret, "scope": scope}
+        last: Exception | None = None
+        for attempt in range(3):
+            try:
+                response = await self._http.post(self.token_url, data=form, headers={"Accept": "application/json"})
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise Unreachable(f"cannot reach the token endpoint: {type(exc).__name__}",
+                                  method="POST", url=self.token_url,
+                                  hint="check the endpoint URL and the network") from None
+            except httpx.TransportError as exc:
+                last = exc
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                last = None
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
+            return _parse_token_response(response, self._clock, self.token_url)
+        raise AuthenticationFailed(
+            "the token endpoint did not answer" + (f" ({type(last).__name__})" if last else ""),
+            method="POST", url=self.token_url, hint="retry later")
+
+    async def close(self) -> None:
+        await super().close()
+
+
+def _parse_token_response(response: httpx.Response, clock: Callable[[], float], url: str) -> AccessToken:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+        error = str(body.get("error", "")) if isinstance(body, dict) else ""
+        codes = body.get("error_codes") if isinstance(body, dict) else None
+        aadsts = f"AADSTS{codes[0]}" if isinstance(codes, list) and codes else None
+        raise AuthenticationFailed(
+            f"the identity platform refused the app's credentials ({error or 'no token'})",
+            status=response.status_code, code=aadsts or error or None, method="POST", url=url,
+            request_id=(str(body.get("correlation_id")) if isinstance(body, dict) and body.get("correlation_id")
+                        else None),
+            hint=_aad_hint(error, aadsts))
+    expires_in = float(body.get("expires_in", 3599))
+    return AccessToken(str(body["access_token"]), clock() + expires_in)
+
+
+def _aad_hint(error: str, aadsts: str | None) -> str:
+    known = {
+        "AADSTS7000215": "the client secret is wrong or expired: create a new one and update the secret source",
+        "AADSTS700016": "the client id is not registered in this tenant: check --client-id and --tenant-id",
+        "AADSTS90002": "the tenant id or domain does not exist: check --tenant-id",
+        "AADSTS700027": "the certificate is not registered on the app registration (or its key does not match)",
+        "AADSTS7000222": "the client secret has expired: create a new one",
+    }
+    if aadsts in known:
+        return known[aadsts]
+    if error == "invalid_scope":
+        return "the scope is not valid for the client-credentials flow"
+    return "check the tenant id, client id and credential with `reclaim tenant check`"
+
+
+class AzureIdentityTokens(_CachingProvider):
+    """A ``TokenProvider`` over an azure-identity credential (sync or ``aio``).
+
+    Sync credentials run in a worker thread, so a device-code prompt or a managed-identity probe
+    never blocks the event loop.
+    """
+
+    def __init__(self, credential: Any, *, tenant_id: str | None = None, refresh_margin: float = 300.0,
+                 clock: Callable[[], float] = time.time, description: str = "azure-identity credential") -> None:
+        super().__init__(refresh_margin=refresh_margin, clock=clock)
+        self.credential = credential
+        self.tenant_id = tenant_id
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"AzureIdentityTokens({type(self.credential).__name__})"
+
+    async def _fetch(self, scope: str) -> AccessToken:
+        from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
+
+        try:
+            get = self.credential.get_token
+            if asyncio.iscoroutinefunction(get):
+                result = await get(scope)
+            else:
+                result = await asyncio.to_thread(get, scope)
+        except ClientAuthenticationError as exc:
+            raise AuthenticationFailed(f"{self.description}: {_first_line(exc.message)}",
+                                       hint="check the tenant id, client id and credential; "
+                                            "`reclaim tenant check` tells more") from None
+        except ServiceRequestError as exc:
+            raise Unreachable(f"{self.description}: cannot reach the identity platform "
+                              f"({_first_line(str(exc.message))})", hint="check the network and proxy") from None
+        except AzureError as exc:
+            raise AuthenticationFailed(f"{self.description}: {_first_line(str(exc.message))}") from None
+        return AccessToken(str(result.token), float(result.expires_on))
+
+    async def close(self) -> None:
+        await super().close()
+        closer = getattr(self.credential, "close", None)
+        if closer is not None:
+            outcome = closer()
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+
+def _first_line(text: str | None) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "authentication failed"
+    with contextlib.suppress(ValueError):
+        # azure-identity prefixes messages with the credential name; keep the useful part short
+        line = line[:300]
+    return line
