@@ -6,6 +6,7 @@ from typing import Any
 
 from reclaim.emulator.graph import ROUTER, user_or_404
 from reclaim.emulator.odata import page, select
+from reclaim.emulator.odata_filter import apply_filter
 from reclaim.emulator.state import iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
 
@@ -17,6 +18,13 @@ USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Direc
 DEFAULT_USER_PROPERTIES = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                            "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
 
+#: Collection-valued user properties: Graph returns ``[]`` for them, never null.
+_COLLECTION_PROPERTIES = ("businessPhones", "otherMails", "imAddresses", "proxyAddresses", "identities")
+
+#: Properties ``$filter`` on users may use (the directory's supported subset reclaim needs).
+_USER_FILTER = {"id", "userPrincipalName", "mail", "accountEnabled", "displayName", "givenName", "surname",
+                "userType", "otherMails", "proxyAddresses", "onPremisesSyncEnabled", "createdDateTime"}
+
 #: Fixture-only keys that are not user properties on the wire.
 _NOT_USER_PROPERTIES = {"mailbox", "authenticationMethods", "oauth2PermissionGrants", "risk", "passwordProfile"}
 
@@ -24,6 +32,8 @@ _NOT_USER_PROPERTIES = {"mailbox", "authenticationMethods", "oauth2PermissionGra
 def user_view(user: JSON, req: ApiRequest) -> JSON:
     """The user as Graph returns it: the default property set, or what ``$select`` asks for."""
     public = {k: v for k, v in user.items() if k not in _NOT_USER_PROPERTIES}
+    for collection in _COLLECTION_PROPERTIES:
+        public.setdefault(collection, [])
     if req.query.get("$select"):
         return select(public, req)
     return {k: public.get(k) for k in DEFAULT_USER_PROPERTIES}
@@ -31,7 +41,8 @@ def user_view(user: JSON, req: ApiRequest) -> JSON:
 
 @ROUTER.add("GET", "/users", permissions=USER_READ)
 def list_users(req: ApiRequest) -> ApiResponse:
-    users = req.emulator.state.users()
+    users = apply_filter(req.emulator.state.users(), req.query.get("$filter"), allowed=_USER_FILTER,
+                         resource="User")
     views = [user_view(u, req) for u in users]
     req_no_select = req
     body = page(req_no_select, views, page_size=100, max_top=999,

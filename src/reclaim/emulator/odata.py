@@ -74,6 +74,8 @@ def page(req: ApiRequest, items: list[JSON], *, page_size: int, max_top: int | N
     body: JSON = {}
     if context:
         body["@odata.context"] = context
+    if req.query.get("$count", "").lower() == "true":
+        body["@odata.count"] = len(items)
     body["value"] = [select(i, req) for i in chunk]
     if offset + size < len(items):
         query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
