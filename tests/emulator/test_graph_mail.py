@@ -30,7 +30,8 @@ def _messages(n: int, *, prefix: str = "Report") -> list[dict[str, Any]]:
 
 def fixture() -> dict[str, Any]:
     return {
-        "tenant": {"id": "11111111-2222-3333-4444-555555555555", "domains": ["contoso.com"]},
+        "tenant": {"id": "11111111-2222-3333-4444-555555555555", "domains": ["contoso.com"],
+                   "settings": {"throttling": False}},
         "apps": [
             {"clientId": "full", "clientSecret": "s1", "permissions": list(ALL_GRAPH_PERMISSIONS),
              "roles": ["Exchange Administrator"]},
