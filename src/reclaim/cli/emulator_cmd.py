@@ -40,6 +40,8 @@ def serve(
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, max=60_000, help="Added to every response."),
     faults: str = typer.Option("", "--faults", help="e.g. 429=0.1,503=0.05,reset=0.01,slow=0.01"),
     seed: int | None = typer.Option(None, "--seed", help="Seed for faults and --synthetic."),
+    throttling: bool = typer.Option(True, "--throttling/--no-throttling",
+                                    help="Apply Microsoft's throttling rules (off: benchmarks of raw speed)."),
 ) -> None:
     """Serve the emulator until interrupted; the first line of output is its base URL."""
     from reclaim.emulator import Emulator, FaultSpec, read_fixture_file
@@ -63,6 +65,8 @@ def serve(
         document = make_synthetic(synthetic, seed or 0)
     else:
         document = load_scenario("bec-classic")
+    if not throttling:
+        document.setdefault("tenant", {}).setdefault("settings", {})["throttling"] = {"enabled": False}
     emulator = Emulator(document, latency_ms=latency_ms, faults=spec, seed=seed)
     port = port or free_port(host)
     server = make_server(emulator, host, port)

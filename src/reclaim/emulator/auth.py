@@ -86,6 +86,8 @@ class TokenIssuer:
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
+        #: (token, audience) -> verified claims: the signature is checked once per token, expiry every time.
+        self._verified: dict[tuple[str, str], TokenClaims] = {}
 
     def issue(self, *, app: dict[str, Any], tenant_id: str, audience: str, now: float,
               lifetime: int) -> str:
@@ -118,6 +120,17 @@ class TokenIssuer:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise TokenError("InvalidAuthenticationToken", "Access token validation failure.")
+        verified = self._verified.get((token, audience))
+        if verified is None:
+            verified = self._verify(token, audience)
+            if len(self._verified) >= 4096:
+                self._verified.clear()
+            self._verified[(token, audience)] = verified
+        if verified.expires_at <= now:
+            raise TokenError("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        return verified
+
+    def _verify(self, token: str, audience: str) -> TokenClaims:
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"], audience=audience,
                                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
@@ -127,8 +140,6 @@ class TokenIssuer:
         except jwt.PyJWTError:
             raise TokenError("InvalidAuthenticationToken",
                              "Access token validation failure. Invalid signature.") from None
-        if float(claims["exp"]) <= now:
-            raise TokenError("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         return TokenClaims(
             app_id=str(claims["appid"]),
             tenant_id=str(claims["tid"]),

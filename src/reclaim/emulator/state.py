@@ -131,6 +131,9 @@ class TenantState:
     data: JSON
     clock: Clock = field(default_factory=Clock)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: lower-cased id / userPrincipalName / mail -> user; rebuilt when the users list changes (see find_user)
+    _user_index: dict[str, JSON] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _user_index_of: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     # ---------------------------------------------------------------- loading and dumping
     @classmethod
@@ -235,17 +238,33 @@ class TenantState:
         return users
 
     def find_user(self, key: str) -> JSON | None:
-        """Find a user by object id, userPrincipalName or primary SMTP address (case-insensitive)."""
+        """Find a user by object id, userPrincipalName or primary SMTP address (case-insensitive).
+
+        O(1) through an index; a hit is re-checked against the user (so an edited UPN is never matched
+        by its old value), and a miss falls back to a scan that rebuilds the index if it finds the user.
+        """
         k = key.lower()
-        user: JSON
-        for user in self.data["users"]:
-            if str(user.get("id", "")).lower() == k:
-                return user
-            if str(user.get("userPrincipalName", "")).lower() == k:
-                return user
-            if str(user.get("mail") or "").lower() == k:
+        users: list[JSON] = self.data["users"]
+        if self._user_index_of != (id(users), len(users)):
+            self._reindex_users(users)
+        user = self._user_index.get(k)
+        if user is not None and _user_has_key(user, k):
+            return user
+        for user in users:
+            if _user_has_key(user, k):
+                self._reindex_users(users)
                 return user
         return None
+
+    def _reindex_users(self, users: list[JSON]) -> None:
+        index: dict[str, JSON] = {}
+        for user in reversed(users):  # the first user with a key wins, as in a scan
+            for field_name in ("mail", "userPrincipalName", "id"):
+                value = user.get(field_name)
+                if value:
+                    index[str(value).lower()] = user
+        self._user_index = index
+        self._user_index_of = (id(users), len(users))
 
     def find_app(self, client_id: str) -> JSON | None:
         app: JSON
@@ -291,6 +310,11 @@ class TenantState:
         for user in self.data["users"]:
             if user.get("mailbox") is not None:
                 yield user
+
+
+def _user_has_key(user: JSON, key: str) -> bool:
+    return (str(user.get("id", "")).lower() == key or str(user.get("userPrincipalName", "")).lower() == key
+            or str(user.get("mail") or "").lower() == key)
 
 
 def _folder_id(user_id: str, well_known: str) -> str:
