@@ -6,8 +6,9 @@ Kinds: an HTTP status (``429``, ``500``, ``502``, ``503``, ``504``), ``reset`` (
 connection is reset before any response byte, so a client sees a connection error; in-process the app
 raises ``ConnectionResetError``) and ``slow`` (the request is held for ``slow_seconds`` without blocking
 the event loop, then answered normally: past a client's timeout, and a write still takes effect, as
-with the real service). Options: ``retry_after=S`` (seconds in the 429's ``Retry-After``; ``none``
-leaves the header out) and ``slow_seconds=S``. The same seed gives the same sequence of faults.
+with the real service). Options: ``retry_after=S`` (seconds in the ``Retry-After`` of a 429 or a
+503; ``none`` leaves it out of a 429, and a 503 then says 1) and ``slow_seconds=S``. The same seed
+gives the same sequence of faults.
 """
 
 from __future__ import annotations
@@ -111,5 +112,5 @@ class FaultInjector:
                 if kind not in kinds:
                     return None
                 self.injected[kind] = self.injected.get(kind, 0) + 1
-                return Fault(kind, self.spec.retry_after if kind == "429" else None)
+                return Fault(kind, self.spec.retry_after if kind in ("429", "503") else None)
         return None

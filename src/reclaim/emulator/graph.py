@@ -223,7 +223,7 @@ async def _run_sub(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url:
     if fault is not None:
         status = int(fault.kind)
         headers = {}
-        if status == 429 and fault.retry_after is not None:
+        if status in (429, 503) and fault.retry_after is not None:
             headers["Retry-After"] = _fmt(fault.retry_after)
         code = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "UnknownError"}.get(status, "generalException")
         return error(req, status, code, "Injected fault.", headers)
