@@ -380,12 +380,14 @@ def _matches_query(record: JSON, query: JSON) -> bool:
     return not keyword or str(keyword).lower() in json.dumps(record, ensure_ascii=False).lower()
 
 
-def _query_view(req: ApiRequest, query: JSON) -> JSON:
-    """The query with its status moved on by the clock (``tenant.settings.auditQueryDelaySeconds``)."""
+def _query_view(req: ApiRequest, query: JSON, *, created: bool = False) -> JSON:
+    """The query with its status moved on by the clock (``tenant.settings.auditQueryDelaySeconds``):
+    ``notStarted`` in the answer to the POST, then ``running`` until the delay has passed, then ``succeeded``."""
     delay = float(req.emulator.state.settings.get("auditQueryDelaySeconds", 0))
-    created = parse_iso(query["createdDateTime"])
-    elapsed = (req.emulator.clock.now() - created).total_seconds()
-    status = "succeeded" if elapsed >= delay else ("running" if elapsed > 0 else "notStarted")
+    elapsed = (req.emulator.clock.now() - parse_iso(query["createdDateTime"])).total_seconds()
+    status = "succeeded" if elapsed >= delay else "running"
+    if created and delay > 0:
+        status = "notStarted"
     view = {k: copy.deepcopy(v) for k, v in query.items() if k != "createdDateTime"}
     view["status"] = status
     return view
@@ -414,7 +416,7 @@ def create_audit_query(req: ApiRequest) -> ApiResponse:
     query["createdDateTime"] = iso(req.emulator.clock.now())
     _data(req, "auditLogQueries").append(query)
     return ApiResponse(201, {"@odata.context": f"{req.base_url}/$metadata#security/auditLog/queries/$entity",
-                             **_query_view(req, query)})
+                             **_query_view(req, query, created=True)})
 
 
 def _audit_query_or_404(req: ApiRequest, query: str) -> JSON:

@@ -263,6 +263,10 @@ class _Parser:
                 return self.parse_lambda()
             raise invalid(f"unknown function '{tok.text}'")
         left = self.parse_operand()
+        after = self.peek()
+        if isinstance(left, Prop) and (after is None or (after.kind == "punct" and after.text == ")")
+                                       or (after.kind == "ident" and after.text.lower() in ("and", "or"))):
+            return Compare("eq", left, Literal(True))  # a Boolean property on its own: ``not isRead``
         op = self.next()
         if op.kind != "ident" or op.text.lower() not in COMPARISON_OPERATORS:
             raise invalid(f"expected a comparison operator but found '{op.text}'")
