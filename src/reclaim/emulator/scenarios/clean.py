@@ -1,23 +1,145 @@
-"""``clean``: a small tenant with nothing wrong, only benign rules."""
+"""``clean``: Adatum, a small tenant with nothing wrong — only benign look-alikes and ordinary sign-ins.
+
+Every user is covered by an MFA policy and has registered MFA long ago. The look-alikes an investigation
+must not flag as compromise: newsletters and vendor mail moved to user folders, a marketing sender to
+Junk, a forward to a colleague, mailbox forwarding to an internal shared mailbox, the system "Junk E-Mail
+Rule" and OOF rules, an assistant with delegate rights, a verified app consented long ago.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from reclaim.emulator.scenarios import Scenario
+from reclaim.emulator.scenarios._common import (
+    Clock,
+    TenantBuilder,
+    authenticator_method,
+    ca_policy,
+    empty_planted,
+    fid,
+    first_party_service_principals,
+    grant,
+    grant_id,
+    guid,
+    inbox_rule,
+    mobile_device,
+    phone_method,
+    recipient,
+    rule_id,
+    service_principal,
+    sweep_id,
+    sweep_rule,
+    system_rules,
+    truth_entry,
+    truth_lists,
+    user_object,
+)
+
+K = "adatum"
+TENANT_ID = "a7d2c4e6-1b3f-4a5c-8e9d-0f1a2b3c4d5e"
+DOMAINS = ["adatum.com", "adatum.onmicrosoft.com"]
+OFFICE_IP = "192.0.2.60"
+MOBILE_IP = "192.0.2.61"
 
 
 def build() -> dict[str, Any]:
-    return {
-        "tenant": {"id": "5b0f3f4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "displayName": "Fabrikam",
-                   "domains": ["fabrikam.com"]},
-        "users": [
-            {"id": "6a1c2e3f-0000-4000-8000-000000000001", "userPrincipalName": "dana@fabrikam.com",
-             "displayName": "Dana Lee", "mailbox": {"inboxRules": [
-                 {"displayName": "Newsletters", "conditions": {"senderContains": ["newsletter"]},
-                  "actions": {"moveToFolder": "inbox", "stopProcessingRules": False}}]}},
-        ],
-    }
+    clock = Clock()
+    t = TenantBuilder(K, TENANT_ID, "Adatum", DOMAINS, clock)
+    t.service_principals.extend(first_party_service_principals(K, clock.days_ago(900, 12)))
+    graph_sp = guid(K, "sp", "graph")
+
+    def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = ()) -> dict[str, Any]:
+        u = t.add_user(user_object(guid(K, "user", key), f"{key}@adatum.com", display, job=job, department=dept,
+                                   office="Munich", created=clock.days_ago(800, 9), custom_folders=folders))
+        u["usageLocation"] = "DE"
+        u["authenticationMethods"].append(authenticator_method(guid(K, "m", key), "iPhone", clock.days_ago(500, 9)))
+        t.history(u, ip=OFFICE_IP, place="munich", hour=7, days=range(29, 0, -1), mobile_ip=MOBILE_IP)
+        return u
+
+    eva = person("eva.schmidt", "Eva Schmidt", "Head of Finance", "Finance", ("Newsletter", "Lieferanten"))
+    jonas = person("jonas.weber", "Jonas Weber", "Assistant to the Head of Finance", "Finance", ("Projekte",))
+    mia = person("mia.hoffmann", "Mia Hoffmann", "Marketing Specialist", "Marketing", ("Newsletter",))
+    lukas = person("lukas.becker", "Lukas Becker", "Service Desk", "IT", ("Tickets",))
+    info = person("info", "Adatum Info", "Shared inbox", "Office")
+
+    em = eva["mailbox"]
+    em["inboxRules"] = [
+        inbox_rule(rule_id(K, "eva", "news"), "Newsletter", sequence=1,
+                   conditions={"senderContains": ["newsletter@", "news@"]},
+                   actions={"moveToFolder": fid(em["folders"], "Newsletter")}),
+        inbox_rule(rule_id(K, "eva", "vendors"), "Lieferanten-Rechnungen", sequence=2,
+                   conditions={"senderContains": ["@contoso-supplies.example"], "subjectContains": ["Rechnung"]},
+                   actions={"moveToFolder": fid(em["folders"], "Lieferanten"), "assignCategories": ["Kreditoren"]}),
+        inbox_rule(rule_id(K, "eva", "cc-jonas"), "Termine an Jonas", sequence=3,
+                   conditions={"subjectContains": ["Termin"]},
+                   actions={"forwardTo": [recipient(jonas["mail"], jonas["displayName"])]}),
+        *system_rules(eva["id"], fid(em["folders"], "junkemail"), oof=True),
+    ]
+    em["permissions"] = [{"user": jonas["userPrincipalName"], "accessRights": ["FullAccess"], "isInherited": False,
+                          "deny": False, "inheritanceType": "All"}]
+    em["mobileDevices"] = [mobile_device(guid(K, "dev", "eva"), eva["mail"], "Eva Schmidt", device_type="Outlook",
+                                         model="Outlook for iOS and Android", os="iOS 17.5",
+                                         user_agent="Outlook-iOS/2.0", first_sync=clock.days_ago(450, 8),
+                                         last_sync=clock.days_ago(1, 17), client_type="Outlook")]
+    mm = mia["mailbox"]
+    mm["inboxRules"] = [
+        inbox_rule(rule_id(K, "mia", "news"), "Newsletters lesen später", sequence=1,
+                   conditions={"senderContains": ["newsletter"]},
+                   actions={"moveToFolder": fid(mm["folders"], "Newsletter"), "markAsRead": True}),
+        inbox_rule(rule_id(K, "mia", "junk"), "Werbung", sequence=2,
+                   conditions={"fromAddresses": [recipient("angebote@shop-deals.example", "Shop Deals")]},
+                   actions={"moveToFolder": fid(mm["folders"], "junkemail")}),
+        *system_rules(mia["id"], fid(mm["folders"], "junkemail"), oof=False),
+    ]
+    mm["sweepRules"] = [sweep_rule(sweep_id(K, "mia", "digest"), "Keep latest from Industry Digest", mia["mail"],
+                                   source="Inbox", destination="Deleted Items", sender="digest@industry.example",
+                                   keep_latest=1)]
+    lm = lukas["mailbox"]
+    lm["inboxRules"] = [
+        inbox_rule(rule_id(K, "lukas", "tickets"), "Tickets", sequence=1,
+                   conditions={"subjectContains": ["[Ticket#"]},
+                   actions={"moveToFolder": fid(lm["folders"], "Tickets")}),
+        *system_rules(lukas["id"], fid(lm["folders"], "junkemail"), oof=False),
+    ]
+    lukas["authenticationMethods"].append(phone_method("+49 89 5550 1234", clock.days_ago(700, 9), slot="office"))
+    # The shared info@ mailbox forwards to the internal service desk, keeping a copy.
+    im = info["mailbox"]
+    im["forwardingAddress"] = lukas["userPrincipalName"]
+    im["deliverToMailboxAndForward"] = True
+    zoom = service_principal(guid(K, "sp", "zoom"), "f8f1a9c4-3b2e-4c1d-9a8b-7c6d5e4f3a2b", "Zoom",
+                             publisher="Zoom Video Communications, Inc.", verified=True,
+                             owner_tenant="7e7b8a3c-2d1f-4e5a-9b6c-0d1e2f3a4b5c", created=clock.days_ago(400, 9),
+                             homepage="https://zoom.us")
+    t.service_principals.append(zoom)
+    mia["oauth2PermissionGrants"].append(grant(grant_id(K, "mia", "zoom"), zoom["id"], graph_sp, mia["id"],
+                                               "openid profile email offline_access User.Read Calendars.ReadWrite"))
+    for u in (eva, jonas, mia, lukas):
+        others = [(o["mail"], o["displayName"]) for o in (eva, jonas, mia, lukas) if o is not u]
+        for d in (21, 14, 7, 2):
+            t.send(u, [others[d % 3]], "Wochenplanung", "Anbei die Planung für die nächste Woche.",
+                   clock.days_ago(d, 9, 15), from_ip=OFFICE_IP, tag=u["id"][:4])
+        t.send(u, [("kontakt@contoso-supplies.example", "Contoso Supplies")], "Bestellung 2291",
+               "Bitte bestätigen Sie den Liefertermin.", clock.days_ago(9, 10, 40), from_ip=OFFICE_IP)
+    for d in (20, 13, 6):
+        t.receive(eva, ("newsletter@finanz-news.example", "Finanz News"), "Finanz News der Woche",
+                  "Die wichtigsten Meldungen.", clock.days_ago(d, 6), folder="Newsletter")
+
+    t.ca_policies.append(ca_policy(guid(K, "ca", "all"), "Require MFA for all users", created=clock.days_ago(700, 9),
+                                   include_users=["All"]))
+    t.ca_policies.append(ca_policy(guid(K, "ca", "legacy"), "Block legacy authentication",
+                                   created=clock.days_ago(700, 9), include_users=["All"],
+                                   client_app_types=["exchangeActiveSync", "other"], grant_controls=["block"]))
+    users: dict[str, Any] = {}
+    for upn, u in t.users.items():
+        users[upn] = truth_entry(u, "clean", empty_planted(), [])
+        users[upn]["prevention"] = []
+    truth = {"scenario": "clean", "indicators": {"ips": [], "forwardingAddresses": [], "domains": [], "appIds": [],
+                                                 "phishingSubjects": [], "ruleNames": []},
+             **truth_lists(users), "users": users}
+    settings = {"licenses": {"entraIdP1": True, "entraIdP2": False}, "unblockDelaySeconds": 0,
+                "securityDefaultsEnabled": False}
+    return t.fixture(settings=settings, truth=truth)
 
 
-SCENARIO = Scenario("clean", "A tenant with nothing wrong: benign rules only.", build)
+SCENARIO = Scenario("clean", "Adatum: a small tenant with nothing wrong, only benign look-alikes.", build)
