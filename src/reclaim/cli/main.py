@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import demo, emulator_cmd
+from reclaim.cli import cases, demo, emulator_cmd, tenant
 from reclaim.cli.console import err_console
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
@@ -20,6 +20,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(emulator_cmd.app, name="emulator")
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(cases.app, name="cases")
+app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="analyze")
 app.command("demo")(demo.demo)
 
 

@@ -111,8 +111,8 @@ class Store:
     def __init__(self, url: str | URL | os.PathLike[str] | None = None, *, create: bool = True) -> None:
         explicit = url is not None or bool(os.environ.get(_engine.ENV_VAR))
         self.url: URL = url if isinstance(url, URL) else _engine.resolve_url(url)
-        self.location = _engine.describe(self.url)
         self._path = _engine.sqlite_path(self.url)
+        self.location = str(self._path) if self._path is not None else _engine.describe(self.url)
         if self._path is not None:
             _engine.prepare_sqlite_file(self._path, create=create, default_location=not explicit)
         self._engine: Engine = _engine.make_engine(self.url)

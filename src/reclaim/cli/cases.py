@@ -1,0 +1,240 @@
+"""``reclaim cases``: list the cases in the case store and show one of them.
+
+Thin: open the store, read, render. Every string that came from a tenant (subjects, titles, artifact ids,
+request URLs, journal targets) goes through :func:`reclaim.cli.console.safe` before it reaches rich.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from reclaim.cli.console import console, safe
+from reclaim.errors import EXIT_FINDINGS
+from reclaim.store import (
+    ENV_VAR,
+    SEVERITIES,
+    CaseDetail,
+    CaseListItem,
+    ChainStatus,
+    EvidenceInfo,
+    Finding,
+    JournalEntry,
+    Store,
+)
+from reclaim.store.models import Case
+
+app = typer.Typer(help="The case store: past investigations, sweeps and hunts, with their evidence and journal.",
+                  no_args_is_help=True, rich_markup_mode=None)
+
+DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, else reclaim.db in the user data "
+           "directory).")
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _open(db: str | None) -> Store:
+    # Only the default location is created on first use; a store named explicitly must exist.
+    return Store(db, create=db is None)
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _short(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+@app.command("list")
+def list_cases(
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    kind: str | None = typer.Option(None, "--kind", help="Only cases of this kind (investigate, sweep, hunt)."),
+    subject: str | None = typer.Option(None, "--subject", help="Only cases about this user or tenant."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (newest first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List cases, newest first, with their count of findings of medium severity or above."""
+    with _open(db) as store:
+        items = store.list_cases(kind=kind, subject=subject, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([_list_item_json(item) for item in items], indent=2, ensure_ascii=False))
+        return
+    if not items:
+        console.print("no cases yet")
+        return
+    table = Table(title="Cases", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("case", no_wrap=True)
+    table.add_column("created")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("subject", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("≥med", justify="right")
+    for item in items:
+        case = item.case
+        table.add_row(safe(case.id), _short(case.created_at), safe(case.kind), safe(case.subject),
+                      _verdict(case), str(item.findings_medium_or_above))
+    console.print(table)
+
+
+@app.command("show")
+def show_case(
+    case_id: str = typer.Argument(..., metavar="ID", help="The case id, e.g. c-20261127-0001."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a case: summary, findings by severity, what was not checked, evidence with hashes, the journal.
+
+    Exits 1 when the case's evidence or journal fails its integrity check (a hash does not match).
+    """
+    with _open(db) as store:
+        detail = store.case_detail(case_id)
+    if as_json:
+        typer.echo(json.dumps(_detail_json(detail), indent=2, ensure_ascii=False))
+    else:
+        _render(detail)
+    if not _intact(detail):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _intact(detail: CaseDetail) -> bool:
+    return detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+
+
+def _verdict(case: Case) -> str:
+    if case.verdict is None:
+        return f"[dim]{safe(case.status)}[/dim]"
+    style = {"compromised": "bold red", "suspicious": "yellow", "clean": "green"}.get(case.verdict, "")
+    return f"[{style}]{safe(case.verdict)}[/{style}]" if style else safe(case.verdict)
+
+
+# -- terminal -------------------------------------------------------------------------------------------
+
+
+def _render(detail: CaseDetail) -> None:
+    case = detail.case
+    console.print(f"[bold]case {safe(case.id)}[/bold]  {safe(case.kind)}  {safe(case.subject)}")
+    console.print(f"verdict: {_verdict(case)}   status: {safe(case.status)}   tenant: {safe(case.tenant or '-')}")
+    console.print(f"created {_when(case.created_at)}   window {_when(case.since)} → {_when(case.until)}"
+                  + (f"   operator {safe(case.operator)}" if case.operator else ""))
+    _render_findings(detail.findings)
+    if detail.not_collected:
+        console.print("\n[bold]not checked[/bold]")
+        for nc in detail.not_collected:
+            who = f" ({safe(nc.subject)})" if nc.subject else ""
+            more = f": {safe(nc.detail)}" if nc.detail else ""
+            console.print(f"  {safe(nc.kind)}{who} — {safe(nc.reason)}{more}")
+    _render_evidence(detail.evidence)
+    _render_journal(detail.journal, detail.chain)
+
+
+def _render_findings(findings: list[Finding]) -> None:
+    if not findings:
+        console.print("\nno findings")
+        return
+    for severity in reversed(SEVERITIES):
+        group = [f for f in findings if f.severity == severity]
+        if not group:
+            continue
+        style = _SEVERITY_STYLE[severity]
+        console.print(f"\n[{style}]{severity} ({len(group)})[/{style}]")
+        for f in group:
+            artifact = f"  [{safe(f.artifact_type)} {safe(f.artifact_id or '')}]" if f.artifact_type else ""
+            user = f"  {safe(f.user)}" if f.user else ""
+            kind = "  (prevention)" if f.kind == "prevention" else ""
+            console.print(f"  {safe(f.check_id)}: {safe(f.title)}{kind}{user}{safe(artifact)}")
+            if f.detail:
+                console.print(f"    {safe(f.detail)}")
+
+
+def _render_evidence(evidence: list[EvidenceInfo]) -> None:
+    console.print(f"\n[bold]evidence ({len(evidence)})[/bold]")
+    if not evidence:
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", justify="right")
+    table.add_column("kind", overflow="fold")
+    table.add_column("source")
+    table.add_column("request", overflow="fold")
+    table.add_column("collected", no_wrap=True)
+    table.add_column("bytes", justify="right")
+    table.add_column("sha256", no_wrap=True)
+    table.add_column("hash", no_wrap=True)
+    for e in evidence:
+        table.add_row(str(e.id), safe(e.kind), safe(e.source), safe(_request_text(e.request)), _short(e.collected_at),
+                      str(e.size), e.sha256[:12] + "…", "ok" if e.hash_ok else "[bold red]MISMATCH[/bold red]")
+    console.print(table)
+
+
+def _request_text(request: dict[str, Any]) -> str:
+    if "cmdlet" in request:
+        return f"{request['cmdlet']} {json.dumps(request.get('parameters') or {}, ensure_ascii=False)}"
+    if "url" in request:
+        return f"{request.get('method', 'GET')} {request['url']}"
+    return json.dumps(request, ensure_ascii=False)
+
+
+def _render_journal(journal: list[JournalEntry], chain: ChainStatus) -> None:
+    console.print(f"\n[bold]journal ({len(journal)})[/bold]")
+    for entry in journal:
+        before = f"  before: evidence {entry.before_evidence_id}" if entry.before_evidence_id is not None else ""
+        console.print(f"  {entry.seq:>3}  {_when(entry.recorded_at)}  {safe(entry.action_id)}  {safe(entry.step)}  "
+                      f"{safe(entry.target)}{before}")
+    if chain.ok:
+        console.print(f"chain: [green]intact[/green] ({chain.length} entries, head {chain.head_hash[:16]}…)")
+    else:
+        console.print(f"chain: [bold red]BROKEN at entry {chain.first_bad_seq}[/bold red]: {safe(chain.reason)}")
+
+
+# -- JSON -----------------------------------------------------------------------------------------------
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    return {"id": case.id, "created": _iso(case.created_at), "updated": _iso(case.updated_at), "kind": case.kind,
+            "subject": case.subject, "tenant": case.tenant, "verdict": case.verdict, "status": case.status,
+            "since": _iso(case.since), "until": _iso(case.until), "operator": case.operator, "summary": case.summary}
+
+
+def _list_item_json(item: CaseListItem) -> dict[str, Any]:
+    return {**_case_json(item.case), "findings": {"mediumOrAbove": item.findings_medium_or_above,
+                                                  "total": item.findings_total}}
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {"check": f.check_id, "severity": f.severity, "kind": f.kind, "title": f.title, "detail": f.detail,
+            "artifact": {"type": f.artifact_type, "id": f.artifact_id}, "evidence": f.evidence,
+            "evidenceIds": list(f.evidence_ids), "user": f.user}
+
+
+def _detail_json(detail: CaseDetail) -> dict[str, Any]:
+    chain = detail.chain
+    return {
+        "case": _case_json(detail.case),
+        "findings": [_finding_json(f) for f in detail.findings],
+        "notChecked": [{"check": nc.kind, "reason": nc.reason, "detail": nc.detail, "subject": nc.subject}
+                       for nc in detail.not_collected],
+        "evidence": [{"id": e.id, "kind": e.kind, "source": e.source, "request": e.request,
+                      "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
+                      "sha256": e.sha256, "hashOk": e.hash_ok} for e in detail.evidence],
+        "timeline": [{"time": _iso(t.time), "kind": t.kind, "summary": t.summary,
+                      "artifact": {"type": t.artifact_type, "id": t.artifact_id}, "source": t.source,
+                      "evidenceId": t.evidence_id, "user": t.user} for t in detail.timeline],
+        "journal": {
+            "entries": [{"seq": j.seq, "actionId": j.action_id, "target": j.target, "step": j.step,
+                         "beforeEvidenceId": j.before_evidence_id, "request": j.request, "result": j.result,
+                         "verify": j.verify, "operator": j.operator, "startedAt": _iso(j.started_at),
+                         "recordedAt": _iso(j.recorded_at), "prevHash": j.prev_hash, "entryHash": j.entry_hash}
+                        for j in detail.journal],
+            "chain": {"ok": chain.ok, "length": chain.length, "headHash": chain.head_hash,
+                      "firstBadSeq": chain.first_bad_seq, "reason": chain.reason},
+        },
+        "intact": _intact(detail),
+    }
