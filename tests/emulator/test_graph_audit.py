@@ -59,6 +59,8 @@ def fixture(settings: dict[str, Any] | None = None) -> dict[str, Any]:
             {"id": "u-bob", "userPrincipalName": "bob@contoso.com", "displayName": "Bob"},
             {"id": "u-carol", "userPrincipalName": "carol@contoso.com",
              "risk": {"riskLevel": "low", "riskState": "atRisk"}},
+            {"id": "u-dave", "userPrincipalName": "dave@contoso.com",  # never flagged
+             "risk": {"riskLevel": "none", "riskState": "none", "riskDetail": "none"}},
         ],
         "signIns": _sign_ins(2300),
         "directoryAudits": [
@@ -167,6 +169,7 @@ def test_risky_users_confirm_and_dismiss(c: TenantClient) -> None:
     r = c.graph("GET", "/identityProtection/riskyUsers", params={"$filter": "userPrincipalName eq 'carol@contoso.com'"})
     assert r.json()["value"][0]["riskLevel"] == "low"
     assert c.graph("GET", "/identityProtection/riskyUsers/u-bob").status_code == 404
+    assert c.graph("GET", "/identityProtection/riskyUsers/u-dave").status_code == 404
     r = c.graph("POST", "/identityProtection/riskyUsers/confirmCompromised", json={"userIds": ["u-bob"]})
     assert r.status_code == 204 and r.content == b""
     bob = c.graph("GET", "/identityProtection/riskyUsers/u-bob").json()
@@ -223,6 +226,8 @@ def test_alerts(c: TenantClient) -> None:
 
 def test_audit_log_query_lifecycle(serve: Callable[..., TenantClient]) -> None:
     c = serve(fixture({"auditQueryDelaySeconds": 30}))
+    assert c.graph("GET", "/security/auditLog/queries").json()["value"] == []
+    assert "auditLogQueries" not in c.http.get("/_emulator/state").json()  # reads do not change the state
     body = {"displayName": "rules", "filterStartDateTime": _iso(NOW - timedelta(days=1)),
             "filterEndDateTime": _iso(NOW + timedelta(minutes=5)), "operationFilters": ["New-InboxRule"],
             "userPrincipalNameFilters": [ALICE]}
@@ -241,3 +246,5 @@ def test_audit_log_query_lifecycle(serve: Callable[..., TenantClient]) -> None:
     missing = c.graph("POST", "/security/auditLog/queries", json={"displayName": "x"})
     assert missing.status_code == 400
     assert c.graph("GET", "/security/auditLog/queries/nope").status_code == 404
+    dumped = c.http.get("/_emulator/state").json()
+    assert [q["id"] for q in dumped["auditLogQueries"]] == [qid]

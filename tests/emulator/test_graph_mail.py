@@ -221,3 +221,21 @@ def test_mailbox_settings_get_and_patch_auto_replies(c: TenantClient) -> None:
     with as_app(c, "settings-read") as reader:
         r = reader.graph("PATCH", f"/users/{ALICE}/mailboxSettings", json={"timeZone": "W. Europe Standard Time"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "ErrorAccessDenied"
+
+
+def test_mail_routes_inside_batch(c: TenantClient) -> None:
+    rules = f"/users/{ALICE}/mailFolders/inbox/messageRules"
+    body = {"requests": [
+        {"id": "1", "method": "GET", "url": rules},
+        {"id": "2", "method": "GET", "url": f"{rules}/r-hidden"},
+        {"id": "3", "method": "PATCH", "url": f"{rules}/r-visible", "dependsOn": ["1"],
+         "headers": {"Content-Type": "application/json"}, "body": {"isEnabled": False}},
+        {"id": "4", "method": "GET", "url": f"/users/{ALICE}/mailFolders/inbox/messages?$top=2&$select=subject"},
+    ]}
+    r = c.graph("POST", "/$batch", json=body)
+    assert r.status_code == 200
+    by_id = {x["id"]: x for x in r.json()["responses"]}
+    assert [x["id"] for x in by_id["1"]["body"]["value"]] == ["r-visible", "r-later"]
+    assert by_id["2"]["status"] == 404 and by_id["2"]["body"]["error"]["code"] == "ErrorItemNotFound"
+    assert by_id["3"]["status"] == 200 and by_id["3"]["body"]["isEnabled"] is False
+    assert len(by_id["4"]["body"]["value"]) == 2 and "@odata.nextLink" in by_id["4"]["body"]

@@ -46,8 +46,12 @@ def require_audit_log_read(req: ApiRequest) -> None:
                        f"Calling principal does not have required MSGraph permissions {AUDIT_LOG_READ}")
 
 
-def _data(req: ApiRequest, section: str) -> list[JSON]:
-    items: list[JSON] = req.emulator.state.data.setdefault(section, [])
+def _data(req: ApiRequest, section: str, *, write: bool = False) -> list[JSON]:
+    """A top-level list of the state; created only for writes, so reads never change the dump."""
+    if write:
+        created: list[JSON] = req.emulator.state.data.setdefault(section, [])
+        return created
+    items: list[JSON] = req.emulator.state.data.get(section) or []
     return items
 
 
@@ -115,6 +119,15 @@ def get_directory_audit(req: ApiRequest, audit: str) -> ApiResponse:
 
 
 # ---------------------------------------------------------------------------------------- Identity Protection
+def _is_risky(user: JSON) -> bool:
+    """Identity Protection lists users that are or were at risk (a dismissed or remediated user stays
+    listed); a ``risk`` object that says none/none is a user Identity Protection never flagged."""
+    risk = user.get("risk")
+    if not isinstance(risk, dict):
+        return False
+    return risk.get("riskState", "none") not in (None, "none") or risk.get("riskLevel", "none") not in (None, "none")
+
+
 def _risky_view(user: JSON) -> JSON:
     risk = user.get("risk") or {}
     return {
@@ -137,7 +150,7 @@ _RISKY_FILTER = {"id", "userPrincipalName", "userDisplayName", "riskLevel", "ris
 @ROUTER.add("GET", "/identityProtection/riskyUsers", permissions=RISKY_USER_READ, throttle="identityProtection")
 def list_risky_users(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    views = [_risky_view(u) for u in req.emulator.state.users() if u.get("risk")]
+    views = [_risky_view(u) for u in req.emulator.state.users() if _is_risky(u)]
     views = apply_filter(views, req.query.get("$filter"), allowed=_RISKY_FILTER)
     views = apply_orderby(views, req.query.get("$orderby") or "riskLastUpdatedDateTime desc")
     return ApiResponse(200, page(req, views, page_size=20, max_top=500,
@@ -149,7 +162,7 @@ def list_risky_users(req: ApiRequest) -> ApiResponse:
 def get_risky_user(req: ApiRequest, risky: str) -> ApiResponse:
     require_p2(req)
     for user in req.emulator.state.users():
-        if str(user.get("id", "")).lower() == risky.lower() and user.get("risk"):
+        if str(user.get("id", "")).lower() == risky.lower() and _is_risky(user):
             ctx = f"{req.base_url}/$metadata#identityProtection/riskyUsers/$entity"
             return ApiResponse(200, {"@odata.context": ctx, **select(_risky_view(user), req)})
     raise ApiError(404, "itemNotFound", f"The risky user '{risky}' was not found.")
@@ -180,7 +193,7 @@ def confirm_compromised(req: ApiRequest) -> ApiResponse:
         risk = user.setdefault("risk", {})
         risk.update({"riskLevel": "high", "riskState": "confirmedCompromised",
                      "riskDetail": "adminConfirmedUserCompromised", "riskLastUpdatedDateTime": now})
-        _data(req, "riskDetections").append({
+        _data(req, "riskDetections", write=True).append({
             "id": new_id(), "requestId": None, "correlationId": None, "riskEventType": "adminConfirmedUserCompromised",
             "riskState": "confirmedCompromised", "riskLevel": "high", "riskDetail": "adminConfirmedUserCompromised",
             "source": "IdentityProtection", "detectionTimingType": "offline", "activity": "user",
@@ -414,7 +427,7 @@ def create_audit_query(req: ApiRequest) -> ApiResponse:
             value = iso(parse_iso(str(value)))
         query[key] = copy.deepcopy(value)
     query["createdDateTime"] = iso(req.emulator.clock.now())
-    _data(req, "auditLogQueries").append(query)
+    _data(req, "auditLogQueries", write=True).append(query)
     return ApiResponse(201, {"@odata.context": f"{req.base_url}/$metadata#security/auditLog/queries/$entity",
                              **_query_view(req, query, created=True)})
 
