@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reclaim.m365.auth import TokenProvider
+from reclaim.m365.auth import AccessToken, TokenProvider
 from reclaim.m365.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -44,8 +44,8 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 #: ``verify()`` answers True when the write already took effect (then it is not re-sent).
 Verify = Callable[[], Awaitable[bool]]
-#: Maps a final error response onto a typed error.
-ErrorMapper = Callable[[httpx.Response], M365Error]
+#: Maps a final error response (and the token it was sent with) onto a typed error.
+ErrorMapper = Callable[[httpx.Response, AccessToken], M365Error]
 
 
 @dataclass
@@ -143,14 +143,14 @@ class Pipeline:
                 if status == 429:
                     self.stats.throttled += 1
                     self.limit.on_throttle()
-                    mapped = errors(response)
+                    mapped = errors(response, token)
                     last_error = Throttled(
                         f"still throttled after {attempt} attempt(s)", retry_after=retry_after, attempts=attempt,
                         status=429, code=mapped.code, request_id=mapped.request_id, method=method, url=url)
                     last_retry_after = retry_after
                 elif status in TRANSIENT_STATUSES:
                     self.stats.transient += 1
-                    mapped = errors(response)
+                    mapped = errors(response, token)
                     last_error = TransientError(
                         f"the service failed (HTTP {status})", attempts=attempt, status=status, code=mapped.code,
                         request_id=mapped.request_id, method=method, url=url)
@@ -162,13 +162,15 @@ class Pipeline:
                             hint="re-read the object to see whether the change was made, then re-run")
                     unknown_outcome = True
                 elif status == 401:
-                    mapped = errors(response)
+                    mapped = errors(response, token)
+                    if isinstance(mapped, AuthenticationFailed):
+                        raise mapped
                     raise AuthenticationFailed(
                         "the service refused a freshly issued token", status=401, code=mapped.code,
                         request_id=mapped.request_id, method=method, url=url,
                         hint="the app may be disabled, or the tenant id is wrong: run `reclaim tenant check`")
                 else:
-                    final = errors(response)
+                    final = errors(response, token)
                     if unknown_outcome and absent_means_done and isinstance(final, NotFound):
                         log.info("%s %s: not found after an unknown outcome; the earlier attempt took effect",
                                  method, url.split("?")[0])

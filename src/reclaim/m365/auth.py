@@ -20,7 +20,6 @@ on demand (``refresh=True``) when the service answered 401 to a token we thought
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ __all__ = [
     "AzureIdentityTokens",
     "ClientCredentialsTokens",
     "TokenProvider",
+    "granted_permissions",
     "token_claims",
 ]
 
@@ -69,6 +69,14 @@ def token_claims(token: str) -> dict[str, Any]:
     except jwt.PyJWTError:
         return {}
     return claims
+
+
+def granted_permissions(token: AccessToken) -> frozenset[str]:
+    """Application permissions (``roles``) and delegated scopes (``scp``) a token carries."""
+    claims = token.claims()
+    roles = claims.get("roles") or []
+    scopes = str(claims.get("scp") or "").split()
+    return frozenset([*(str(r) for r in roles if isinstance(roles, list)), *scopes])
 
 
 @runtime_checkable
@@ -241,8 +249,5 @@ class AzureIdentityTokens(_CachingProvider):
 
 
 def _first_line(text: str | None) -> str:
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "authentication failed"
-    with contextlib.suppress(ValueError):
-        # azure-identity prefixes messages with the credential name; keep the useful part short
-        line = line[:300]
-    return line
+    stripped = (text or "").strip()
+    return stripped.splitlines()[0][:300] if stripped else "authentication failed"

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from reclaim.m365._pipeline import TRANSIENT_STATUSES, Pipeline, Verify, origin
-from reclaim.m365.auth import EXCHANGE_SCOPE
+from reclaim.m365.auth import EXCHANGE_SCOPE, AccessToken
 from reclaim.m365.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -108,7 +108,7 @@ def exchange_error(status: int, body: Any, headers: Mapping[str, str], *, cmdlet
                                          "run `reclaim tenant check`")
     if status == 403:
         roles = exchange_roles_for(cmdlet or "")
-        return AccessDenied(f"access denied to {cmdlet or 'the Exchange admin API'}",
+        return AccessDenied(f"access denied to {cmdlet or 'the Exchange admin API'}: {message}",
                             missing_permission=EXCHANGE_MANAGE_AS_APP, missing_role=" or ".join(roles[:2]),
                             **context)
     if status == 429:
@@ -188,7 +188,7 @@ class ExchangeClient:
         while url is not None:
             target = url
 
-            def errors(response: httpx.Response, target: str = target) -> M365Error:
+            def errors(response: httpx.Response, token: AccessToken, target: str = target) -> M365Error:
                 try:
                     payload = response.json()
                 except ValueError:

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from reclaim.m365._pipeline import IDEMPOTENT_METHODS, TRANSIENT_STATUSES, Pipeline, Verify, origin
-from reclaim.m365.auth import GRAPH_SCOPE
+from reclaim.m365.auth import GRAPH_SCOPE, AccessToken, granted_permissions
 from reclaim.m365.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -38,7 +38,7 @@ from reclaim.m365.errors import (
     Throttled,
     TransientError,
 )
-from reclaim.m365.permissions import graph_permissions_for
+from reclaim.m365.permissions import graph_route_for
 from reclaim.m365.throttle import parse_retry_after
 
 __all__ = ["MAX_BATCH", "BatchRequest", "BatchResult", "GraphClient", "graph_error"]
@@ -59,8 +59,13 @@ _AUTH = {"InvalidAuthenticationToken", "Authentication_ExpiredToken", "Authentic
          "TokenNotFound", "Unauthorized"}
 
 
-def graph_error(response: httpx.Response, *, method: str | None = None, url: str | None = None) -> M365Error:
-    """The typed error for a Graph error response (from ``error.code`` and the status, never the message)."""
+def graph_error(response: httpx.Response, *, method: str | None = None, url: str | None = None,
+                granted: frozenset[str] | None = None) -> M365Error:
+    """The typed error for a Graph error response (from ``error.code`` and the status, never the message).
+
+    ``granted``: the permissions of the token the request carried; with it, a 403 names the missing
+    permission only when it is really missing, else the missing role or licence.
+    """
     try:
         body = response.json()
     except ValueError:
@@ -68,7 +73,7 @@ def graph_error(response: httpx.Response, *, method: str | None = None, url: str
     request = response.request if _has_request(response) else None
     return error_from_body(response.status_code, body, dict(response.headers),
                            method=method or (request.method if request else None),
-                           url=url or (str(request.url) if request else None))
+                           url=url or (str(request.url) if request else None), granted=granted)
 
 
 def _has_request(response: httpx.Response) -> bool:
@@ -80,7 +85,7 @@ def _has_request(response: httpx.Response) -> bool:
 
 
 def error_from_body(status: int, body: Any, headers: Mapping[str, str], *, method: str | None,
-                    url: str | None) -> M365Error:
+                    url: str | None, granted: frozenset[str] | None = None) -> M365Error:
     error = body.get("error") if isinstance(body, dict) else None
     code: str | None = None
     message = ""
@@ -104,10 +109,7 @@ def error_from_body(status: int, body: Any, headers: Mapping[str, str], *, metho
         return LicenseRequired(f"the tenant lacks the licence for this data{summary}", **context,
                                hint="sign-in logs and Identity Protection need Entra ID P1 / P2")
     if status == 403 or code in _ACCESS_DENIED:
-        permissions = graph_permissions_for(method or "GET", url or "") if url else ()
-        return AccessDenied(
-            "access denied" + (f" to {method} {_path(url)}" if url else ""),
-            missing_permission=(" or ".join(permissions[:2]) if permissions else None), **context)
+        return _access_denied(method or "GET", url, granted, context)
     if status == 404 or code in _NOT_FOUND:
         return NotFound(f"not found: {_path(url) if url else 'the object'}", **context,
                         hint="check the user or object id")
@@ -119,6 +121,26 @@ def error_from_body(status: int, body: Any, headers: Mapping[str, str], *, metho
         return BadRequest(f"the service rejected the request{summary}", **context,
                           hint="this is probably a bug in reclaim: please report it with the request id")
     return M365Error(f"unexpected answer (HTTP {status}){summary}", **context)
+
+
+def _access_denied(method: str, url: str | None, granted: frozenset[str] | None,
+                   context: dict[str, Any]) -> M365Error:
+    """Graph's 403 never says why; what the token held does. Missing permission, else role, else licence."""
+    route = graph_route_for(method, url) if url else None
+    what = f"access denied to {method} {_path(url)}" if url else "access denied"
+    if route is None:
+        return AccessDenied(what, **context)
+    holds = granted is not None and bool(granted & set(route.permissions))
+    if not holds:
+        return AccessDenied(what, missing_permission=" or ".join(route.permissions[:2]) or None, **context)
+    if route.licence is not None:
+        return LicenseRequired(f"{what}: the app holds the permission, so the tenant probably lacks "
+                               f"{route.licence}", **context,
+                               hint=f"this data needs a {route.licence} licence in the tenant")
+    if route.roles:
+        return AccessDenied(what, missing_role=" or ".join(route.roles[:2]), **context)
+    return AccessDenied(what, **context, hint="the app holds the permission: an Exchange application access "
+                                              "policy or a role restriction may exclude this object")
 
 
 def _summary(message: str) -> str:
@@ -205,8 +227,8 @@ class GraphClient:
         target = self.url(url)
         method = method.upper()
 
-        def errors(response: httpx.Response) -> M365Error:
-            return graph_error(response, method=method, url=target)
+        def errors(response: httpx.Response, token: AccessToken) -> M365Error:
+            return graph_error(response, method=method, url=target, granted=granted_permissions(token))
 
         response = await self.pipeline.send(method, target, scope=self.scope, allowed_origin=self._origin,
                                             errors=errors, params=params, json=json, headers=headers,
@@ -280,6 +302,7 @@ class GraphClient:
             retry: list[BatchRequest] = []
             retry_after: list[float] = []
             throttled = False
+            granted = granted_permissions(await self.pipeline.tokens.get_token(self.scope))
             for r in pending:
                 rid = str(r.id)
                 sub = responses.get(rid)
@@ -296,7 +319,7 @@ class GraphClient:
                     if ra is not None:
                         retry_after.append(ra)
                     continue
-                results[rid] = self._result(r, sub, status, headers, attempts[rid])
+                results[rid] = self._result(r, sub, status, headers, attempts[rid], granted)
             # Dependants that failed only because a retried request was throttled go again with it.
             retry_ids = {str(r.id) for r in retry}
             changed = True
@@ -325,7 +348,8 @@ class GraphClient:
             await policy.wait(delay)
             pending = [r for r in envelope if str(r.id) in retry_ids]
 
-    def _result(self, r: BatchRequest, sub: JSON, status: int, headers: dict[str, str], attempts: int) -> BatchResult:
+    def _result(self, r: BatchRequest, sub: JSON, status: int, headers: dict[str, str], attempts: int,
+                granted: frozenset[str]) -> BatchResult:
         body = sub.get("body")
         error: M365Error | None = None
         if status >= 400:
@@ -334,7 +358,7 @@ class GraphClient:
                 error = BadRequest("not run: a request it depends on failed", status=424, code="FailedDependency",
                                    method=r.method.upper(), url=url)
             else:
-                error = error_from_body(status, body, headers, method=r.method.upper(), url=url)
+                error = error_from_body(status, body, headers, method=r.method.upper(), url=url, granted=granted)
                 if isinstance(error, Throttled):
                     error = Throttled(f"still throttled after {attempts} attempt(s)",
                                       retry_after=error.retry_after, attempts=attempts, status=status,
@@ -391,13 +415,11 @@ def _linked_groups(items: list[BatchRequest]) -> list[list[BatchRequest]]:
 
 
 def _pack(groups: list[list[BatchRequest]]) -> list[list[BatchRequest]]:
-    """Fill envelopes of ≤ 20 with whole groups, first fit, keeping the order of singletons."""
+    """Fill envelopes of ≤ 20 with whole groups, in order (a group never straddles two envelopes)."""
     envelopes: list[list[BatchRequest]] = []
     for g in groups:
-        for env in envelopes:
-            if len(env) + len(g) <= MAX_BATCH:
-                env.extend(g)
-                break
+        if envelopes and len(envelopes[-1]) + len(g) <= MAX_BATCH:
+            envelopes[-1].extend(g)
         else:
             envelopes.append(list(g))
     return envelopes

@@ -31,6 +31,7 @@ __all__ = [
     "assess",
     "exchange_roles_for",
     "graph_permissions_for",
+    "graph_route_for",
 ]
 
 EXCHANGE_MANAGE_AS_APP = "Exchange.ManageAsApp"
@@ -71,11 +72,16 @@ class GraphRoute:
     pattern: re.Pattern[str]
     #: any one of these allows the request; the first is the least privileged
     permissions: tuple[str, ...]
+    #: app-only callers also need one of these Entra roles (sensitive properties, other admins)
+    roles: tuple[str, ...] = ()
+    #: the tenant licence the data needs ("Entra ID P1" / "Entra ID P2")
+    licence: str | None = None
 
 
-def _route(method: str, template: str, *permissions: str) -> GraphRoute:
+def _route(method: str, template: str, *permissions: str, roles: tuple[str, ...] = (),
+           licence: str | None = None) -> GraphRoute:
     regex = "^" + re.sub(r"\{\w+\}", r"[^/]+", template) + "/?$"
-    return GraphRoute(method, re.compile(regex, re.IGNORECASE), permissions)
+    return GraphRoute(method, re.compile(regex, re.IGNORECASE), permissions, roles, licence)
 
 
 _MAILBOX_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
@@ -87,7 +93,7 @@ GRAPH_ROUTES: tuple[GraphRoute, ...] = (
     _route("GET", "/users", *_USER_READ),
     _route("GET", "/users/{id}", *_USER_READ),
     _route("PATCH", "/users/{id}", "User.EnableDisableAccount.All", "User-PasswordProfile.ReadWrite.All",
-           "User.ReadWrite.All", "Directory.ReadWrite.All"),
+           "User.ReadWrite.All", "Directory.ReadWrite.All", roles=_USER_ADMIN),
     _route("POST", "/users/{id}/revokeSignInSessions", "User.RevokeSessions.All", "User.ReadWrite.All",
            "Directory.ReadWrite.All"),
     _route("GET", "/users/{id}/mailFolders/{id}/messageRules", *_MAILBOX_READ),
@@ -104,27 +110,32 @@ GRAPH_ROUTES: tuple[GraphRoute, ...] = (
     _route("PATCH", "/users/{id}/mailboxSettings", "MailboxSettings.ReadWrite"),
     _route("GET", "/users/{id}/authentication/methods", "UserAuthenticationMethod.Read.All",
            "UserAuthenticationMethod.ReadWrite.All"),
-    _route("DELETE", "/users/{id}/authentication/{id}/{id}", "UserAuthenticationMethod.ReadWrite.All"),
+    _route("DELETE", "/users/{id}/authentication/{id}/{id}", "UserAuthenticationMethod.ReadWrite.All",
+           roles=_AUTH_ADMIN),
     _route("GET", "/users/{id}/oauth2PermissionGrants", "DelegatedPermissionGrant.Read.All",
            "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All"),
     _route("DELETE", "/oauth2PermissionGrants/{id}", "DelegatedPermissionGrant.ReadWrite.All"),
     _route("GET", "/servicePrincipals", "Application.Read.All", "Directory.Read.All"),
     _route("GET", "/servicePrincipals/{id}", "Application.Read.All", "Directory.Read.All"),
-    _route("GET", "/auditLogs/signIns", "AuditLog.Read.All"),
+    _route("GET", "/auditLogs/signIns", "AuditLog.Read.All", licence="Entra ID P1"),
     _route("GET", "/auditLogs/directoryAudits", "AuditLog.Read.All"),
-    _route("GET", "/identityProtection/riskyUsers", "IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All"),
+    _route("GET", "/identityProtection/riskyUsers", "IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All",
+           licence="Entra ID P2"),
     _route("GET", "/identityProtection/riskyUsers/{id}", "IdentityRiskyUser.Read.All",
-           "IdentityRiskyUser.ReadWrite.All"),
-    _route("POST", "/identityProtection/riskyUsers/confirmCompromised", "IdentityRiskyUser.ReadWrite.All"),
-    _route("POST", "/identityProtection/riskyUsers/dismiss", "IdentityRiskyUser.ReadWrite.All"),
-    _route("GET", "/identityProtection/riskDetections", "IdentityRiskEvent.Read.All"),
+           "IdentityRiskyUser.ReadWrite.All", licence="Entra ID P2"),
+    _route("POST", "/identityProtection/riskyUsers/confirmCompromised", "IdentityRiskyUser.ReadWrite.All",
+           licence="Entra ID P2"),
+    _route("POST", "/identityProtection/riskyUsers/dismiss", "IdentityRiskyUser.ReadWrite.All",
+           licence="Entra ID P2"),
+    _route("GET", "/identityProtection/riskDetections", "IdentityRiskEvent.Read.All", licence="Entra ID P2"),
     _route("GET", "/admin/exchange/tracing/messageTraces", "ExchangeMessageTrace.Read.All"),
     _route("GET", "/security/alerts_v2", "SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All"),
     _route("POST", "/security/auditLog/queries", "AuditLogsQuery.Read.All"),
     _route("GET", "/security/auditLog/queries/{id}", "AuditLogsQuery.Read.All"),
     _route("GET", "/security/auditLog/queries/{id}/records", "AuditLogsQuery.Read.All"),
-    _route("GET", "/reports/authenticationMethods/userRegistrationDetails", "AuditLog.Read.All"),
-    _route("GET", "/identity/conditionalAccess/policies", "Policy.Read.All"),
+    _route("GET", "/reports/authenticationMethods/userRegistrationDetails", "AuditLog.Read.All",
+           licence="Entra ID P1"),
+    _route("GET", "/identity/conditionalAccess/policies", "Policy.Read.All", licence="Entra ID P1"),
     _route("GET", "/policies/identitySecurityDefaultsEnforcementPolicy", "Policy.Read.All"),
     _route("GET", "/domains", "Domain.Read.All", "Directory.Read.All"),
 )
@@ -158,6 +169,12 @@ EXCHANGE_CMDLETS: dict[str, tuple[str, ...]] = {
 
 def graph_permissions_for(method: str, url: str) -> tuple[str, ...]:
     """The permissions that allow a Graph request (least privileged first); ``()`` if unknown."""
+    route = graph_route_for(method, url)
+    return route.permissions if route is not None else ()
+
+
+def graph_route_for(method: str, url: str) -> GraphRoute | None:
+    """The known Graph route of a request (absolute URL or path below the version root)."""
     path = url.split("?", 1)[0]
     if "/v1.0/" in path:
         path = "/" + path.split("/v1.0/", 1)[1]
@@ -167,8 +184,8 @@ def graph_permissions_for(method: str, url: str) -> tuple[str, ...]:
         path = "/" + path
     for route in GRAPH_ROUTES:
         if route.method == method.upper() and route.pattern.match(path):
-            return route.permissions
-    return ()
+            return route
+    return None
 
 
 def exchange_roles_for(cmdlet: str) -> tuple[str, ...]:

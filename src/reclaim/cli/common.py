@@ -1,0 +1,104 @@
+"""Options and helpers every command that talks to a tenant shares.
+
+::
+
+    @app.command()
+    def investigate(user: str, tenant: str | None = TENANT_OPTION, endpoint: str | None = ENDPOINT_OPTION) -> None:
+        settings = resolve_settings(tenant, endpoint)
+        result = run_connected(settings, lambda conn: core.investigate(conn, user))
+
+``run_connected`` runs the coroutine once (``asyncio.run``) on an open ``Connection`` and turns every
+reclaim error into one line on stderr and the exit code of DESIGN.md (3: cannot authenticate, reach
+the tenant, or lacks a permission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TypeVar
+
+import typer
+
+from reclaim.cli.console import err_console
+from reclaim.config import TENANT_ENV, Config
+from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
+from reclaim.m365 import Connection, ConnectionSettings
+
+__all__ = [
+    "ENDPOINT_ENV",
+    "ENDPOINT_OPTION",
+    "TENANT_OPTION",
+    "fail",
+    "reclaim_errors",
+    "resolve_settings",
+    "run_connected",
+]
+
+T = TypeVar("T")
+
+ENDPOINT_ENV = "RECLAIM_ENDPOINT"
+#: For an emulator (``--endpoint``): use this app instead of the practice tenant's well-known one;
+#: its secret comes from ``RECLAIM_CLIENT_SECRET``.
+CLIENT_ID_ENV = "RECLAIM_CLIENT_ID"
+CLIENT_SECRET_ENV = "RECLAIM_CLIENT_SECRET"  # noqa: S105 - the name of an env var, not a secret
+
+TENANT_OPTION: str | None = typer.Option(
+    None, "--tenant", envvar=TENANT_ENV, show_envvar=True,
+    help="A tenant from `reclaim tenant list` (default: the configured default).")
+ENDPOINT_OPTION: str | None = typer.Option(
+    None, "--endpoint", envvar=ENDPOINT_ENV, show_envvar=True,
+    help="Base URL of an emulator serving token, Graph and Exchange endpoints (e.g. the practice tenant).")
+
+
+def fail(exc: ReclaimError) -> NoReturn:
+    """Print ``error: <one line>`` on stderr and exit with the error's code."""
+    err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def reclaim_errors() -> Iterator[None]:
+    """Map reclaim's errors (and Ctrl-C) to one line and an exit code, inside a command."""
+    try:
+        yield
+    except ReclaimError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def resolve_settings(tenant: str | None, endpoint: str | None) -> ConnectionSettings:
+    """Which tenant to talk to, from ``--tenant`` / ``--endpoint`` (and their env vars).
+
+    - ``--endpoint`` alone: the emulator at that URL with its well-known app, or ``RECLAIM_CLIENT_ID`` /
+      ``RECLAIM_CLIENT_SECRET``;
+    - ``--tenant`` (or ``RECLAIM_TENANT``, or the configured default): that tenant's credential, at the
+      real Microsoft endpoints, or under ``--endpoint`` when both are given.
+    """
+    with reclaim_errors():
+        if endpoint and not tenant:
+            client_id = os.environ.get(CLIENT_ID_ENV) or None
+            secret = os.environ.get(CLIENT_SECRET_ENV) if client_id else None
+            if client_id and not secret:
+                fail(ReclaimError(f"{CLIENT_ID_ENV} is set but {CLIENT_SECRET_ENV} is not",
+                                  hint="set both, or neither to use the practice tenant's own app"))
+            return ConnectionSettings.for_endpoint(endpoint, client_id=client_id, client_secret=secret)
+        entry = Config.load().resolve(tenant)
+        return entry.settings(endpoint=endpoint)
+    raise AssertionError("unreachable")  # pragma: no cover - reclaim_errors always exits or returns
+
+
+def run_connected(settings: ConnectionSettings, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Open a connection, run ``work`` on it, close it; errors become one line and an exit code."""
+
+    async def main() -> T:
+        async with Connection.open(settings) as connection:
+            return await work(connection)
+
+    with reclaim_errors():
+        return asyncio.run(main())
+    raise AssertionError("unreachable")  # pragma: no cover
