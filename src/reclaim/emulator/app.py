@@ -83,6 +83,7 @@ class Emulator:
         self.issuer = TokenIssuer()
         self.calls: list[CallRecord] = []
         self.record_calls = True
+        self._iso_second, self._iso_text = -1, ""
         #: Set by the server (uvicorn): drop the TCP connection of this peer; True if it was found.
         self.drop_connection: Callable[[tuple[str, int]], bool] | None = None
         self.app = self._build_app()
@@ -112,10 +113,23 @@ class Emulator:
         if self.latency_ms > 0:
             await asyncio.sleep(self.latency_ms / 1000.0)
 
+    def _now_iso(self) -> str:
+        """``iso(clock.now())``, formatted once per second (the call log stamps every request)."""
+        now = self.clock.now()
+        second = int(now.timestamp())
+        if second != self._iso_second:
+            self._iso_second, self._iso_text = second, iso(now)
+        return self._iso_text
+
+    @staticmethod
+    def _logged_headers(request: Request) -> dict[str, str]:
+        return {k: ("<redacted>" if k in _REDACTED_HEADERS else v) for k, v in request.headers.items()}
+
     def _record(self, request: Request, body: Any, *, via: str | None = None) -> CallRecord:
-        headers = {k: ("<redacted>" if k.lower() in _REDACTED_HEADERS else v) for k, v in request.headers.items()}
-        record = CallRecord(time=iso(self.clock.now()), method=request.method, path=request.url.path,
-                            query=request.url.query, headers=headers, body=body, via=via)
+        scope = request.scope
+        record = CallRecord(time=self._now_iso(), method=request.method, path=scope["path"],
+                            query=scope["query_string"].decode("latin-1"), headers=self._logged_headers(request),
+                            body=body, via=via)
         if self.record_calls:
             self.calls.append(record)
         return record
@@ -280,13 +294,13 @@ class Emulator:
         return _to_starlette(resp, rid)
 
     def _record_sub(self, request: Request) -> Any:
+        headers = self._logged_headers(request)  # the envelope's headers, logged with each sub-request
+
         def record(method: str, url: str, body: Any) -> None:
             if not self.record_calls:
                 return
             path, _, query = url.partition("?")
-            headers = {k: ("<redacted>" if k.lower() in _REDACTED_HEADERS else v)
-                       for k, v in request.headers.items()}
-            self.calls.append(CallRecord(time=iso(self.clock.now()), method=method.upper(),
+            self.calls.append(CallRecord(time=self._now_iso(), method=method.upper(),
                                          path="/v1.0" + (path if path.startswith("/") else "/" + path),
                                          query=query, headers=headers, body=body, via="$batch"))
         return record

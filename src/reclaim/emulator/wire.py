@@ -96,22 +96,39 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        #: the routes a path can match, by its lower-cased first segment ("users", "auditlogs"): those whose
+        #: template starts with that literal plus those whose first segment is not a plain literal
+        #: (``_any_segment``, tried for every path), in registration order; rebuilt when routes change
+        self._by_segment: dict[str, list[Route]] = {}
+        self._any_segment: list[Route] = []
+        self._first_segment: dict[int, str] = {}
+        self._indexed = -1
 
     def add(self, method: str, template: str, *, permissions: tuple[str, ...] = (),
             throttle: str = "identity") -> Callable[[Handler], Handler]:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$"
         pattern = re.compile(regex, re.IGNORECASE)
 
+        first = template.lstrip("/").split("/", 1)[0]
+
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), pattern, handler, permissions, throttle))
+            route = Route(method.upper(), pattern, handler, permissions, throttle)
+            if re.fullmatch(r"[\w.-]+", first):
+                self._first_segment[id(route)] = first.lower()
+            self.routes.append(route)
+            self._indexed = -1
             return handler
 
         return register
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | bool | None:
         """The route and its parameters; ``False`` if the path exists for another method; ``None``."""
+        if self._indexed != len(self.routes):
+            self._index()
+        segment = path.lstrip("/").split("/", 1)[0].lower()
+        candidates = self._by_segment.get(segment, self._any_segment)
         path_known = False
-        for route in self.routes:
+        for route in candidates:
             m = route.pattern.match(path)
             if m is None:
                 continue
@@ -119,3 +136,16 @@ class Router:
                 return route, {k: v for k, v in m.groupdict().items()}
             path_known = True
         return False if path_known else None
+
+    def _index(self) -> None:
+        by_segment: dict[str, list[Route]] = {}
+        any_segment: list[Route] = []
+        for route in self.routes:
+            first = self._first_segment.get(id(route))
+            if first is None:
+                any_segment.append(route)
+                for routes in by_segment.values():  # in registration order: the first matching route wins
+                    routes.append(route)
+            else:
+                by_segment.setdefault(first, list(any_segment)).append(route)
+        self._by_segment, self._any_segment, self._indexed = by_segment, any_segment, len(self.routes)
