@@ -36,15 +36,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def base_url(host: str, port: int) -> str:
+def base_url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
-def make_server(emulator: Emulator, host: str, port: int) -> uvicorn.Server:
+def make_server(emulator: Emulator, host: str, port: int, *, ssl_certfile: str | None = None,
+                ssl_keyfile: str | None = None) -> uvicorn.Server:
+    """``ssl_certfile`` / ``ssl_keyfile`` (PEM) serve HTTPS, e.g. for MSAL, which refuses http:// authorities."""
     check_loopback(host)
     config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_keep_alive=30, backlog=2048)
+                            lifespan="off", timeout_keep_alive=30, backlog=2048, ssl_certfile=ssl_certfile,
+                            ssl_keyfile=ssl_keyfile)
     server = uvicorn.Server(config)
     emulator.drop_connection = lambda client: _abort_connection(server, client)
     return server
@@ -65,10 +68,12 @@ def _abort_connection(server: uvicorn.Server, client: tuple[str, int]) -> bool:
 
 
 @contextlib.contextmanager
-def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run the emulator on an ephemeral loopback port in a daemon thread; yields its base URL."""
+def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *,
+                    ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> Iterator[str]:
+    """Run the emulator on an ephemeral loopback port in a daemon thread; yields its base URL
+    (``https://`` when ``ssl_certfile`` and ``ssl_keyfile`` are given)."""
     port = port or free_port(host)
-    server = make_server(emulator, host, port)
+    server = make_server(emulator, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     thread = threading.Thread(target=server.run, name="reclaim-emulator", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -77,7 +82,7 @@ def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) 
             raise RuntimeError("the emulator did not start")
         time.sleep(0.01)
     try:
-        yield base_url(host, port)
+        yield base_url(host, port, "https" if ssl_certfile else "http")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
