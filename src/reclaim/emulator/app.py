@@ -138,6 +138,7 @@ class Emulator:
     def _build_app(self) -> Starlette:
         routes = [
             Route("/{tenant}/oauth2/v2.0/token", self._token, methods=["POST"]),
+            Route("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration, methods=["GET"]),
             Route("/v1.0/$batch", self._graph_batch, methods=["POST"]),
             Route("/v1.0/{path:path}", self._graph, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
             Route("/adminapi/beta/{tenant}/InvokeCommand", self._exchange, methods=["POST"]),
@@ -235,6 +236,31 @@ class Emulator:
                                   lifetime=lifetime)
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
+
+    async def _openid_configuration(self, request: Request) -> Response:
+        """OIDC discovery, which MSAL (azure-identity) reads before it asks the token endpoint."""
+        tenant = request.path_params["tenant"]
+        st = self.state
+        if tenant.lower() not in {st.tenant_id.lower(), *[d.lower() for d in st.domains], "organizations"}:
+            exc = AadError(400, "invalid_tenant", 90002,
+                           f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID.")
+            return JSONResponse(exc.body(), status_code=exc.status)
+        base = str(request.base_url).rstrip("/")
+        issuer_tenant = st.tenant_id if tenant.lower() != "organizations" else "{tenantid}"
+        return JSONResponse({
+            "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+            "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
+            "issuer": f"{base}/{issuer_tenant}/v2.0",
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+        })
 
     # ------------------------------------------------------------------ Graph
     def _claims(self, request: Request | dict[str, str], audience: str) -> TokenClaims:
