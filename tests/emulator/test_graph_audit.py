@@ -209,6 +209,10 @@ def test_message_trace_window_rules_and_paging(c: TenantClient) -> None:
     old = c.graph("GET", url, params={"$filter": f"receivedDateTime ge {_iso(NOW - timedelta(days=31))} and "
                                                  f"receivedDateTime le {_iso(NOW - timedelta(days=29))}"})
     assert [t["id"] for t in old.json()["value"]] == ["t-old"]
+    for unsupported in (f"receivedDateTime gt {start}", "senderAddress ne 'x@contoso.com'",
+                        f"senderAddress eq '{ALICE}' or recipientAddress eq 'x@y.example'"):
+        r = c.graph("GET", url, params={"$filter": unsupported})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest", unsupported
     for bad_top in ("0", "5001", "x"):
         assert c.graph("GET", url, params={"$top": bad_top}).status_code == 400
     assert c.graph("GET", url, params={"$top": "5000"}).status_code == 200

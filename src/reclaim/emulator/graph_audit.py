@@ -18,12 +18,18 @@ from reclaim.emulator.graph import ROUTER
 from reclaim.emulator.licensing import require_p1, require_p2
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import (
+    BoolOp,
+    Compare,
+    Expr,
+    Literal,
+    Prop,
     apply_filter,
     apply_orderby,
     check_allowed,
     comparisons,
     evaluate,
     parse_filter,
+    walk,
 )
 from reclaim.emulator.state import iso, new_id, parse_iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
@@ -255,12 +261,10 @@ def _trace_window(req: ApiRequest, bounds: list[tuple[str, str, Any]]) -> tuple[
             continue
         if not isinstance(value, datetime):
             raise ApiError(400, "BadRequest", "receivedDateTime must be compared with a DateTimeOffset value.")
-        if op in ("ge", "gt"):
+        if op == "ge":
             starts.append(value)
-        elif op in ("le", "lt"):
-            ends.append(value)
         else:
-            raise ApiError(400, "BadRequest", "receivedDateTime supports only ge, gt, le and lt.")
+            ends.append(value)
     end = min(ends) if ends else now
     start = max(starts) if starts else end - TRACE_DEFAULT_WINDOW
     if start > end:
@@ -270,6 +274,21 @@ def _trace_window(req: ApiRequest, bounds: list[tuple[str, str, Any]]) -> tuple[
     if start < now - TRACE_MAX_AGE:
         raise ApiError(400, "BadRequest", "The receivedDateTime range must start within the last 90 days.")
     return start, end
+
+
+def _check_trace_filter(expr: Expr) -> None:
+    """Message trace accepts a conjunction only: ``receivedDateTime`` with ge / le, other properties with eq."""
+    for node in walk(expr):
+        if isinstance(node, BoolOp) and node.op == "and":
+            continue
+        if isinstance(node, Compare) and isinstance(node.left, Prop) and isinstance(node.right, Literal):
+            allowed_ops = ("ge", "le") if node.left.name.lower() == "receiveddatetime" else ("eq",)
+            if node.op in allowed_ops:
+                continue
+            raise ApiError(400, "BadRequest", f"Invalid filter clause: operator '{node.op}' is not supported for "
+                           f"'{node.left.name}' (supported: {', '.join(allowed_ops)}).")
+        raise ApiError(400, "BadRequest", "Invalid filter clause: message trace supports only 'and' of "
+                       "'property op value' comparisons.")
 
 
 def _in_window(trace: JSON, start: datetime, end: datetime) -> bool:
@@ -293,6 +312,7 @@ def list_message_traces(req: ApiRequest) -> ApiResponse:
     if text:
         expr = parse_filter(text)
         check_allowed(expr, _TRACE_FILTER)
+        _check_trace_filter(expr)
         start, end = _trace_window(req, comparisons(expr))
         items = [t for t in items if _in_window(t, start, end) and evaluate(expr, t)]
     else:
