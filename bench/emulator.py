@@ -154,17 +154,20 @@ class RawConnection:
 
 
 async def _run_phase(request: Callable[[int, random.Random], Awaitable[bool]], connections: int,
-                     seconds: float) -> tuple[int, int, float]:
+                     seconds: float) -> tuple[int, int, float, int]:
     """Run ``request(worker, rnd)`` from ``connections`` workers for ``seconds`` after a warm-up;
-    returns (succeeded, failed, wall seconds)."""
+    returns (succeeded, failed, wall seconds) of the measured part, and all requests sent."""
     counts = [0, 0]
+    sent = 0
     measuring = False
     stop = False
 
     async def worker(n: int) -> None:
         rnd = random.Random(n)
+        nonlocal sent
         while not stop:
             ok = await request(n, rnd)
+            sent += 1
             if measuring:
                 counts[0 if ok else 1] += 1
 
@@ -177,7 +180,7 @@ async def _run_phase(request: Callable[[int, random.Random], Awaitable[bool]], c
     wall = time.perf_counter() - started
     stop = True
     await asyncio.gather(*tasks)
-    return counts[0], counts[1], wall
+    return counts[0], counts[1], wall, sent
 
 
 async def _measure(url: str, pid: int) -> Result:
@@ -204,16 +207,19 @@ async def _measure(url: str, pid: int) -> Result:
             return r.status_code == 200
 
         cpu0 = cpu_seconds(pid)
-        get_ok, get_failed, get_wall = await _run_phase(get_user, CONNECTIONS, PHASE_SECONDS)
+        get_ok, get_failed, get_wall, get_sent = await _run_phase(get_user, CONNECTIONS, PHASE_SECONDS)
         cpu1 = cpu_seconds(pid)
-        batch_ok, batch_failed, batch_wall = await _run_phase(batch, CONNECTIONS, PHASE_SECONDS)
+        batch_ok, batch_failed, batch_wall, batch_sent = await _run_phase(batch, CONNECTIONS, PHASE_SECONDS)
         cpu2 = cpu_seconds(pid)
         for connection in raw:
             await connection.close()
-        httpx_ok, httpx_failed, httpx_wall = await _run_phase(get_user_httpx, HTTPX_CONNECTIONS, HTTPX_SECONDS)
+        httpx_ok, httpx_failed, httpx_wall, _ = await _run_phase(get_user_httpx, HTTPX_CONNECTIONS, HTTPX_SECONDS)
 
     def share(a: float | None, b: float | None, wall: float) -> float | None:
         return None if a is None or b is None else round((b - a) / (wall + WARMUP_SECONDS), 2)
+
+    def per_request_ms(a: float | None, b: float | None, sent: int) -> float | None:
+        return None if a is None or b is None or not sent else round((b - a) * 1000 / sent, 3)
 
     return {
         "get_rps": round(get_ok / get_wall, 1),
@@ -223,6 +229,9 @@ async def _measure(url: str, pid: int) -> Result:
         "failed": get_failed + batch_failed + httpx_failed,
         "cpu_seconds": None if cpu0 is None or cpu2 is None else round(cpu2 - cpu0, 2),
         "emulator_cpu_share": {"get": share(cpu0, cpu1, get_wall), "batch": share(cpu1, cpu2, batch_wall)},
+        # emulator CPU per request: steadier than rates on a machine shared with other work
+        "cpu_ms_per_get": per_request_ms(cpu0, cpu1, get_sent),
+        "cpu_ms_per_batch": per_request_ms(cpu1, cpu2, batch_sent),
         "users": len(ids),
         "connections": CONNECTIONS,
         "httpx_connections": HTTPX_CONNECTIONS,
