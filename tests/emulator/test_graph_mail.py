@@ -194,7 +194,10 @@ def test_messages_search(c: TenantClient) -> None:
     assert [m["id"] for m in r.json()["value"]] == ["m013"]
     both = c.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages",
                    params={"$search": '"x"', "$filter": f"receivedDateTime ge {_iso(BASE)}"})
-    assert both.status_code == 400
+    assert both.status_code == 400 and both.json()["error"]["code"] == "SearchWithFilter"
+    ordered = c.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages",
+                      params={"$search": '"x"', "$orderby": "receivedDateTime desc"})
+    assert ordered.status_code == 400 and ordered.json()["error"]["code"] == "SearchWithOrderBy"
 
 
 # ---------------------------------------------------------------------------------------- settings

@@ -309,9 +309,10 @@ def _query_messages(req: ApiRequest, messages: list[JSON]) -> list[JSON]:
     orderby_text = req.query.get("$orderby")
     search_text = req.query.get("$search")
     if search_text is not None:
-        if filter_text or orderby_text:
-            raise ApiError(400, "ErrorInvalidUrlQuery", "The query parameter '$search' cannot be combined with "
-                           "'$filter' or '$orderby'.")
+        if filter_text:
+            raise ApiError(400, "SearchWithFilter", "The query parameter '$filter' is not supported with '$search'.")
+        if orderby_text:
+            raise ApiError(400, "SearchWithOrderBy", "The query parameter '$orderBy' is not supported with '$search'.")
         prop, term = _search_terms(search_text)
         found = [m for m in messages if _matches_search(m, prop, term)]
         return apply_orderby(found, "receivedDateTime desc")
