@@ -1,0 +1,103 @@
+"""``reclaim analyze``: offline analysis of exported evidence (no tenant needed).
+
+``reclaim analyze rules FILE.csv --domain contoso.com [--domain ...] [--json]`` runs the inbox-rule
+checks of ``investigate`` on a ``Get-InboxRule | Export-Csv`` file (Microsoft-Extractor-Suite or Hawk),
+per mailbox. Exit codes as in DESIGN.md: 0 nothing of medium severity or more, 1 compromise
+indicators found, 2 bad input (one line naming the row and column).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from reclaim.cli.console import console, safe
+from reclaim.detect.engine import Analysis, analyze_rules
+from reclaim.detect.model import Finding, Severity
+from reclaim.detect.rulecsv import by_user, parse_file
+from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+
+app = typer.Typer(help="Analyse exported evidence offline (no tenant needed).", no_args_is_help=True,
+                  rich_markup_mode=None)
+
+_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
+          Severity.LOW: "cyan", Severity.INFO: "dim"}
+_VERDICT_STYLE = {"compromised": "bold red", "suspicious": "yellow", "clean": "green"}
+
+
+def _domain(value: str) -> str:
+    d = value.strip().strip(".").lower()
+    if d.startswith("*."):
+        d = d[2:]
+    if not d or "." not in d or any(c.isspace() or c in "@/\\:" for c in d):
+        raise BadInput(f"--domain {value!r} is not a domain name", hint="for example --domain contoso.com")
+    return d
+
+
+def indicates_compromise(analyses: Sequence[Analysis]) -> bool:
+    return any(f.kind == "compromise" and f.severity.rank >= Severity.MEDIUM.rank
+               for a in analyses for f in a.findings)
+
+
+def render_finding(out: Console, finding: Finding) -> None:
+    """One finding: severity, title, reasons. Every attacker-controlled string goes through ``safe()``."""
+    style = _STYLE[finding.severity]
+    out.print(f"  [{style}]{finding.severity.value.upper():8}[/{style}] {safe(finding.title)}")
+    out.print(f"           [dim]{safe(finding.check)} · {safe(finding.artifact.type)} {safe(finding.artifact.id)}"
+              "[/dim]")
+    for reason in finding.reasons:
+        out.print(f"           - {safe(reason)}")
+
+
+def render_analysis(out: Console, analysis: Analysis) -> None:
+    verdict = analysis.verdict.name.value
+    style = _VERDICT_STYLE[verdict]
+    out.print(f"[bold]{safe(analysis.user)}[/bold]  [{style}]{verdict}[/{style}]  "
+              f"[dim]{safe(analysis.verdict.because)}[/dim]")
+    ordered = sorted(analysis.findings, key=lambda f: (-f.severity.rank, f.title))
+    for finding in (f for f in ordered if f.kind == "compromise"):
+        render_finding(out, finding)
+    prevention = [f for f in ordered if f.kind == "prevention"]
+    if prevention:
+        out.print("  [bold]prevention[/bold]")
+        for finding in prevention:
+            render_finding(out, finding)
+    for nc in analysis.not_checked:
+        out.print(f"  [dim]not checked: {safe(nc.check)}: {safe(nc.reason)}[/dim]")
+
+
+def rules_document(path: Path, domains: Sequence[str], analyses: Sequence[Analysis], rule_count: int) -> dict[str, Any]:
+    return {
+        "source": str(path), "acceptedDomains": list(domains), "rules": rule_count,
+        "users": [{"user": {"userPrincipalName": a.user}, **a.to_json()} for a in analyses],
+    }
+
+
+@app.command("rules")
+def rules(
+    file: Path = typer.Argument(..., help="A Get-InboxRule | Export-Csv file (Microsoft-Extractor-Suite, Hawk)."),
+    domain: list[str] = typer.Option(..., "--domain", help="An accepted domain of the tenant (repeat for each)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Run the inbox-rule checks on exported rules, per mailbox."""
+    domains = sorted({_domain(d) for d in domain})
+    rows = parse_file(file)
+    grouped = by_user(rows)
+    analyses = [analyze_rules(r, domains=domains, mailbox=user) for user, r in grouped.items()]
+    if as_json:
+        typer.echo(json.dumps(rules_document(file, domains, analyses, len(rows)), indent=2, ensure_ascii=False))
+    else:
+        console.print(f"{len(rows)} rules of {len(grouped)} mailboxes in {safe(file)}; accepted domains: "
+                      f"{safe(', '.join(domains))}")
+        for analysis in sorted(analyses, key=lambda a: (-(a.worst.rank if a.worst else -1), a.user)):
+            if analysis.findings:
+                render_analysis(console, analysis)
+        quiet = [a.user for a in analyses if not a.findings]
+        if quiet:
+            console.print(f"[green]no findings[/green] for {len(quiet)} mailbox(es): {safe(', '.join(sorted(quiet)))}")
+    raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)

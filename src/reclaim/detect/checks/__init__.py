@@ -1,0 +1,1 @@
+"""The checks: one module per detection; see :mod:`reclaim.detect.registry` for the contract."""

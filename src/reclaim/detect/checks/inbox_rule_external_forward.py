@@ -1,0 +1,59 @@
+"""An inbox rule forwards, redirects or forwards as attachment to an address outside the tenant."""
+
+from __future__ import annotations
+
+from reclaim.detect.context import Context, RuleSignal
+from reclaim.detect.lexicon import TermKind, matching_terms
+from reclaim.detect.model import Severity
+from reclaim.detect.registry import CheckMeta
+from reclaim.detect.rules import InboxRule
+
+METADATA = CheckMeta(
+    id="inbox-rule-external-forward",
+    title="Inbox rule sends mail outside the organisation",
+    severity=("high when every incoming message is sent out; "
+              "medium: copies of the user's mail leave the tenant (even a user's own payroll forward to a "
+              "personal address is a data leak); low when the rule only forwards mail that came from one "
+              "outside sender anyway and mentions nothing sensitive; combined with hiding or keyword "
+              "targeting it becomes high or critical (see rulescore)."),
+    symptom="inbox rules the user did not create (forward externally)",
+    references=(
+        "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account",
+        "panther-analysis Microsoft365.Exchange.External.Forwarding",
+        "sigma microsoft365_susp_inbox_forwarding",
+        "T0pCyber/hawk Get-HawkUserInboxRule",
+    ),
+    needs=("graph_rules", "exo_rules", "accepted_domains"),
+)
+
+
+def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
+    recipients = rule.actions.recipients
+    if not recipients:
+        return []
+    if context.domains is None:
+        addresses = ", ".join(r.address for r in recipients)
+        return [RuleSignal(METADATA.id, Severity.LOW, f"it forwards mail to {addresses}; whether that is outside "
+                           f"the organisation is unknown ({context.domains_reason or 'accepted domains unknown'})",
+                           frozenset({"forward"}))]
+    external = [r for r in recipients if r.is_external(context.domains)
+                and r.address.casefold() not in context.own_addresses]
+    if not external:
+        return []
+    addresses = ", ".join(r.address for r in external)
+    c = rule.conditions
+    sensitive = any(matching_terms(w, TermKind.FINANCE) or matching_terms(w, TermKind.WARNING) for w in c.words)
+    senders_outside = bool(c.from_addresses) and all(r.is_external(context.domains) for r in c.from_addresses)
+    how = "redirects" if rule.actions.redirect_to and not rule.actions.forward_to else "forwards"
+    evidence = {"externalRecipients": [r.to_json() for r in external]}
+    if senders_outside and not sensitive and not c.words:
+        return [RuleSignal(METADATA.id, Severity.LOW,
+                           f"it {how} mail from an outside sender to {addresses}, outside the organisation",
+                           frozenset({"steal"}), evidence)]
+    if rule.applies_to_all:
+        return [RuleSignal(METADATA.id, Severity.HIGH,
+                           f"it {how} every incoming message to {addresses}, outside the organisation",
+                           frozenset({"steal", "catch-all"}), evidence)]
+    return [RuleSignal(METADATA.id, Severity.MEDIUM,
+                       f"it {how} mail to {addresses}, outside the organisation: the data leaves the tenant",
+                       frozenset({"steal"}), evidence)]

@@ -1,0 +1,31 @@
+"""An inbox rule is hidden: Outlook, OWA, Graph and the admin centre do not show it."""
+
+from __future__ import annotations
+
+from reclaim.detect.context import Context, RuleSignal
+from reclaim.detect.model import Severity
+from reclaim.detect.registry import CheckMeta
+from reclaim.detect.rules import InboxRule
+
+METADATA = CheckMeta(
+    id="inbox-rule-hidden",
+    title="Inbox rule is hidden from the user and the admin centre",
+    severity=("medium: only Get-InboxRule -IncludeHidden shows it, a known attacker trick (MAPI-edited rules); "
+              "Exchange's own hidden rules (Junk E-Mail Rule, Microsoft.Exchange.OOF.*) are ignored; "
+              "a hidden rule that forwards or hides mail is at least high (see rulescore)."),
+    symptom="inbox rules the user did not create",
+    references=(
+        "https://learn.microsoft.com/powershell/module/exchange/get-inboxrule (-IncludeHidden)",
+        "KelvinTegelaar/CIPP-API Invoke-ExecBECRemediate.ps1",
+        "cisagov/untitledgoosetool",
+    ),
+    needs=("graph_rules", "exo_rules"),
+)
+
+
+def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
+    if not rule.hidden or rule.is_system:
+        return []
+    return [RuleSignal(METADATA.id, Severity.MEDIUM,
+                       "it is hidden: Outlook, Graph and the admin centre do not show it, only Exchange does",
+                       frozenset({"hidden"}))]

@@ -1,0 +1,68 @@
+"""An inbox rule hides mail: deletes it, moves it where nobody looks, or marks it read."""
+
+from __future__ import annotations
+
+from reclaim.detect.context import Context, RuleSignal
+from reclaim.detect.lexicon import FolderKind
+from reclaim.detect.model import Severity
+from reclaim.detect.registry import CheckMeta
+from reclaim.detect.rules import InboxRule
+
+METADATA = CheckMeta(
+    id="inbox-rule-hiding",
+    title="Inbox rule hides mail from the user",
+    severity=("low for one hiding action on chosen mail (users delete newsletters and send marketing to Junk "
+              "too); high when it applies to every message (no condition, a one-letter word, or a tiny size "
+              "limit): the user stops seeing their mail; raised further with keywords, a disguised name, "
+              "hidden status or external forwarding (see rulescore)."),
+    symptom="missing or deleted email; inbox rules that move to Notes/Junk/RSS/Deleted Items",
+    references=(
+        "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account",
+        "Azure-Sentinel Malicious Mailbox Rules (BEC)",
+        "LETHAL-FORENSICS/Microsoft-Analyzer-Suite MoveToFolder-Blacklist.csv",
+        "https://learn.microsoft.com/defender-xdr/alert-grading-playbook-inbox-manipulation-rules",
+    ),
+    needs=("graph_rules", "exo_rules", "folders"),
+)
+
+_FOLDER_WORDS = {
+    FolderKind.RSS: "the RSS Feeds folder", FolderKind.NOTES: "the Notes folder", FolderKind.JUNK: "Junk Email",
+    FolderKind.DELETED: "Deleted Items", FolderKind.ARCHIVE: "the Archive folder",
+    FolderKind.CONVERSATION_HISTORY: "Conversation History",
+}
+#: Folders nobody opens without a reason: RSS, Notes, Conversation History are stronger signs than Junk.
+_UNUSUAL = {FolderKind.RSS, FolderKind.NOTES, FolderKind.CONVERSATION_HISTORY}
+
+
+def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
+    a = rule.actions
+    what: list[str] = []
+    unusual = False
+    if a.permanent_delete:
+        what.append("deletes mail permanently")
+    elif a.delete:
+        what.append("deletes mail")
+    kind = a.move_to.kind if a.move_to else None
+    if kind is not None:
+        what.append(f"moves mail to {_FOLDER_WORDS[kind]}" + (
+            f" ({a.move_to.name})" if a.move_to and a.move_to.name and a.move_to.name != _FOLDER_WORDS[kind] else ""))
+        unusual = kind in _UNUSUAL
+    if a.mark_as_read:
+        what.append("marks mail as read")
+    if not what:
+        return []
+    evidence = {"folderKind": kind.value if kind else None}
+    tags = {"hide"}
+    if rule.applies_to_all:
+        tags.add("catch-all")
+        return [RuleSignal(METADATA.id, Severity.HIGH,
+                           f"it {' and '.join(what)} for every incoming message: the user stops seeing their mail",
+                           frozenset(tags), evidence)]
+    if a.mark_as_read and not (a.delete or a.permanent_delete or kind) and not a.stop_processing:
+        # Marking chosen mail read alone is a common tidy-up.
+        return [RuleSignal(METADATA.id, Severity.INFO, "it marks chosen mail as read", frozenset(), evidence)]
+    severity = Severity.LOW
+    reason = f"it {' and '.join(what)}"
+    if unusual:
+        reason += ", a folder people rarely open and attackers favour"
+    return [RuleSignal(METADATA.id, severity, reason, frozenset(tags), evidence)]

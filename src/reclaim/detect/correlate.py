@@ -1,0 +1,167 @@
+"""Correlation: the suspicious window, the timeline, and the verdict.
+
+Suspicious window
+    From the earliest time of a phase-1 compromise finding of medium severity or more (an anomalous
+    sign-in, a rule created from an unusual IP, forwarding set, a risk detection ...) minus one hour,
+    to the time of collection. Phase-2 checks raise what was created inside it (MFA methods, devices,
+    OAuth grants, delegates, automatic replies). No such finding: no window.
+
+Verdict (per user; prevention findings never count)
+    ``compromised``: any compromise finding of high or critical severity, or medium findings from at
+    least two different checks of which at least one falls inside the suspicious window (two
+    independent footprints of the same intrusion).
+    ``suspicious``: otherwise any medium compromise finding.
+    ``clean``: otherwise (low findings are listed but do not change the verdict); the verdict says how
+    many checks could not run, because "clean" only covers what was checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle, ListKind, Window
+from reclaim.detect.fields import get, iso, items, mappings, text, when
+from reclaim.detect.model import Artifact, Finding, NotChecked, Severity, Verdict, VerdictName
+
+MARGIN = timedelta(hours=1)
+
+
+def suspicious_window(findings: Iterable[Finding], now: datetime) -> tuple[Window | None, str | None]:
+    anchors = [f for f in findings if f.kind == "compromise" and f.severity.rank >= Severity.MEDIUM.rank
+               and f.time is not None]
+    if not anchors:
+        return None, None
+    first = min(anchors, key=lambda f: f.time)  # type: ignore[arg-type, return-value]
+    assert first.time is not None
+    return Window(first.time - MARGIN, max(now, first.time)), f"from {first.check}: {first.title}"
+
+
+def verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked], window: Window | None) -> Verdict:
+    compromise = [f for f in findings if f.kind == "compromise"]
+    strong = [f for f in compromise if f.severity.rank >= Severity.HIGH.rank]
+    if strong:
+        return Verdict(VerdictName.COMPROMISED, f"{len(strong)} high or critical compromise indicator(s)",
+                       tuple(strong))
+    medium = [f for f in compromise if f.severity is Severity.MEDIUM]
+    checks = {f.check for f in medium}
+    in_window = [f for f in medium if window is not None and window.contains(f.time)]
+    if len(checks) >= 2 and in_window:
+        return Verdict(VerdictName.COMPROMISED, f"medium indicators from {len(checks)} different checks, "
+                       "correlated in the suspicious window", tuple(medium))
+    if medium:
+        return Verdict(VerdictName.SUSPICIOUS, f"{len(medium)} medium indicator(s), not enough to conclude",
+                       tuple(medium))
+    note = f"; {len(not_checked)} check(s) could not run" if not_checked else ""
+    return Verdict(VerdictName.CLEAN, "no compromise indicator of medium severity or more" + note, ())
+
+
+# -- timeline --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    time: datetime
+    kind: str
+    summary: str
+    artifact: Artifact | None = None
+    check: str | None = None
+    severity: Severity | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"time": iso(self.time), "kind": self.kind, "summary": self.summary}
+        if self.artifact:
+            out["artifact"] = self.artifact.to_json()
+        if self.check:
+            out["check"] = self.check
+        if self.severity:
+            out["severity"] = self.severity.value
+        return out
+
+
+def _records(bundle: EvidenceBundle, kind: ListKind) -> list[Mapping[str, Any]]:
+    try:
+        return bundle.records(kind)
+    except ArtifactMissing:
+        return []
+
+
+def _params(record: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in mappings(items(record, "Parameters", "parameters")):
+        name = text(p, "Name")
+        if name:
+            out[name] = text(p, "Value") or ""
+    return out
+
+
+def timeline(bundle: EvidenceBundle, findings: Sequence[Finding]) -> list[TimelineEvent]:
+    """Every timed piece of evidence, oldest first, with the findings that point at it."""
+    events: list[TimelineEvent] = []
+    for s in _records(bundle, "sign_ins"):
+        t = when(s, "createdDateTime")
+        if t is None:
+            continue
+        loc = get(s, "location")
+        country = text(loc, "countryOrRegion") or "?"
+        status = get(s, "status")
+        code = get(status, "errorCode")
+        ok = "succeeded" if code in (0, "0", None) else f"failed ({code})"
+        events.append(TimelineEvent(t, "signIn", f"Sign-in from {text(s, 'ipAddress') or '?'} ({country}) with "
+                                    f"{text(s, 'clientAppUsed') or '?'} to {text(s, 'appDisplayName') or '?'}: {ok}",
+                                    Artifact("signIn", text(s, "id") or "")))
+    for a in _records(bundle, "directory_audits"):
+        t = when(a, "activityDateTime")
+        if t:
+            events.append(TimelineEvent(t, "directoryAudit", f"Directory: {text(a, 'activityDisplayName') or '?'}",
+                                        Artifact("directoryAudit", text(a, "id") or "")))
+    for r in _records(bundle, "audit_records"):
+        t = when(r, "CreationTime", "creationTime")
+        if t:
+            p = _params(r)
+            detail = p.get("Name") or p.get("Identity") or text(r, "ObjectId") or ""
+            events.append(TimelineEvent(t, "auditRecord", f"Audit: {text(r, 'Operation') or '?'} {detail} "
+                                        f"from {text(r, 'ClientIP', 'ClientIPAddress') or '?'}".strip(),
+                                        Artifact("auditRecord", text(r, "Id", "id") or "")))
+    for m in _records(bundle, "auth_methods"):
+        t = when(m, "createdDateTime")
+        if t:
+            kind = (text(m, "@odata.type") or "method").rsplit(".", 1)[-1]
+            events.append(TimelineEvent(t, "authenticationMethod", f"Authentication method registered: {kind}",
+                                        Artifact("authenticationMethod", text(m, "id") or "")))
+    for d in _records(bundle, "mobile_devices"):
+        t = when(d, "FirstSyncTime", "firstSyncTime")
+        if t:
+            events.append(TimelineEvent(t, "mobileDevice", f"Mobile device first synced: "
+                                        f"{text(d, 'DeviceModel', 'deviceModel') or '?'}",
+                                        Artifact("mobileDevice", text(d, "Guid", "Identity", "DeviceId", "id") or "")))
+    for r in _records(bundle, "risk_detections"):
+        t = when(r, "detectedDateTime", "activityDateTime")
+        if t:
+            events.append(TimelineEvent(t, "riskDetection", f"Risk detected: {text(r, 'riskEventType') or '?'} "
+                                        f"({text(r, 'riskLevel') or '?'})", Artifact("riskyUser", text(r, "id") or "")))
+    for b in _records(bundle, "blocked_senders"):
+        t = when(b, "CreatedDatetime", "CreatedDateTime", "createdDatetime")
+        if t:
+            events.append(TimelineEvent(t, "blockedSender", f"Restricted from sending: {text(b, 'Reason') or '?'}",
+                                        Artifact("blockedSender", text(b, "SenderAddress", "senderAddress") or "")))
+    for al in _records(bundle, "alerts"):
+        t = when(al, "createdDateTime")
+        if t:
+            events.append(TimelineEvent(t, "alert", f"Alert: {text(al, 'title') or '?'}"))
+    by_day: dict[str, list[Mapping[str, Any]]] = {}
+    for m in _records(bundle, "message_trace"):
+        t = when(m, "receivedDateTime")
+        if t:
+            by_day.setdefault(t.date().isoformat(), []).append(m)
+    for day, msgs in sorted(by_day.items()):
+        first = min(t for m in msgs if (t := when(m, "receivedDateTime")) is not None)
+        recipients = {text(m, "recipientAddress") for m in msgs}
+        events.append(TimelineEvent(first, "messageTrace", f"{len(msgs)} message(s) sent to {len(recipients)} "
+                                    f"recipient(s) on {day}"))
+    for f in findings:
+        if f.time:
+            events.append(TimelineEvent(f.time, "finding", f.title, f.artifact, f.check, f.severity))
+    events.sort(key=lambda e: (e.time, e.kind))
+    return events
