@@ -189,3 +189,26 @@ def test_users_filter_paging_and_collections(c: TenantClient) -> None:
     assert r.status_code == 400 and r.json()["error"]["code"] == "Request_UnsupportedQuery"
     r = c.graph("GET", "/users", params={"$filter": "mail eq"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+
+
+def test_users_delta_rounds(c: TenantClient) -> None:
+    first, pages = follow(c, "/users/delta")
+    assert len(first) == 232 and pages == 3
+    r = c.graph("GET", "/users/delta", params={"$select": "displayName"})
+    while "@odata.nextLink" in r.json():
+        r = c.graph("GET", r.json()["@odata.nextLink"])
+    delta_link = r.json()["@odata.deltaLink"]
+    assert "$deltatoken=" in delta_link
+    unchanged = c.graph("GET", delta_link).json()
+    assert unchanged["value"] == [] and "@odata.deltaLink" in unchanged
+    smaller = fixture()
+    smaller["users"] = [u for u in smaller["users"] if u["id"] != "u-bob"]
+    assert c.http.put("/_emulator/state", json=smaller).status_code == 200
+    changed = c.graph("GET", unchanged["@odata.deltaLink"]).json()
+    assert changed["value"] == [{"id": "u-bob", "@removed": {"reason": "changed"}}]
+    assert c.graph("PATCH", f"/users/{ALICE}", json={"displayName": "Alice (CEO)"}).status_code == 204
+    again = c.graph("GET", changed["@odata.deltaLink"]).json()["value"]
+    assert again == [{"id": "u-alice", "displayName": "Alice (CEO)"}]  # the first round's $select is kept
+    bad = c.graph("GET", "/users/delta", params={"$deltatoken": "bm90LWEtdG9rZW4"})
+    assert bad.status_code == 400
+    assert c.graph("GET", "/users/delta@contoso.com").status_code == 404  # a user, not the delta function
