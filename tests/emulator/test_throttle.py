@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reclaim.emulator import graph
+from reclaim.emulator import FixtureError, graph
 from reclaim.emulator.state import Clock
 from reclaim.emulator.throttle import Rejection, Throttler, identity_resource_units
 from reclaim.emulator.wire import ApiRequest, ApiResponse, Router
@@ -206,10 +206,25 @@ def test_retry_after_enforcement_can_be_turned_off() -> None:
     assert loose.admit(kind="identity", app_id=APP, cost=1) is None
 
 
-@pytest.mark.parametrize("bad", [{"outlook": {"concurency": 3}}, {"outlook": 3}, "off"])
-def test_bad_settings_are_refused(bad: Any) -> None:
-    with pytest.raises(ValueError, match="throttling"):
+@pytest.mark.parametrize(("bad", "path"), [
+    ({"outlook": {"concurency": 3}}, "throttling.outlook"), ({"outlook": 3}, "throttling.outlook"),
+    ("off", "throttling"), ({"outlok": {}}, "throttling"), ({"outlook": {"concurrency": 0}}, "outlook.concurrency"),
+    ({"outlook": {"concurrency": None}}, "outlook.concurrency"), ({"auditLogs": {"requests": "5"}}, "requests")])
+def test_bad_settings_are_refused(bad: Any, path: str) -> None:
+    with pytest.raises(FixtureError) as caught:
         Throttler({"throttling": bad}, FrozenClock())
+    assert path in caught.value.path
+
+
+def test_bad_throttling_settings_in_a_loaded_state_change_nothing(serve: Callable[..., TenantClient]) -> None:
+    c = serve(FIXTURE)
+    before = c.emulator.throttle
+    r = c.http.put("/_emulator/state", json=_with_throttling({"identity": {"resourceUnits": -1}}))
+    assert r.status_code == 400 and r.json()["path"] == "tenant.settings.throttling.identity.resourceUnits"
+    assert c.emulator.throttle is before and "settings" not in c.emulator.state.data["tenant"]
+    ok = c.http.put("/_emulator/state", json=_with_throttling({"identity": {"resourceUnits": 1}}))
+    assert ok.status_code == 200
+    assert c.emulator.throttle.config.identity_units == 1
 
 
 # ---------------------------------------------------------------------------------------------- over HTTP

@@ -79,7 +79,7 @@ class Emulator:
         self.latency_ms = latency_ms
         self.seed = seed
         self.faults = FaultInjector(faults or FaultSpec(), seed=seed)
-        self.throttle = self._throttler()
+        self.throttle = self._throttler(self.state)
         self.issuer = TokenIssuer()
         self.calls: list[CallRecord] = []
         self.record_calls = True
@@ -92,13 +92,13 @@ class Emulator:
     def load(self, fixture: JSON) -> None:
         """Replace the state (validated first: a bad fixture changes nothing)."""
         state = TenantState.from_fixture(fixture, clock=self.clock)
+        throttle = self._throttler(state)  # bad throttling settings are a FixtureError too
         self._initial_fixture = fixture
         self.state = state
-        self.throttle = self._throttler()
+        self.throttle = throttle
 
-    def _throttler(self) -> Throttler:
-        return Throttler(self.state.settings, self.clock, tenant_id=self.state.tenant_id,
-                         users=len(self.state.users()))
+    def _throttler(self, state: TenantState) -> Throttler:
+        return Throttler(state.settings, self.clock, tenant_id=state.tenant_id, users=len(state.users()))
 
     def reset(self) -> None:
         self.clock.reset()

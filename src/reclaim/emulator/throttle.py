@@ -41,6 +41,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from reclaim.emulator.fixture import FixtureError
 from reclaim.emulator.state import Clock
 
 JSON = dict[str, Any]
@@ -145,22 +146,37 @@ class _Config:
 
 
 def _config(settings: JSON, users: int) -> _Config:
+    """The effective rules; bad settings raise ``FixtureError`` (path and reason), like any bad fixture."""
     raw = settings.get("throttling", {})
     if raw is False or raw is None:
         raw = {"enabled": False}
+    where = "tenant.settings.throttling"
     if not isinstance(raw, dict):
-        raise ValueError("tenant.settings.throttling must be an object or false")
+        raise FixtureError(path=where, reason="must be an object (or false to turn throttling off)")
+    unknown_classes = set(raw) - set(DEFAULTS) - {"enabled", "enforceRetryAfter"}
+    if unknown_classes:
+        raise FixtureError(path=where, reason=f"unknown keys {sorted(unknown_classes)} "
+                                              f"(throttle classes: {', '.join(DEFAULTS)})")
     rules: dict[str, JSON] = {}
     for kind, defaults in DEFAULTS.items():
         override = raw.get(kind, {})
         if not isinstance(override, dict):
-            raise ValueError(f"tenant.settings.throttling.{kind} must be an object")
+            raise FixtureError(path=f"{where}.{kind}", reason="must be an object")
         unknown = set(override) - set(defaults)
         if unknown:
-            raise ValueError(f"tenant.settings.throttling.{kind}: unknown keys {sorted(unknown)}")
+            raise FixtureError(path=f"{where}.{kind}",
+                               reason=f"unknown keys {sorted(unknown)} (known: {', '.join(defaults)})")
+        for key, value in override.items():
+            if value is None and defaults[key] is None:
+                continue  # e.g. resourceUnits: by tenant size; exchange requests: no rate rule
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise FixtureError(path=f"{where}.{kind}.{key}", reason="must be a positive number")
         rules[kind] = {**defaults, **override}
     if "exchangeConcurrency" in settings:
-        rules["exchange"]["concurrency"] = int(settings["exchangeConcurrency"])
+        value = settings["exchangeConcurrency"]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise FixtureError(path="tenant.settings.exchangeConcurrency", reason="must be a positive integer")
+        rules["exchange"]["concurrency"] = value
     identity = rules["identity"]
     tenant_users = identity["tenantUsers"] if identity["tenantUsers"] is not None else users
     units = identity["resourceUnits"]
