@@ -165,6 +165,11 @@ def test_messages_paging_follows_next_link(c: TenantClient) -> None:
     assert set(items[0]) == {"id", "subject"}
     r = c.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages", params={"$top": "5000"})
     assert len(r.json()["value"]) == 25
+    one = c.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages/m003", params={"$select": "subject"})
+    assert one.json()["subject"] == "Report 3"
+    assert c.graph("GET", f"/users/{ALICE}/messages/m003").json()["id"] == "m003"
+    wrong_folder = c.graph("GET", f"/users/{ALICE}/mailFolders/sentitems/messages/m003")
+    assert wrong_folder.status_code == 404 and wrong_folder.json()["error"]["code"] == "ErrorItemNotFound"
 
 
 def test_messages_filter_and_orderby(c: TenantClient) -> None:
@@ -211,6 +216,9 @@ def test_mailbox_settings_get_and_patch_auto_replies(c: TenantClient) -> None:
     assert s["timeZone"] == "UTC" and s["language"]["locale"] == "en-US"
     assert s["archiveFolder"] == c.emulator.state.folder_id(c.emulator.state.find_user(ALICE) or {}, "archive")
     assert "forwardingSmtpAddress" not in s
+    one = c.graph("GET", f"/users/{ALICE}/mailboxSettings/automaticRepliesSetting").json()
+    assert one["status"] == "alwaysEnabled" and one["@odata.context"].endswith("/automaticRepliesSetting")
+    assert c.graph("GET", f"/users/{ALICE}/mailboxSettings/timeZone").json()["value"] == "UTC"
     patched = c.graph("PATCH", f"/users/{ALICE}/mailboxSettings",
                       json={"automaticRepliesSetting": {"status": "disabled"}})
     assert patched.status_code == 200 and patched.json()["automaticRepliesSetting"]["status"] == "disabled"

@@ -347,6 +347,18 @@ def list_folder_messages(req: ApiRequest, user: str, folder: str) -> ApiResponse
     return _messages_page(req, messages, ctx)
 
 
+@ROUTER.add("GET", "/users/{user}/mailFolders/{folder}/messages/{message}", permissions=MAIL_READ,
+            throttle="outlook")
+def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) -> ApiResponse:
+    found = mailbox_user_or_404(req, user)
+    target = _folder_or_404(req, found, folder)
+    for msg in req.emulator.state.folder_messages(found, str(target["id"])):
+        if msg.get("id") == message:
+            ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
+            return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(msg), req)})
+    raise _not_found()
+
+
 @ROUTER.add("GET", "/users/{user}/messages", permissions=MAIL_READ, throttle="outlook")
 def list_messages(req: ApiRequest, user: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
@@ -424,6 +436,21 @@ def get_mailbox_settings(req: ApiRequest, user: str) -> ApiResponse:
         wanted = {p.strip().lower() for p in req.query["$select"].split(",")}
         view = {k: v for k, v in view.items() if k.lower() in wanted}
     return ApiResponse(200, {"@odata.context": _settings_context(req, found), **view})
+
+
+@ROUTER.add("GET", "/users/{user}/mailboxSettings/{setting}", permissions=SETTINGS_READ, throttle="outlook")
+def get_mailbox_setting(req: ApiRequest, user: str, setting: str) -> ApiResponse:
+    """One property of the settings, e.g. ``mailboxSettings/automaticRepliesSetting``."""
+    found = mailbox_user_or_404(req, user)
+    view = _settings_view(req, found)
+    key = next((k for k in view if k.lower() == setting.lower()), None)
+    if key is None:
+        raise ApiError(400, "BadRequest", f"Resource not found for the segment '{setting}'.")
+    value = view[key]
+    context = f"{_settings_context(req, found)}/{key}"
+    if isinstance(value, dict):
+        return ApiResponse(200, {"@odata.context": context, **value})
+    return ApiResponse(200, {"@odata.context": context, "value": value})
 
 
 @ROUTER.add("PATCH", "/users/{user}/mailboxSettings", permissions=SETTINGS_WRITE, throttle="outlook")
