@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from reclaim.emulator.graph import ROUTER, user_or_404
+from reclaim.emulator.graph_identity import require_advanced_query
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import apply_filter
 from reclaim.emulator.state import iso
@@ -41,13 +43,32 @@ def user_view(user: JSON, req: ApiRequest) -> JSON:
 
 @ROUTER.add("GET", "/users", permissions=USER_READ)
 def list_users(req: ApiRequest) -> ApiResponse:
+    require_advanced_query(req)
     users = apply_filter(req.emulator.state.users(), req.query.get("$filter"), allowed=_USER_FILTER,
                          resource="User")
-    views = [user_view(u, req) for u in users]
-    req_no_select = req
-    body = page(req_no_select, views, page_size=100, max_top=999,
+    # views are built for the requested page only (10,000 users, 100 per page: not 10,000 views a page)
+    body = page(req, _UserViews(users, req), page_size=100, max_top=999,
                 context=f"{req.base_url}/$metadata#users")
     return ApiResponse(200, body)
+
+
+class _UserViews(Sequence[JSON]):
+    """``[user_view(u, req) for u in users]``, computed only for the items read."""
+
+    def __init__(self, users: list[JSON], req: ApiRequest) -> None:
+        self._users, self._req = users, req
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    @overload
+    def __getitem__(self, index: int) -> JSON: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[JSON]: ...
+    def __getitem__(self, index: int | slice) -> JSON | list[JSON]:
+        if isinstance(index, slice):
+            return [user_view(u, self._req) for u in self._users[index]]
+        return user_view(self._users[index], self._req)
 
 
 @ROUTER.add("GET", "/users/{user}", permissions=USER_READ)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,7 +63,7 @@ def top(req: ApiRequest, maximum: int) -> int:
     return min(value, maximum)
 
 
-def page(req: ApiRequest, items: list[JSON], *, page_size: int, max_top: int | None = None,
+def page(req: ApiRequest, items: Sequence[JSON], *, page_size: int, max_top: int | None = None,
          context: str | None = None) -> JSON:
     """One page of a collection with ``@odata.nextLink`` when more remain.
 
