@@ -54,6 +54,12 @@ METHOD_TYPES: dict[str, str] = {
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
+def require_advanced_query(req: ApiRequest) -> None:
+    """Directory objects count only in an advanced query: ``$count=true`` needs ``ConsistencyLevel: eventual``."""
+    if req.query.get("$count", "").lower() == "true" and (req.header("ConsistencyLevel") or "").lower() != "eventual":
+        raise ApiError(400, "Request_BadRequest", "$count is not currently supported.")
+
+
 def _directory_404(key: str) -> ApiError:
     return ApiError(404, "Request_ResourceNotFound",
                     f"Resource '{key}' does not exist or one of its queried reference-property objects are not "
@@ -264,6 +270,7 @@ _GRANT_FILTER = {"clientId", "principalId", "resourceId", "consentType", "id"}
 
 @ROUTER.add("GET", "/users/{user}/oauth2PermissionGrants", permissions=GRANT_READ)
 def list_user_grants(req: ApiRequest, user: str) -> ApiResponse:
+    require_advanced_query(req)
     found = user_or_404(req, user)
     views = [_grant_view(req, g, found) for g in found.get("oauth2PermissionGrants") or []]
     views = apply_filter(views, req.query.get("$filter"), allowed=_GRANT_FILTER, resource="OAuth2PermissionGrant")
@@ -273,6 +280,7 @@ def list_user_grants(req: ApiRequest, user: str) -> ApiResponse:
 
 @ROUTER.add("GET", "/oauth2PermissionGrants", permissions=GRANT_READ)
 def list_grants(req: ApiRequest) -> ApiResponse:
+    require_advanced_query(req)
     views = [_grant_view(req, g, u) for g, _, u in _all_grants(req)]
     views = apply_filter(views, req.query.get("$filter"), allowed=_GRANT_FILTER, resource="OAuth2PermissionGrant")
     return ApiResponse(200, page(req, views, page_size=100, max_top=999,
@@ -318,6 +326,7 @@ _SP_FILTER = {"id", "appId", "displayName", "servicePrincipalType", "accountEnab
 
 @ROUTER.add("GET", "/servicePrincipals", permissions=SP_READ)
 def list_service_principals(req: ApiRequest) -> ApiResponse:
+    require_advanced_query(req)
     views = [_sp_view(sp) for sp in req.emulator.state.data.get("servicePrincipals", [])]
     views = apply_filter(views, req.query.get("$filter"), allowed=_SP_FILTER, resource="ServicePrincipal")
     return ApiResponse(200, page(req, views, page_size=100, max_top=999,
@@ -362,6 +371,7 @@ def _domain_view(name: str, index: int) -> JSON:
 
 @ROUTER.add("GET", "/domains", permissions=DOMAIN_READ)
 def list_domains(req: ApiRequest) -> ApiResponse:
+    require_advanced_query(req)
     views = [_domain_view(d, i) for i, d in enumerate(req.emulator.state.domains)]
     views = apply_filter(views, req.query.get("$filter"), allowed={"id", "isDefault", "isVerified", "isInitial"},
                          resource="Domain")
