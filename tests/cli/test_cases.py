@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reclaim.cli.main import app
-from reclaim.store import REDACTED, NewFinding, NewTimelineEvent, Store
+from reclaim.store import REDACTED, NewEvidence, NewFinding, NewTimelineEvent, Store
 
 T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 HOSTILE = "[bold red]pwned[/bold red]\x1b]0;owned\x07\x1b[2J\u202eexe.pdf"
@@ -80,9 +80,32 @@ def test_show_renders_hostile_text_inert(db: Path) -> None:
     assert "[bold red]pwned[/bold red]" in flat  # shown as text, not applied as markup
     assert "\\x1b]0;owned\\x07\\x1b[2J<U+202E>exe.pdf" in flat
     for expected in ("compromised", "high (1)", "medium (1)", "low (1)", "(prevention)", "not checked",
-                     "messageTrace", "missing_permission", "evidence (1)", "journal (2)", "chain: intact"):
+                     "messageTrace", "missing_permission", "evidence (1), every hash verified", "timeline (1)",
+                     "journal (2)", "chain: intact"):
         assert expected in out, expected
     assert out.index("high (1)") < out.index("medium (1)") < out.index("low (1)")
+
+
+def test_show_lists_at_most_50_rows_but_every_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reclaim.cli.console import console
+
+    monkeypatch.setattr(console, "_width", 200)  # one table row per line
+    path = tmp_path / "sweep.db"
+    with Store(path) as store:
+        case = store.create_case("sweep", "contoso.com")
+        items = (NewEvidence("inboxRules", "graph", {"url": f"/users/u{i}"}, {"i": i}, T0) for i in range(120))
+        ids = store.add_evidence_many(case.id, items)
+        store.add_timeline(case.id, [NewTimelineEvent(T0, "rule-created", f"event {i}") for i in range(60)])
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("DROP TRIGGER evidence_no_update")
+    con.execute("UPDATE evidence SET payload = x'00' WHERE id = ?", (ids[-1],))
+    con.close()
+    code, out = invoke("cases", "show", case.id, "--db", str(path))
+    assert code == 1
+    assert "/users/u49" in out and "/users/u50" not in out and "/users/u119" in out and "MISMATCH" in out
+    assert "… 69 more" in out and "… 10 more" in out and "1 do not match" in out
+    code, out = invoke("cases", "show", case.id, "--db", str(path), "--all")
+    assert "/users/u50" in out and "event 59" in out and "more (--all" not in out
 
 
 def test_show_json(db: Path) -> None:
@@ -111,16 +134,10 @@ def test_show_warns_and_exits_1_when_the_store_was_tampered_with(db: Path) -> No
     con.close()
     code, out = invoke("cases", "show", "c-20261127-0002", "--db", str(db))
     assert code == 1
-    assert "MISMATCH" in out and "BROKEN at entry 2" in out
+    assert "MISMATCH" in out
+    assert "BROKEN at entry 1" in out.replace("\n", " ")  # entry 1 cites the tampered snapshot
     code, out = invoke("cases", "show", "c-20261127-0002", "--db", str(db), "--json")
     assert code == 1 and json.loads(out)["intact"] is False
-
-
-def _reclaim(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "60"}  # narrow: an error line must still not be wrapped
-    env.pop("RECLAIM_DB", None)
-    return subprocess.run([sys.executable, "-c", "from reclaim.cli.main import run; run()", *args],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
 def test_errors_are_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:
@@ -133,12 +150,23 @@ def test_errors_are_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:
         (("cases", "list", "--db", str(tmp_path / "missing.db")), "no case store at"),
     ]
     for args, message in cases:
-        proc = _reclaim(*args)
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert proc.stdout == ""
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_the_installed_command_prints_one_unwrapped_line(db: Path) -> None:
+    env = {**os.environ, "COLUMNS": "40"}  # narrower than the message: it must still not be wrapped
+    env.pop("RECLAIM_DB", None)
+    proc = subprocess.run([sys.executable, "-c", "from reclaim.cli.main import run; run()",
+                           "cases", "show", "c-20990101-0001", "--db", str(db)],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: no case 'c-20990101-0001'")
+    assert "Traceback" not in proc.stderr
 
 
 def test_empty_default_store(tmp_path: Path) -> None:

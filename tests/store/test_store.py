@@ -284,7 +284,8 @@ def test_journal_chain_links_and_hashes(store: Store) -> None:
     # The documented scheme, recomputed independently: SHA-256 of sorted-key compact UTF-8 JSON incl. prev_hash.
     e = entries[3]
     body = {"case_id": e.case_id, "seq": e.seq, "action_id": e.action_id, "target": e.target, "step": e.step,
-            "before_evidence_id": e.before_evidence_id, "request": e.request, "result": e.result, "verify": e.verify,
+            "before_evidence_id": e.before_evidence_id, "before_evidence_sha256": e.before_evidence_sha256,
+            "request": e.request, "result": e.result, "verify": e.verify,
             "operator": e.operator, "started_at": "2026-11-27T07:00:00.000000Z",
             "recorded_at": e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "prev_hash": e.prev_hash}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -334,6 +335,22 @@ def test_rewritten_entry_with_recomputed_hash_breaks_the_next_link(store: Store,
     con.close()
     status = store.verify_chain(case_id)
     assert not status.ok and status.first_bad_seq == 3
+
+
+def test_a_rewritten_snapshot_breaks_the_chain(store: Store, db_path: Path) -> None:
+    """Payload and SHA-256 rewritten together pass the evidence's own check, not the journal's."""
+    case_id = _journal_of_five(store)
+    (snapshot,) = store.evidence(case_id)
+    forged = b'{"a":2}'
+    con = drop_triggers(db_path)
+    con.execute("UPDATE evidence SET payload = ?, sha256 = ? WHERE id = ?",
+                (forged, hashlib.sha256(forged).hexdigest(), snapshot.id))
+    con.close()
+    assert store.get_evidence(snapshot.id).verify()
+    status = store.verify_chain(case_id)
+    assert not status.ok and status.first_bad_seq == 2 and "replaced" in (status.reason or "")
+    detail = store.case_detail(case_id)
+    assert detail.chain == status
 
 
 def test_journal_rejects_unknown_steps_and_foreign_evidence(store: Store) -> None:
@@ -398,6 +415,16 @@ def test_a_store_error_inside_a_transaction_rolls_back_everything(store: Store) 
         store.append_journal(case.id, action_id="reset-password", target="a", step="applied",
                              request={"password": "plain"})
     assert store.list_cases() == []
+
+
+def test_each_method_is_atomic_inside_a_transaction(store: Store) -> None:
+    with store.transaction():
+        case = store.create_case("investigate", "alice@contoso.com")
+        findings = [NewFinding("a", "high", "first batch")] * 3 + [NewFinding("b", "nope", "bad severity")]
+        with pytest.raises(StoreError, match="severity"):
+            store.add_findings(case.id, findings, batch_size=3)  # the first batch was already inserted
+        store.add_findings(case.id, [NewFinding("c", "low", "t")])
+    assert [f.check_id for f in store.findings(case.id)] == ["c"]
 
 
 def test_nested_transaction_is_a_savepoint(store: Store) -> None:

@@ -28,6 +28,7 @@ from reclaim.store import (
     Finding,
     JournalEntry,
     Store,
+    TimelineEvent,
 )
 from reclaim.store.models import Case
 
@@ -36,6 +37,7 @@ app = typer.Typer(help="The case store: past investigations, sweeps and hunts, w
 
 DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, else reclaim.db in the user data "
            "directory).")
+ROWS = 50  # evidence items and timeline events listed without --all (a sweep has thousands)
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -101,9 +103,11 @@ def list_cases(
 def show_case(
     case_id: str = typer.Argument(..., metavar="ID", help="The case id, e.g. c-20261127-0001."),
     db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    show_all: bool = typer.Option(False, "--all", help=f"List every evidence item and timeline event "
+                                                        f"(default: the first {ROWS}, and every hash mismatch)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (always complete)."),
 ) -> None:
-    """Show a case: summary, findings by severity, what was not checked, evidence with hashes, the journal.
+    """Show a case: summary, findings by severity, what was not checked, evidence with hashes, timeline, journal.
 
     Exits 1 when the case's evidence or journal fails its integrity check (a hash does not match).
     """
@@ -112,7 +116,7 @@ def show_case(
     if as_json:
         typer.echo(json.dumps(_detail_json(detail), indent=2, ensure_ascii=False))
     else:
-        _render(detail)
+        _render(detail, rows=None if show_all else ROWS)
     if not _intact(detail):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -131,7 +135,7 @@ def _verdict(case: Case) -> str:
 # -- terminal -------------------------------------------------------------------------------------------
 
 
-def _render(detail: CaseDetail) -> None:
+def _render(detail: CaseDetail, *, rows: int | None) -> None:
     case = detail.case
     console.print(f"[bold]case {safe(case.id)}[/bold]  {safe(case.kind)}  {safe(case.subject)}")
     console.print(f"verdict: {_verdict(case)}   status: {safe(case.status)}   tenant: {safe(case.tenant or '-')}")
@@ -144,7 +148,8 @@ def _render(detail: CaseDetail) -> None:
             who = f" ({safe(nc.subject)})" if nc.subject else ""
             more = f": {safe(nc.detail)}" if nc.detail else ""
             console.print(f"  {safe(nc.kind)}{who} — {safe(nc.reason)}{more}")
-    _render_evidence(detail.evidence)
+    _render_evidence(detail.evidence, rows)
+    _render_timeline(detail.timeline, rows)
     _render_journal(detail.journal, detail.chain)
 
 
@@ -167,10 +172,18 @@ def _render_findings(findings: list[Finding]) -> None:
                 console.print(f"    {safe(f.detail)}")
 
 
-def _render_evidence(evidence: list[EvidenceInfo]) -> None:
-    console.print(f"\n[bold]evidence ({len(evidence)})[/bold]")
+def _more(hidden: int) -> None:
+    if hidden:
+        console.print(f"  … {hidden} more (--all lists them, --json has everything)")
+
+
+def _render_evidence(evidence: list[EvidenceInfo], rows: int | None) -> None:
+    bad = sum(not e.hash_ok for e in evidence)
+    note = f", [bold red]{bad} do not match their SHA-256[/bold red]" if bad else ", every hash verified"
+    console.print(f"\n[bold]evidence ({len(evidence)})[/bold]{note if evidence else ''}")
     if not evidence:
         return
+    shown = [e for i, e in enumerate(evidence) if rows is None or i < rows or not e.hash_ok]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", justify="right")
     table.add_column("kind", overflow="fold")
@@ -180,10 +193,22 @@ def _render_evidence(evidence: list[EvidenceInfo]) -> None:
     table.add_column("bytes", justify="right")
     table.add_column("sha256", no_wrap=True)
     table.add_column("hash", no_wrap=True)
-    for e in evidence:
+    for e in shown:
         table.add_row(str(e.id), safe(e.kind), safe(e.source), safe(_request_text(e.request)), _short(e.collected_at),
                       str(e.size), e.sha256[:12] + "…", "ok" if e.hash_ok else "[bold red]MISMATCH[/bold red]")
     console.print(table)
+    _more(len(evidence) - len(shown))
+
+
+def _render_timeline(timeline: list[TimelineEvent], rows: int | None) -> None:
+    if not timeline:
+        return
+    console.print(f"\n[bold]timeline ({len(timeline)})[/bold]")
+    shown = timeline if rows is None else timeline[:rows]
+    for t in shown:
+        source = f"  ({safe(t.source)})" if t.source else ""
+        console.print(f"  {_when(t.time)}  {safe(t.kind)}  {safe(t.summary)}{source}")
+    _more(len(timeline) - len(shown))
 
 
 def _request_text(request: dict[str, Any]) -> str:

@@ -167,6 +167,9 @@ class JournalRow(Base):
     target: Mapped[str] = mapped_column(String(512))
     step: Mapped[str] = mapped_column(String(16))
     before_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    # The snapshot's SHA-256, copied in and covered by entry_hash: rewriting the snapshot (payload and its
+    # hash together) then breaks the journal chain too.
+    before_evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verify: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -203,9 +203,12 @@ class Store:
     def _session(self, *, write: bool) -> Iterator[Session]:
         current = self._current.get()
         if current is not None:
-            with self._guard():
-                yield current
-                current.flush()
+            if write:  # each method stays all-or-nothing even when the caller catches its error and goes on
+                with self._guard(), current.begin_nested():
+                    yield current
+            else:
+                with self._guard():
+                    yield current
             return
         factory = self._write_sessions if write else self._read_sessions
         with self._guard(), factory() as session, session.begin():
@@ -481,15 +484,19 @@ class Store:
             refuse_secrets(value, name)
         with self._session(write=True) as session:
             self._case_row(session, case_id)
+            snapshot_sha256 = None
             if before_evidence_id is not None:
-                owner = session.scalar(select(EvidenceRow.case_id).where(EvidenceRow.id == before_evidence_id))
-                if owner != case_id:
+                owner = session.execute(select(EvidenceRow.case_id, EvidenceRow.sha256)
+                                        .where(EvidenceRow.id == before_evidence_id)).first()
+                if owner is None or owner[0] != case_id:
                     raise StoreError(f"journal entry cites evidence {before_evidence_id}, which is not in {case_id}")
+                snapshot_sha256 = owner[1]
             last = session.execute(select(JournalRow.seq, JournalRow.entry_hash).where(JournalRow.case_id == case_id)
                                    .order_by(JournalRow.seq.desc()).limit(1)).first()
             seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
             row = JournalRow(case_id=case_id, seq=seq, action_id=action_id, target=target, step=step,
-                             before_evidence_id=before_evidence_id, request=request, result=result, verify=verify,
+                             before_evidence_id=before_evidence_id, before_evidence_sha256=snapshot_sha256,
+                             request=request, result=result, verify=verify,
                              operator=operator, started_at=started_at, recorded_at=_now(), prev_hash=prev_hash,
                              entry_hash="")
             row.entry_hash = journal_hash(row)
@@ -504,8 +511,18 @@ class Store:
             return [_journal(row) for row in rows]
 
     def verify_chain(self, case_id: str) -> ChainStatus:
-        """Re-compute every entry's hash and link; the first entry that does not match is ``first_bad_seq``."""
-        return chain_status(self.journal(case_id))
+        """Re-compute every entry's hash and link, and re-hash the snapshots the entries cite; the first entry
+        that does not match is ``first_bad_seq``."""
+        entries = self.journal(case_id)
+        cited = {e.before_evidence_id for e in entries if e.before_evidence_id is not None}
+        snapshots: dict[int, tuple[str, bool]] = {}
+        with self._session(write=False) as session:
+            for evidence_id in sorted(cited):
+                row = session.get(EvidenceRow, evidence_id)
+                if row is not None:
+                    snapshots[evidence_id] = (row.sha256, sha256_hex(row.payload) == row.sha256)
+                    session.expunge(row)
+        return chain_status(entries, snapshots)
 
     # -- sweep checkpoints -----------------------------------------------------------------------------
 
@@ -545,9 +562,11 @@ class Store:
         """The case with its findings, not-collected records, evidence (hash-checked), timeline and journal."""
         case = self.get_case(case_id)
         journal = self.journal(case_id)
+        evidence = self.evidence(case_id)
+        snapshots = {e.id: (e.sha256, e.hash_ok) for e in evidence}
         return CaseDetail(case=case, findings=self.findings(case_id), not_collected=self.not_collected(case_id),
-                          evidence=self.evidence(case_id), timeline=self.timeline(case_id), journal=journal,
-                          chain=chain_status(journal))
+                          evidence=evidence, timeline=self.timeline(case_id), journal=journal,
+                          chain=chain_status(journal, snapshots))
 
 
 # -- hashing the journal ---------------------------------------------------------------------------------
@@ -557,7 +576,8 @@ def journal_body(entry: JournalRow | JournalEntry) -> dict[str, Any]:
     """The fields of a journal entry that its hash covers (all but the row id and the hash itself)."""
     return {
         "case_id": entry.case_id, "seq": entry.seq, "action_id": entry.action_id, "target": entry.target,
-        "step": entry.step, "before_evidence_id": entry.before_evidence_id, "request": entry.request,
+        "step": entry.step, "before_evidence_id": entry.before_evidence_id,
+        "before_evidence_sha256": entry.before_evidence_sha256, "request": entry.request,
         "result": entry.result, "verify": entry.verify, "operator": entry.operator,
         "started_at": None if entry.started_at is None else utc_iso(entry.started_at),
         "recorded_at": utc_iso(entry.recorded_at), "prev_hash": entry.prev_hash,
@@ -569,7 +589,10 @@ def journal_hash(entry: JournalRow | JournalEntry) -> str:
     return sha256_hex(canonical_json(journal_body(entry)))
 
 
-def chain_status(entries: Sequence[JournalEntry]) -> ChainStatus:
+def chain_status(entries: Sequence[JournalEntry],
+                 snapshots: Mapping[int, tuple[str, bool]] | None = None) -> ChainStatus:
+    """Check a journal (ordered by seq). ``snapshots`` maps evidence id → (stored SHA-256, payload matches it);
+    when given, every cited before-state snapshot must be present, unchanged and intact."""
     prev = GENESIS_HASH
     for expected_seq, entry in enumerate(entries, start=1):
         problem = None
@@ -579,11 +602,26 @@ def chain_status(entries: Sequence[JournalEntry]) -> ChainStatus:
             problem = "does not point at the previous entry's hash"
         elif journal_hash(entry) != entry.entry_hash:
             problem = "its content does not match its hash"
+        elif snapshots is not None and entry.before_evidence_id is not None:
+            problem = _snapshot_problem(entry, snapshots)
         if problem is not None:
             return ChainStatus(ok=False, head_hash=entries[-1].entry_hash, length=len(entries),
                                first_bad_seq=min(entry.seq, expected_seq), reason=problem)
         prev = entry.entry_hash
     return ChainStatus(ok=True, head_hash=prev, length=len(entries))
+
+
+def _snapshot_problem(entry: JournalEntry, snapshots: Mapping[int, tuple[str, bool]]) -> str | None:
+    evidence_id = entry.before_evidence_id
+    assert evidence_id is not None
+    if evidence_id not in snapshots:
+        return f"its before-state snapshot (evidence {evidence_id}) is gone"
+    sha256, intact = snapshots[evidence_id]
+    if sha256 != entry.before_evidence_sha256:
+        return f"its before-state snapshot (evidence {evidence_id}) was replaced"
+    if not intact:
+        return f"its before-state snapshot (evidence {evidence_id}) does not match its SHA-256"
+    return None
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -640,7 +678,8 @@ def _timeline(row: TimelineRow) -> TimelineEvent:
 
 def _journal(row: JournalRow) -> JournalEntry:
     return JournalEntry(id=row.id, case_id=row.case_id, seq=row.seq, action_id=row.action_id, target=row.target,
-                        step=row.step, before_evidence_id=row.before_evidence_id, request=row.request,
+                        step=row.step, before_evidence_id=row.before_evidence_id,
+                        before_evidence_sha256=row.before_evidence_sha256, request=row.request,
                         result=row.result, verify=row.verify, operator=row.operator, started_at=row.started_at,
                         recorded_at=row.recorded_at, prev_hash=row.prev_hash, entry_hash=row.entry_hash)
 

@@ -187,6 +187,7 @@ class JournalEntry:
     target: str
     step: str
     before_evidence_id: int | None
+    before_evidence_sha256: str | None
     request: dict[str, Any] | None
     result: dict[str, Any] | None
     verify: dict[str, Any] | None
@@ -202,7 +203,8 @@ class ChainStatus:
     """The result of re-computing a case's journal hash chain.
 
     ``ok`` is False when an entry's hash does not match its content, an entry does not point at the hash
-    of the one before, or a sequence number is missing; ``first_bad_seq`` names the first such entry.
+    of the one before, a sequence number is missing, or the before-state snapshot an entry cites is gone,
+    was replaced or no longer matches its SHA-256; ``first_bad_seq`` names the first such entry.
     ``head_hash`` is the hash of the last entry (the genesis hash for an empty journal): write it down
     elsewhere (a report, a ticket) and a rewrite of the whole chain becomes detectable too.
     """
