@@ -96,12 +96,13 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
-        #: the routes a path can match, by its lower-cased first segment ("users", "auditlogs"): those whose
-        #: template starts with that literal plus those whose first segment is not a plain literal
-        #: (``_any_segment``, tried for every path), in registration order; rebuilt when routes change
-        self._by_segment: dict[str, list[Route]] = {}
+        #: the routes a path can match, by (its lower-cased first segment, its number of segments): those
+        #: whose plain template ("/users/{user}/messageRules": literals and {name}s only) has that shape,
+        #: plus every other route (``_any_segment``, tried for every path), in registration order; rebuilt
+        #: when routes change
+        self._by_segment: dict[tuple[str, int], list[Route]] = {}
         self._any_segment: list[Route] = []
-        self._first_segment: dict[int, str] = {}
+        self._first_segment: dict[int, tuple[str, int]] = {}
         self._indexed = -1
 
     def add(self, method: str, template: str, *, permissions: tuple[str, ...] = (),
@@ -109,12 +110,14 @@ class Router:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$"
         pattern = re.compile(regex, re.IGNORECASE)
 
-        first = template.lstrip("/").split("/", 1)[0]
+        segments = template.strip("/").split("/")
+        plain = re.fullmatch(r"[\w.-]+", segments[0]) is not None and all(
+            re.fullmatch(r"[\w.$-]+|\{\w+\}", segment) for segment in segments[1:])
 
         def register(handler: Handler) -> Handler:
             route = Route(method.upper(), pattern, handler, permissions, throttle)
-            if re.fullmatch(r"[\w.-]+", first):
-                self._first_segment[id(route)] = first.lower()
+            if plain:
+                self._first_segment[id(route)] = (segments[0].lower(), len(segments))
             self.routes.append(route)
             self._indexed = -1
             return handler
@@ -125,8 +128,8 @@ class Router:
         """The route and its parameters; ``False`` if the path exists for another method; ``None``."""
         if self._indexed != len(self.routes):
             self._index()
-        segment = path.lstrip("/").split("/", 1)[0].lower()
-        candidates = self._by_segment.get(segment, self._any_segment)
+        segments = path.strip("/").split("/")
+        candidates = self._by_segment.get((segments[0].lower(), len(segments)), self._any_segment)
         path_known = False
         for route in candidates:
             m = route.pattern.match(path)
@@ -138,7 +141,7 @@ class Router:
         return False if path_known else None
 
     def _index(self) -> None:
-        by_segment: dict[str, list[Route]] = {}
+        by_segment: dict[tuple[str, int], list[Route]] = {}
         any_segment: list[Route] = []
         for route in self.routes:
             first = self._first_segment.get(id(route))
