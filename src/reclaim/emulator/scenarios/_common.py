@@ -83,6 +83,17 @@ FOLDERS_EN: tuple[tuple[str, str], ...] = (
     ("archive", "Archive"), ("outbox", "Outbox"), ("conversationhistory", "Conversation History"),
 )
 
+#: Localised display names of the well-known folders (what Graph and Exchange show in such a mailbox).
+FOLDERS_DE: dict[str, str] = {
+    "msgfolderroot": "Oberste Ebene des Informationsspeichers", "inbox": "Posteingang", "drafts": "Entwürfe",
+    "sentitems": "Gesendete Elemente", "deleteditems": "Gelöschte Elemente", "junkemail": "Junk-E-Mail",
+    "archive": "Archiv", "outbox": "Postausgang", "conversationhistory": "Unterhaltungsverlauf"}
+FOLDERS_FR: dict[str, str] = {
+    "msgfolderroot": "Partie supérieure de la banque d'informations", "inbox": "Boîte de réception",
+    "drafts": "Brouillons", "sentitems": "Éléments envoyés", "deleteditems": "Éléments supprimés",
+    "junkemail": "Courrier indésirable", "archive": "Archives", "outbox": "Boîte d'envoi",
+    "conversationhistory": "Historique des conversations"}
+
 #: Places: city, state, country code, latitude, longitude.
 PLACES: dict[str, tuple[str, str, str, float, float]] = {
     "seattle": ("Seattle", "Washington", "US", 47.6062, -122.3321),

@@ -6,8 +6,9 @@ For the remediation tests: every planted artifact must go, every one of the user
   the unverified app "PDF Convert Online" (Mail.Read offline_access). Nothing else.
 * omar.haddad — IMAP4 sign-in (legacy), mailbox forwarding to treasury.fabrikam@mailvault.example that
   keeps a copy (DeliverToMailboxAndForward true: the user notices nothing).
-* li.chen — risky sign-in, a visible rule redirecting payment mail to the same address and moving it to
-  Conversation History, an MFA phone, an ActiveSync device, SendAs granted to Nina's account.
+* li.chen (a French mailbox) — risky sign-in, a visible rule redirecting payment mail to the same address
+  and moving it to "Historique des conversations" (Conversation History), an MFA phone, an ActiveSync
+  device, SendAs granted to Nina's account.
 * tom.berg — SMTP AUTH sign-in, spam run, restricted sender and NDRs, a sweep rule, automatic replies,
   display name changed.
 * anna.kowalski, ravi.kumar, felix.wagner, sofia.rossi — clean, with look-alikes: internal mailbox
@@ -23,6 +24,7 @@ from typing import Any
 
 from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
+    FOLDERS_FR,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
     Clock,
@@ -76,9 +78,11 @@ def build() -> dict[str, Any]:
     graph_sp = guid(K, "sp", "graph")
     org = t.org
 
-    def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = ()) -> dict[str, Any]:
+    def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = (),
+               names: dict[str, str] | None = None) -> dict[str, Any]:
         u = t.add_user(user_object(guid(K, "user", key), f"{key}@fabrikam.com", display, job=job, department=dept,
-                                   office="Toronto", created=clock.days_ago(700, 14), custom_folders=folders))
+                                   office="Toronto", created=clock.days_ago(700, 14), custom_folders=folders,
+                                   folder_names=names))
         u["usageLocation"] = "CA"
         u["authenticationMethods"].append(authenticator_method(guid(K, "m", key), "Phone", clock.days_ago(365, 14)))
         mbx = u["mailbox"]
@@ -96,9 +100,9 @@ def build() -> dict[str, Any]:
 
     nina = person("nina.fischer", "Nina Fischer", "Financial Controller", "Finance")
     omar = person("omar.haddad", "Omar Haddad", "Sales Director", "Sales")
-    li = person("li.chen", "Li Chen", "Accounts Payable Clerk", "Finance", ("Invoices",))
+    li = person("li.chen", "Li Chen", "Accounts Payable Clerk", "Finance", ("Factures",), FOLDERS_FR)
     tom = person("tom.berg", "Tom Berg", "Treasury Analyst", "Finance")
-    anna = person("anna.kowalski", "Anna Kowalski", "Office Manager", "Operations", ("Facilities",))
+    anna = person("anna.kowalski", "Anna Kowalski", "Office Manager", "Operations", ("Facilities",), FOLDERS_FR)
     ravi = person("ravi.kumar", "Ravi Kumar", "Payroll Specialist", "Human Resources")
     felix = person("felix.wagner", "Felix Wagner", "Marketing Lead", "Marketing", ("Newsletters",))
     sofia = person("sofia.rossi", "Sofia Rossi", "Executive Assistant", "Operations")
@@ -171,7 +175,7 @@ def build() -> dict[str, Any]:
     lm = li["mailbox"]
     own = inbox_rule(rule_id(K, "li", "invoices"), "Invoices", sequence=1,
                      conditions={"senderContains": ["invoices@"]},
-                     actions={"moveToFolder": fid(lm["folders"], "Invoices")})
+                     actions={"moveToFolder": fid(lm["folders"], "Factures")})
     bad = inbox_rule(rule_id(K, "li", "redirect"), "..", sequence=2,
                      conditions={"bodyOrSubjectContains": ["payment", "bank", "ACH", "wire"]},
                      actions={"redirectTo": [recipient(FORWARD, "Treasury")], "markAsRead": True,
@@ -193,8 +197,8 @@ def build() -> dict[str, Any]:
                      user=li["userPrincipalName"], ip=f"{IP_B}:51200", org=org, tenant_id=TENANT_ID,
                      object_id=ex_obj(li, "\\.."), parameters=[
                          ("Name", ".."), ("SubjectOrBodyContainsWords", "payment;bank;ACH;wire"),
-                         ("RedirectTo", FORWARD), ("MarkAsRead", "True"), ("MoveToFolder", "Conversation History"),
-                         ("StopProcessingRules", "True")]),
+                         ("RedirectTo", FORWARD), ("MarkAsRead", "True"),
+                         ("MoveToFolder", "Historique des conversations"), ("StopProcessingRules", "True")]),
         audit_record(guid(K, "ual", "li", "sendas"), when=clock.days_ago(3, 3, 58), operation="Add-RecipientPermission",
                      user=li["userPrincipalName"], ip=f"{IP_B}:51221", org=org, tenant_id=TENANT_ID,
                      object_id=ex_obj(li), parameters=[("Identity", li["id"]), ("Trustee", nina["userPrincipalName"]),

@@ -1,5 +1,7 @@
 """``clean``: Adatum, a small tenant with nothing wrong — only benign look-alikes and ordinary sign-ins.
 
+The mailboxes are German ("Posteingang", "Junk-E-Mail", ...), so folder names must be matched localised.
+
 Every user is covered by an MFA policy and has registered MFA long ago. The look-alikes an investigation
 must not flag as compromise: newsletters and vendor mail moved to user folders, a marketing sender to
 Junk, a forward to a colleague, mailbox forwarding to an internal shared mailbox, the system "Junk E-Mail
@@ -12,6 +14,7 @@ from typing import Any
 
 from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
+    FOLDERS_DE,
     Clock,
     TenantBuilder,
     authenticator_method,
@@ -51,7 +54,8 @@ def build() -> dict[str, Any]:
 
     def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = ()) -> dict[str, Any]:
         u = t.add_user(user_object(guid(K, "user", key), f"{key}@adatum.com", display, job=job, department=dept,
-                                   office="Munich", created=clock.days_ago(800, 9), custom_folders=folders))
+                                   office="Munich", created=clock.days_ago(800, 9), custom_folders=folders,
+                                   folder_names=FOLDERS_DE))
         u["usageLocation"] = "DE"
         u["authenticationMethods"].append(authenticator_method(guid(K, "m", key), "iPhone", clock.days_ago(500, 9)))
         t.history(u, ip=OFFICE_IP, place="munich", hour=7, days=range(29, 0, -1), mobile_ip=MOBILE_IP)
