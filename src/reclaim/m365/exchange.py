@@ -258,25 +258,28 @@ class ExchangeClient:
 
     async def disable_inbox_rule(self, mailbox: str, identity: str) -> None:
         await self.invoke("Disable-InboxRule", {"Mailbox": mailbox, "Identity": identity,
-                                                "AlwaysDeleteOutlookRulesBlob": True, "Confirm": False})
+                                                "AlwaysDeleteOutlookRulesBlob": True})
 
     async def enable_inbox_rule(self, mailbox: str, identity: str) -> None:
         await self.invoke("Enable-InboxRule", {"Mailbox": mailbox, "Identity": identity,
-                                               "AlwaysDeleteOutlookRulesBlob": True, "Confirm": False})
+                                               "AlwaysDeleteOutlookRulesBlob": True})
 
     async def remove_inbox_rule(self, mailbox: str, identity: str) -> None:
         await self.invoke("Remove-InboxRule", {"Mailbox": mailbox, "Identity": identity,
-                                                "AlwaysDeleteOutlookRulesBlob": True, "Confirm": False})
+                                                "AlwaysDeleteOutlookRulesBlob": True})
 
     # ---------------------------------------------------------------- sweep rules
     async def get_sweep_rules(self, mailbox: str) -> list[SweepRule]:
         return await self._typed(SweepRule, "Get-SweepRule", {"Mailbox": mailbox})
 
     async def disable_sweep_rule(self, mailbox: str, identity: str) -> None:
-        await self.invoke("Disable-SweepRule", {"Mailbox": mailbox, "Identity": identity, "Confirm": False})
+        await self.invoke("Disable-SweepRule", {"Mailbox": mailbox, "Identity": identity})
+
+    async def enable_sweep_rule(self, mailbox: str, identity: str) -> None:
+        await self.invoke("Enable-SweepRule", {"Mailbox": mailbox, "Identity": identity})
 
     async def remove_sweep_rule(self, mailbox: str, identity: str) -> None:
-        await self.invoke("Remove-SweepRule", {"Mailbox": mailbox, "Identity": identity, "Confirm": False})
+        await self.invoke("Remove-SweepRule", {"Mailbox": mailbox, "Identity": identity})
 
     # ---------------------------------------------------------------- restricted senders
     async def get_blocked_senders(self, sender_address: str | None = None) -> list[BlockedSender]:
@@ -288,25 +291,27 @@ class ExchangeClient:
 
     # ---------------------------------------------------------------- delegates
     async def get_mailbox_permissions(self, identity: str) -> list[MailboxPermission]:
-        return await self._typed(MailboxPermission, "Get-MailboxPermission", {"Identity": identity})
+        return await self._typed(MailboxPermission, "Get-MailboxPermission",
+                                 {"Identity": identity, "ResultSize": "Unlimited"})
 
     async def remove_mailbox_permission(self, identity: str, user: str, access_rights: list[str]) -> None:
         await self.invoke("Remove-MailboxPermission", {"Identity": identity, "User": user,
-                                                        "AccessRights": access_rights, "Confirm": False})
+                                                        "AccessRights": access_rights})
 
     async def get_recipient_permissions(self, identity: str) -> list[RecipientPermission]:
-        return await self._typed(RecipientPermission, "Get-RecipientPermission", {"Identity": identity})
+        return await self._typed(RecipientPermission, "Get-RecipientPermission",
+                                 {"Identity": identity, "ResultSize": "Unlimited"})
 
     async def remove_recipient_permission(self, identity: str, trustee: str, access_rights: list[str]) -> None:
         await self.invoke("Remove-RecipientPermission", {"Identity": identity, "Trustee": trustee,
-                                                          "AccessRights": access_rights, "Confirm": False})
+                                                          "AccessRights": access_rights})
 
     # ---------------------------------------------------------------- devices and protocols
     async def get_mobile_devices(self, mailbox: str) -> list[MobileDevice]:
-        return await self._typed(MobileDevice, "Get-MobileDevice", {"Mailbox": mailbox})
+        return await self._typed(MobileDevice, "Get-MobileDevice", {"Mailbox": mailbox, "ResultSize": "Unlimited"})
 
     async def remove_mobile_device(self, identity: str) -> None:
-        await self.invoke("Remove-MobileDevice", {"Identity": identity, "Confirm": False})
+        await self.invoke("Remove-MobileDevice", {"Identity": identity})
 
     async def get_cas_mailbox(self, identity: str) -> CasMailbox:
         items = await self._typed(CasMailbox, "Get-CASMailbox", {"Identity": identity})
@@ -325,7 +330,7 @@ class ExchangeClient:
 
     # ---------------------------------------------------------------- tenant
     async def get_transport_rules(self) -> list[TransportRule]:
-        return await self._typed(TransportRule, "Get-TransportRule", {})
+        return await self._typed(TransportRule, "Get-TransportRule", {"ResultSize": "Unlimited"})
 
 
 def _mailbox_of(parameters: Mapping[str, Any] | None) -> str | None:

@@ -33,6 +33,11 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+def _rights(value: Any) -> list[str]:
+    """Access rights: the service may send ``["FullAccess, ReadPermission"]``; one right per item."""
+    return [part.strip() for item in _as_list(value) for part in item.split(",") if part.strip()]
+
+
 class ExchangeObject(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
@@ -157,7 +162,7 @@ class MailboxPermission(ExchangeObject):
     @field_validator("access_rights", mode="before")
     @classmethod
     def _rights(cls, value: Any) -> list[str]:
-        return _as_list(value)
+        return _rights(value)
 
 
 class RecipientPermission(ExchangeObject):
@@ -171,7 +176,7 @@ class RecipientPermission(ExchangeObject):
     @field_validator("access_rights", mode="before")
     @classmethod
     def _rights(cls, value: Any) -> list[str]:
-        return _as_list(value)
+        return _rights(value)
 
 
 class MobileDevice(ExchangeObject):
