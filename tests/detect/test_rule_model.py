@@ -22,7 +22,7 @@ exo_keys = st.sampled_from(["Name", "RuleIdentity", "Identity", "Enabled", "Prio
                             "SubjectContainsWords", "WithinSizeRangeMinimum", "Description", "IsHidden"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(graph_keys, json_value, max_size=8),
        st.dictionaries(st.sampled_from(["forwardTo", "redirectTo", "moveToFolder", "delete", "markAsRead"]),
                        json_value, max_size=5))
@@ -34,7 +34,7 @@ def test_any_graph_shape_normalises(raw: dict[str, Any], actions: dict[str, Any]
     _ = rule.applies_to_all
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(exo_keys, json_value, max_size=10))
 def test_any_exchange_or_csv_shape_normalises(raw: dict[str, Any]) -> None:
     for source in ("exo", "csv"):
@@ -43,7 +43,7 @@ def test_any_exchange_or_csv_shape_normalises(raw: dict[str, Any]) -> None:
         assert all(isinstance(r, Recipient) for r in rule.actions.recipients)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.from_regex(r"[a-z0-9.]{1,10}", fullmatch=True), st.from_regex(r"[a-z0-9]{1,8}\.[a-z]{2,5}", fullmatch=True),
        st.sampled_from(["", "smtp:", "SMTP:"]), st.booleans())
 def test_external_invariants(local: str, domain: str, prefix: str, upper: bool) -> None:

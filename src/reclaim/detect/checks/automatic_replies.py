@@ -1,0 +1,70 @@
+"""Automatic replies turned on, especially to outsiders and during the suspicious window."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from reclaim.detect.checks._common import user_id
+from reclaim.detect.context import Context
+from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
+from reclaim.detect.fields import get, text, when
+from reclaim.detect.lexicon import TermKind, matching_terms
+from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
+from reclaim.detect.registry import CheckMeta
+
+METADATA = CheckMeta(
+    id="automatic-replies",
+    title="Automatic replies are on",
+    severity=("low when automatic replies are on (usually the user's holiday notice); medium when they go to "
+              "outside senders and mention payments or contain links or other addresses (an attacker "
+              "redirecting correspondents); one level up when turned on inside the suspicious window."),
+    symptom="beyond the procedure (automatic replies)",
+    references=("https://learn.microsoft.com/graph/api/resources/automaticrepliessetting",
+                "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    phase=2,
+    needs=("mailbox_settings", "audit_records"),
+)
+
+LINK = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.[\w.]+", re.I)
+
+
+def _set_time(bundle: EvidenceBundle) -> datetime | None:
+    try:
+        records = bundle.records("audit_records")
+    except ArtifactMissing:
+        return None
+    times = [when(r, "CreationTime") for r in records
+             if (text(r, "Operation") or "").lower() in ("set-mailboxautoreplyconfiguration", "updatemailboxsettings")]
+    return min((t for t in times if t), default=None)
+
+
+def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
+    settings = bundle.record("mailbox_settings")
+    auto = get(settings, "automaticRepliesSetting")
+    status = (text(auto, "status") or "disabled").lower()
+    if status == "disabled":
+        return []
+    external_audience = (text(auto, "externalAudience") or "none").lower()
+    internal_msg = text(auto, "internalReplyMessage") or ""
+    external_msg = text(auto, "externalReplyMessage") or ""
+    severity = Severity.LOW
+    reasons = [f"automatic replies are {status}" + (f", also to {external_audience} outside senders"
+                                                    if external_audience != "none" else "")]
+    message = external_msg if external_audience != "none" else internal_msg
+    plain = re.sub(r"<[^>]+>", " ", message)
+    finance = sorted({t for w in re.findall(r"[\w-]+", plain) for t in matching_terms(w, TermKind.FINANCE)})
+    if external_audience != "none" and (finance or LINK.search(plain)):
+        severity = Severity.MEDIUM
+        reasons.append("the reply to outsiders " + ("mentions " + ", ".join(finance) if finance
+                                                     else "contains a link or another address"))
+    at = _set_time(bundle)
+    if context.in_suspicious_window(at):
+        severity = severity.raised()
+        reasons.append(f"turned on during the suspicious window ({context.suspicious_reason})")
+    return [Finding(METADATA.id, severity, "Automatic replies are on" + (
+                        " for outside senders" if external_audience != "none" else "") + ".",
+                    Artifact("automaticReplies", user_id(bundle)),
+                    evidence={"status": status, "externalAudience": external_audience,
+                              "externalReplyMessage": external_msg[:2000], "internalReplyMessage": internal_msg[:2000]},
+                    reasons=tuple(reasons), time=at, symptom=METADATA.symptom)]

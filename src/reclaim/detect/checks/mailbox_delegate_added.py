@@ -1,0 +1,81 @@
+"""Mailbox delegates: FullAccess (Get-MailboxPermission) and SendAs (Get-RecipientPermission)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reclaim.detect.addresses import parse_recipients
+from reclaim.detect.checks._common import judge_created
+from reclaim.detect.context import Context
+from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
+from reclaim.detect.fields import flag, items, strings, text, when
+from reclaim.detect.model import Artifact, ArtifactType, Finding, NotChecked, Severity
+from reclaim.detect.registry import CheckMeta
+
+METADATA = CheckMeta(
+    id="mailbox-delegate-added",
+    title="Someone else was given access to the mailbox",
+    severity=("high for a FullAccess or SendAs delegate added inside the suspicious window, or granted to an "
+              "address outside the organisation; low for one added recently otherwise (confirm with the "
+              "user); SELF, inherited, denied and older delegates are not reported."),
+    symptom="beyond the procedure (mailbox delegates)",
+    references=("T0pCyber/hawk Get-HawkUserMailboxAuditing / Get-MailboxPermission",
+                "https://learn.microsoft.com/powershell/module/exchange/get-mailboxpermission"),
+    phase=2,
+    needs=("mailbox_permissions", "recipient_permissions"),
+)
+
+IGNORED = ("nt authority\\self", "s-1-5-10", "nt authority\\system")
+
+
+def _judge(context: Context, trustee: str, rights: list[str], when_: Any, kind: ArtifactType,
+           domains: list[str] | None, raw: Mapping[str, Any]) -> Finding | None:
+    if not trustee or trustee.lower() in IGNORED or trustee.lower().startswith(("nt authority", "s-1-5-")):
+        return None
+    severity, reason = judge_created(context, when_, inside=Severity.HIGH, recent=Severity.LOW,
+                                     what=f"{trustee} got {', '.join(rights)}")
+    reasons = [reason] if reason else []
+    recipients = parse_recipients(trustee)
+    if domains is not None and recipients and recipients[0].kind == "smtp" and recipients[0].is_external(domains):
+        severity = Severity.HIGH
+        reasons.append(f"{trustee} is outside the organisation")
+    if severity is None:
+        return None
+    return Finding(METADATA.id, severity, f"{trustee} can {'read' if 'FullAccess' in rights else 'send as'} "
+                   f"this mailbox ({', '.join(rights)}).", Artifact(kind, trustee),
+                   evidence={"trustee": trustee, "accessRights": rights, "raw": dict(raw)},
+                   reasons=tuple(reasons), time=when_, symptom=METADATA.symptom)
+
+
+def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
+    out: list[Finding] = []
+    missing: list[str] = []
+    domains = list(context.domains) if context.domains is not None else None
+    try:
+        for p in bundle.records("mailbox_permissions"):
+            rights = strings(items(p, "AccessRights", "accessRights"))
+            if flag(p, "IsInherited") is True or flag(p, "Deny") is True or "FullAccess" not in rights:
+                continue
+            f = _judge(context, text(p, "User", "user") or "", rights,
+                       when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
+                       "mailboxPermission", domains, p)
+            if f:
+                out.append(f)
+    except ArtifactMissing as exc:
+        missing.append(str(exc))
+    try:
+        for p in bundle.records("recipient_permissions"):
+            rights = strings(items(p, "AccessRights", "accessRights"))
+            if flag(p, "IsInherited") is True or text(p, "AccessControlType") == "Deny" or "SendAs" not in rights:
+                continue
+            f = _judge(context, text(p, "Trustee", "trustee") or "", rights,
+                       when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
+                       "recipientPermission", domains, p)
+            if f:
+                out.append(f)
+    except ArtifactMissing as exc:
+        missing.append(str(exc))
+    if len(missing) == 2:
+        return NotChecked(METADATA.id, "; ".join(missing))
+    return out

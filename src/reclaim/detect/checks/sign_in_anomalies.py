@@ -1,0 +1,155 @@
+"""Suspicious sign-ins: a new country for the user, impossible travel, legacy protocols, risk, MFA fatigue."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from reclaim.detect.context import Context
+from reclaim.detect.evidence import EvidenceBundle, NotCollected
+from reclaim.detect.fields import get, items, strings, text, when
+from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
+from reclaim.detect.registry import CheckMeta
+
+METADATA = CheckMeta(
+    id="sign-in-anomalies",
+    title="Suspicious sign-ins",
+    severity=("per sign-in, strongest reason wins: high for impossible travel (faster than 900 km/h over more "
+              "than 500 km) or high sign-in risk; medium for a successful sign-in from a country the user does not "
+              "use (not their usage location or usual country), a legacy protocol (IMAP, POP, SMTP, EAS, "
+              "\"Other clients\", ROPC) or medium risk; medium for MFA fatigue (5+ denied MFA prompts). "
+              "Failed sign-ins alone are not reported. Repeats from the same IP with the same reasons are "
+              "grouped into one finding."),
+    symptom="people receive mail the user did not send (suspicious sign-ins: new country, impossible travel, "
+            "legacy protocols, risky)",
+    references=("sigma azure_legacy_authentication_protocols", "panther Azure.Audit.LegacyAuth",
+                "panther Azure.Audit.HighRiskSignIn", "https://learn.microsoft.com/graph/api/resources/signin"),
+    needs=("sign_ins", "user"),
+)
+
+LEGACY = {"imap4", "imap", "pop3", "pop", "smtp", "authenticated smtp", "exchange activesync", "mapi",
+          "mapi over http", "exchange web services", "other clients", "autodiscover", "exchange online powershell",
+          "offline address book", "outlook anywhere (rpc over http)", "reporting web services",
+          "universal outlook"}
+MFA_DENIED = {500121, 50074, 50076}
+SPEED_KMH = 900.0
+MIN_KM = 500.0
+
+
+def _ok(s: Mapping[str, Any]) -> bool:
+    code = get(get(s, "status"), "errorCode")
+    return code in (0, "0", None)
+
+
+def _coords(s: Mapping[str, Any]) -> tuple[float, float] | None:
+    geo = get(get(s, "location"), "geoCoordinates")
+    lat, lon = get(geo, "latitude"), get(geo, "longitude")
+    if isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool):
+        return float(lat), float(lon)
+    return None
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _country(s: Mapping[str, Any]) -> str | None:
+    c = text(get(s, "location"), "countryOrRegion")
+    return c.upper() if c else None
+
+
+def _rank(level: str | None) -> Severity | None:
+    return {"high": Severity.HIGH, "medium": Severity.MEDIUM}.get((level or "").lower())
+
+
+def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
+    sign_ins = [s for s in bundle.records("sign_ins") if when(s, "createdDateTime") is not None]
+    sign_ins.sort(key=lambda s: when(s, "createdDateTime"))  # type: ignore[arg-type, return-value]
+    usage = None if isinstance(bundle.user, NotCollected) else text(bundle.user, "usageLocation")
+    ok = [s for s in sign_ins if _ok(s)]
+    countries = Counter(c for s in ok if (c := _country(s)))
+    usual = {usage.upper()} if usage else set()
+    if countries:
+        top, top_n = countries.most_common(1)[0]
+        usual.add(top)
+        usual.update(c for c, n in countries.items() if n >= max(3, top_n * 0.25))
+    per_sign_in: dict[int, list[tuple[Severity, str, str]]] = {}
+
+    def add(i: int, severity: Severity, kind: str, reason: str) -> None:
+        per_sign_in.setdefault(i, []).append((severity, kind, reason))
+
+    index = {id(s): i for i, s in enumerate(sign_ins)}
+    previous: Mapping[str, Any] | None = None
+    for s in ok:
+        i = index[id(s)]
+        country = _country(s)
+        if country and usual and country not in usual:
+            add(i, Severity.MEDIUM, "newCountry", f"signed in from {country}, a country the user does not use "
+                f"(usual: {', '.join(sorted(usual))})")
+        app = (text(s, "clientAppUsed") or "").strip().lower()
+        agent = (text(s, "userAgent") or "").lower()
+        if app in LEGACY:
+            add(i, Severity.MEDIUM, "legacyProtocol", f"signed in with the legacy protocol {text(s, 'clientAppUsed')}, "
+                "which skips multi-factor authentication")
+        elif "bav2ropc" in agent or "ropc" in agent:
+            add(i, Severity.MEDIUM, "ropc", "signed in with a password-only (ROPC) client")
+        risk = _rank(text(s, "riskLevelDuringSignIn")) or _rank(text(s, "riskLevelAggregated"))
+        events = strings(items(s, "riskEventTypes_v2")) or strings(items(s, "riskEventTypes"))
+        if risk:
+            add(i, risk, "risk", f"Microsoft rated the sign-in {risk.value} risk" + (
+                f" ({', '.join(events)})" if events else ""))
+        elif events:
+            add(i, Severity.MEDIUM, "risk", f"risk detections on the sign-in: {', '.join(events)}")
+        if previous is not None:
+            a, b = _coords(previous), _coords(s)
+            t0, t1 = when(previous, "createdDateTime"), when(s, "createdDateTime")
+            if a and b and t0 and t1:
+                km = _km(a, b)
+                hours = max((t1 - t0).total_seconds() / 3600, 1 / 60)
+                if km > MIN_KM and km / hours > SPEED_KMH:
+                    add(i, Severity.HIGH, "impossibleTravel", f"{km:.0f} km from the previous sign-in "
+                        f"({_country(previous) or '?'}) in {hours * 60:.0f} minutes: impossible travel")
+        previous = s
+    out = _group(sign_ins, per_sign_in)
+    denied = [s for s in sign_ins if get(get(s, "status"), "errorCode") in MFA_DENIED]
+    if len(denied) >= 5:
+        first = denied[0]
+        out.append(Finding(METADATA.id, Severity.MEDIUM, f"{len(denied)} multi-factor prompts were denied or not "
+                           "answered: someone who knows the password is trying (MFA fatigue).",
+                           Artifact("signIn", text(first, "id") or ""), evidence={"count": len(denied)},
+                           reasons=("repeated MFA prompts are a push-bombing attack",),
+                           time=when(first, "createdDateTime"), symptom=METADATA.symptom))
+    return out
+
+
+def _group(sign_ins: list[Mapping[str, Any]],
+           per_sign_in: dict[int, list[tuple[Severity, str, str]]]) -> list[Finding]:
+    groups: dict[tuple[str, frozenset[str]], list[int]] = {}
+    for i, found in sorted(per_sign_in.items()):
+        key = (text(sign_ins[i], "ipAddress") or "?", frozenset(k for _, k, _ in found))
+        groups.setdefault(key, []).append(i)
+    out: list[Finding] = []
+    for (ip, _kinds), members in groups.items():
+        first = sign_ins[members[0]]
+        found = per_sign_in[members[0]]
+        severity = max((s for s, _, _ in found), key=lambda s: s.rank)
+        reasons = [r for _, _, r in sorted(found, key=lambda f: -f[0].rank)]
+        if len(members) > 1:
+            reasons.append(f"{len(members)} sign-ins like this from {ip}")
+        moment: datetime | None = when(first, "createdDateTime")
+        country = _country(first) or "an unknown country"
+        out.append(Finding(
+            METADATA.id, severity, f"Suspicious sign-in from {ip} ({country}) with "
+            f"{text(first, 'clientAppUsed') or 'an unknown client'}: {reasons[0]}.",
+            Artifact("signIn", text(first, "id") or ""),
+            evidence={"ipAddress": ip, "country": _country(first), "clientAppUsed": text(first, "clientAppUsed"),
+                      "appDisplayName": text(first, "appDisplayName"), "count": len(members),
+                      "signInIds": [text(sign_ins[i], "id") for i in members[:20]],
+                      "kinds": sorted({k for _, k, _ in found})},
+            reasons=tuple(reasons), time=moment, symptom=METADATA.symptom))
+    return out

@@ -1,0 +1,57 @@
+"""Sweep rules: Outlook "Sweep" schedules that delete or move a sender's mail, invisible in the admin centre."""
+
+from __future__ import annotations
+
+from reclaim.detect.addresses import parse_recipients
+from reclaim.detect.context import Context
+from reclaim.detect.evidence import EvidenceBundle
+from reclaim.detect.fields import flag, get, text
+from reclaim.detect.lexicon import FolderKind, folder_kind, warning_sender
+from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
+from reclaim.detect.registry import CheckMeta
+
+METADATA = CheckMeta(
+    id="sweep-rule",
+    title="Sweep rule removes mail",
+    severity=("low for a sweep rule that deletes or moves one sender's mail (users sweep newsletters); "
+              "medium when it has no sender (all mail of a folder) or moves to a hiding folder; high when it "
+              "removes mail from security or help-desk senders."),
+    symptom="missing or deleted email (audit sweep rules: the admin screen cannot)",
+    references=("https://learn.microsoft.com/powershell/module/exchange/get-sweeprule",
+                "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    needs=("sweep_rules",),
+)
+
+
+def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
+    out: list[Finding] = []
+    for rule in bundle.records("sweep_rules"):
+        if flag(rule, "Enabled", "enabled") is False:
+            continue
+        rule_id = text(rule, "RuleId", "ruleId", "Identity", "Id", "id") or text(rule, "Name", "name") or "unknown"
+        name = text(rule, "Name", "name") or ""
+        sender_value = get(rule, "Sender", "sender")
+        senders = [r.address or r.name for r in parse_recipients(sender_value)]
+        destination = text(rule, "DestinationFolder", "destinationFolder")
+        kind = folder_kind(destination) if destination else None
+        deletes = destination is None or kind is FolderKind.DELETED
+        action = "deletes" if deletes else f"moves to {destination}"
+        reasons = [f"it {action} mail" + (f" from {', '.join(senders)}" if senders else " from every sender")
+                   + f" in {text(rule, 'SourceFolder', 'sourceFolder') or 'the inbox'}"]
+        severity = Severity.LOW
+        if not senders:
+            severity = Severity.MEDIUM
+            reasons.append("it applies to all mail of the folder, not one sender")
+        if kind is not None and kind is not FolderKind.DELETED:
+            severity = Severity.MEDIUM
+            reasons.append(f"the destination {destination} is a folder people rarely open")
+        if any(warning_sender(s) for s in senders):
+            severity = Severity.HIGH
+            reasons.append("it removes mail from security or help-desk senders")
+        reasons.append("sweep rules do not show in the admin centre's rule list")
+        out.append(Finding(
+            METADATA.id, severity, f'Sweep rule "{name}" {reasons[0].removeprefix("it ")}.',
+            Artifact("sweepRule", rule_id), evidence={"name": name, "senders": senders,
+                                                      "destinationFolder": destination, "raw": dict(rule)},
+            reasons=tuple(reasons), symptom=METADATA.symptom))
+    return out
