@@ -66,7 +66,8 @@ def _newest_first(items: list[JSON], prop: str) -> list[JSON]:
 
 
 def _query(req: ApiRequest, items: list[JSON], *, allowed: set[str], newest: str) -> list[JSON]:
-    out = apply_filter([copy.deepcopy(i) for i in items], req.query.get("$filter"), allowed=allowed)
+    """Filter and order a log. The items are the state's own dicts: handlers only serialise them."""
+    out = apply_filter(items, req.query.get("$filter"), allowed=allowed)
     return apply_orderby(out, req.query.get("$orderby") or f"{newest} desc")
 
 
@@ -308,7 +309,7 @@ def list_message_traces(req: ApiRequest) -> ApiResponse:
     if raw_top is not None and (not raw_top.isdigit() or not 1 <= int(raw_top) <= 5000):
         raise ApiError(400, "BadRequest", f"Invalid value '{raw_top}' for $top: it must be between 1 and 5000.")
     text = req.query.get("$filter")
-    items = [copy.deepcopy(t) for t in _data(req, "messageTraces")]
+    items = _data(req, "messageTraces")
     if text:
         expr = parse_filter(text)
         check_allowed(expr, _TRACE_FILTER)

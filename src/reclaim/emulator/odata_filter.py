@@ -15,6 +15,7 @@ greater nor smaller than anything.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,7 +116,9 @@ def _continues_word(text: str, end: int) -> bool:
     return end < len(text) and (text[end].isalnum() or text[end] in "_'")
 
 
+@functools.lru_cache(maxsize=262_144)
 def _parse_datetime(text: str) -> datetime:
+    """Parse an OData / ISO 8601 timestamp (cached: collections compare the same stamps on every page)."""
     t = text
     if t[-1] in "Zz":
         t = t[:-1] + "+00:00"
@@ -543,10 +546,12 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float):
         return (2, value)
     if isinstance(value, str):
-        try:
-            return (3, _parse_datetime(value).timestamp()) if _DATETIME.fullmatch(value) else (4, value.lower())
-        except ValueError:
-            return (4, value.lower())
+        if len(value) >= 10 and value[4] == "-" and value[7] == "-" and _DATETIME.fullmatch(value):
+            try:
+                return (3, _parse_datetime(value))
+            except ValueError:
+                return (4, value.lower())
+        return (4, value.lower())
     return (5, str(value))
 
 
@@ -561,6 +566,15 @@ def apply_orderby(items: list[JSON], text: str | None) -> list[JSON]:
 
 
 def _key_for(prop: Prop) -> Callable[[JSON], tuple[int, Any]]:
+    if len(prop.path) == 1:
+        name = prop.path[0]
+
+        def top_level(item: JSON) -> tuple[int, Any]:
+            # the common case (``createdDateTime desc``), without the general path walk
+            return _sort_key(item[name] if name in item else _resolve(prop, item, {}))
+
+        return top_level
+
     def key(item: JSON) -> tuple[int, Any]:
         return _sort_key(_resolve(prop, item, {}))
 
