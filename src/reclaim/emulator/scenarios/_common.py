@@ -8,7 +8,8 @@ second) so the default 30-day windows always include them; ids never move betwee
     {
       "scenario": "bec-classic",
       "indicators": {"ips": [...], "forwardingAddresses": [...], "domains": [...], "appIds": [...],
-                     "phishingSubjects": [...], "ruleNames": [...]},
+                     "phishingSubjects": [...], "ruleNames": [...],
+                     "internalRecipients": [...]},    # users inside the tenant the attacker mailed
       "compromised": [upn, ...], "suspicious": [upn, ...], "clean": [upn, ...],
       "users": {
         upn: {

@@ -322,7 +322,8 @@ def build() -> dict[str, Any]:
     scenario_truth = {
         "scenario": "bec-campaign",
         "indicators": {"ips": [IP_A, IP_B], "forwardingAddresses": [FORWARD], "domains": ["mailvault.example"],
-                       "appIds": [APP_ID], "phishingSubjects": [SPAM_SUBJECT], "ruleNames": [";;;", ".."]},
+                       "appIds": [APP_ID], "phishingSubjects": [SPAM_SUBJECT], "ruleNames": [";;;", ".."],
+                       "internalRecipients": []},
         **truth_lists(users), "users": users,
     }
     settings = {"licenses": {"entraIdP1": True, "entraIdP2": True}, "unblockDelaySeconds": 30,

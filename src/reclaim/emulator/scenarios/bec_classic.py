@@ -617,7 +617,8 @@ def build() -> dict[str, Any]:
         "scenario": "bec-classic",
         "indicators": {"ips": [ATTACKER_IP], "forwardingAddresses": [ATTACKER_FORWARD],
                        "domains": ["mailvault.example"], "appIds": [ATTACKER_APP_ID],
-                       "phishingSubjects": [PHISH_SUBJECT], "ruleNames": [".", "..", "Invoices"]},
+                       "phishingSubjects": [PHISH_SUBJECT], "ruleNames": [".", "..", "Invoices"],
+                       "internalRecipients": sorted(u["userPrincipalName"] for u in internal.values())},
         **truth_lists(users),
         "users": users,
     }

@@ -139,7 +139,8 @@ def build() -> dict[str, Any]:
         users[upn] = truth_entry(u, "clean", empty_planted(), [])
         users[upn]["prevention"] = []
     truth = {"scenario": "clean", "indicators": {"ips": [], "forwardingAddresses": [], "domains": [], "appIds": [],
-                                                 "phishingSubjects": [], "ruleNames": []},
+                                                 "phishingSubjects": [], "ruleNames": [],
+                                                 "internalRecipients": []},
              **truth_lists(users), "users": users}
     settings = {"licenses": {"entraIdP1": True, "entraIdP2": False}, "unblockDelaySeconds": 0,
                 "securityDefaultsEnabled": False}

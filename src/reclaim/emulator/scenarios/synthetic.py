@@ -482,6 +482,22 @@ def _build(users: int, seed: int) -> JSON:
                 extra["blockedSenders"].append({"senderAddress": user["mail"], "reason": "OutboundSpamLimitExceeded",
                                                 "createdDatetime": blocked, "changedDatetime": blocked})
                 p["blockedSender"] = True
+                inbox = mbx["messages"].setdefault("inbox", [])
+                for k in (55, 56):
+                    mid = f"AAMkAG{rng.getrandbits(200):050x}AAA="
+                    inbox.append({
+                        "id": mid, "receivedDateTime": clock.iso(start + timedelta(seconds=20 * k + 3)),
+                        "sentDateTime": clock.iso(start + timedelta(seconds=20 * k + 3)),
+                        "subject": f"Undeliverable: {subject}", "isRead": False, "importance": "high",
+                        "from": {"emailAddress": {"name": "Microsoft Outlook",
+                                                  "address": f"postmaster@{domains[1]}"}},
+                        "toRecipients": [{"emailAddress": {"name": user["displayName"], "address": user["mail"]}}],
+                        "internetMessageId": f"<{mid[6:30]}@{domains[1]}>", "hasAttachments": False,
+                        "bodyPreview": "Your message couldn't be delivered.",
+                        "body": {"contentType": "text", "content": "Your message couldn't be delivered because you "
+                                 "weren't recognized as a valid sender.\nRemote server returned '550 5.1.8 Access "
+                                 "denied, bad outbound sender AS(42004)'"}})
+                    p["ndrMessages"].append(mid)
                 aid = g.guid()
                 extra["alerts"].append({
                     "id": aid, "status": "new", "severity": "high", "title": "User restricted from sending email",
@@ -510,6 +526,7 @@ def _build(users: int, seed: int) -> JSON:
     truth = {
         "scenario": "synthetic", "seed": seed, "size": users,
         "indicators": {"ips": [c[0] for c in _CAMPAIGNS], "forwardingAddresses": [c[2] for c in _CAMPAIGNS],
+                       "internalRecipients": [],
                        "domains": sorted({c[2].split("@")[1] for c in _CAMPAIGNS}), "appIds": [_ATTACK_APP[0]],
                        "phishingSubjects": [], "ruleNames": sorted({n for c in _CAMPAIGNS for n in c[3]})},
         "compromised": sorted(out_users[i]["userPrincipalName"] for i in bad),
