@@ -221,6 +221,9 @@ async def _measure(url: str, pid: int) -> Result:
     def per_request_ms(a: float | None, b: float | None, sent: int) -> float | None:
         return None if a is None or b is None or not sent else round((b - a) * 1000 / sent, 3)
 
+    def capacity(a: float | None, b: float | None, sent: int) -> float | None:
+        return None if a is None or b is None or b <= a else round(sent / (b - a), 1)
+
     return {
         "get_rps": round(get_ok / get_wall, 1),
         "batch_rps": round(batch_ok / batch_wall, 1),
@@ -232,6 +235,9 @@ async def _measure(url: str, pid: int) -> Result:
         # emulator CPU per request: steadier than rates on a machine shared with other work
         "cpu_ms_per_get": per_request_ms(cpu0, cpu1, get_sent),
         "cpu_ms_per_batch": per_request_ms(cpu1, cpu2, batch_sent),
+        # what one fully used core of the emulator serves (1000 / cpu_ms): its capacity, whatever the load
+        "get_per_cpu_second": capacity(cpu0, cpu1, get_sent),
+        "batch_per_cpu_second": capacity(cpu1, cpu2, batch_sent),
         "users": len(ids),
         "connections": CONNECTIONS,
         "httpx_connections": HTTPX_CONNECTIONS,
