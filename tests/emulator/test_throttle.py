@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -350,3 +351,30 @@ def test_throttling_off_by_setting(serve: Callable[..., TenantClient]) -> None:
     c = serve(_with_throttling({"enabled": False}))
     for _ in range(8):
         assert c.graph("GET", "/probe/identityProtection").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- real routes
+#: Which documented limit applies to which Graph resource [S30]; the first matching prefix wins.
+_DOCUMENTED_CLASS = [
+    (r"/users/\{\w+\}/authentication/", "authMethods"),  # identity and access reports: authenticationMethod
+    (r"/users/\{\w+\}/(mailFolders|messages|mailboxSettings)", "outlook"),
+    (r"/auditLogs/", "auditLogs"),
+    (r"/reports/authenticationMethods/", "reports"),
+    (r"/identityProtection/", "identityProtection"),
+    (r"/identity/conditionalAccess/", "identityProtection"),  # "identity protection and conditional access"
+    (r"/admin/exchange/tracing/", "messageTrace"),
+    (r"/(users|servicePrincipals|oauth2PermissionGrants|domains)\b", "identity"),
+]
+
+
+def test_every_graph_route_has_its_documented_throttle_class() -> None:
+    graph._load_handlers()
+    checked = 0
+    for route in graph.ROUTER.routes:
+        template = re.sub(r"\(\?P<(\w+)>\[\^/\]\+\)", r"{\1}", route.pattern.pattern[1:-3])
+        for prefix, kind in _DOCUMENTED_CLASS:
+            if re.match(prefix, template):
+                assert route.throttle == kind, f"{route.method} {template}: {route.throttle}, documented {kind}"
+                checked += 1
+                break
+    assert checked >= 10

@@ -401,7 +401,7 @@ def _ca_view(policy: JSON) -> JSON:
     return view
 
 
-@ROUTER.add("GET", "/identity/conditionalAccess/policies", permissions=POLICY_READ)
+@ROUTER.add("GET", "/identity/conditionalAccess/policies", permissions=POLICY_READ, throttle="identityProtection")
 def list_ca_policies(req: ApiRequest) -> ApiResponse:
     require_p1(req)
     views = [_ca_view(p) for p in req.emulator.state.data.get("conditionalAccessPolicies", [])]
@@ -410,7 +410,8 @@ def list_ca_policies(req: ApiRequest) -> ApiResponse:
                                  context=f"{req.base_url}/$metadata#identity/conditionalAccess/policies"))
 
 
-@ROUTER.add("GET", "/identity/conditionalAccess/policies/{policy}", permissions=POLICY_READ)
+@ROUTER.add("GET", "/identity/conditionalAccess/policies/{policy}", permissions=POLICY_READ,
+            throttle="identityProtection")
 def get_ca_policy(req: ApiRequest, policy: str) -> ApiResponse:
     require_p1(req)
     for p in req.emulator.state.data.get("conditionalAccessPolicies", []):
