@@ -582,7 +582,7 @@ class TenantBuilder:
         return imid, traces
 
     def receive(self, target: JSON, sender: tuple[str, str], subject: str, body: str, when: str, *,
-                folder: str = "inbox", is_read: bool = True, from_ip: str = "198.51.100.200",
+                folder: str = "inbox", is_read: bool = True, from_ip: str = "2001:db8:4::25",
                 trace: bool = True, tag: str = "") -> str:
         """Mail from outside arriving in a folder (by well-known name or display name)."""
         key = self.seq(f"in{tag}")
@@ -604,7 +604,7 @@ class TenantBuilder:
 
     # ------------------------------------------------------------------ sign-ins
     def history(self, user: JSON, *, ip: str, place: str, hour: int, days: range, device: str = "win-edge",
-                mobile_ip: str | None = None, skip_weekends: bool = True) -> None:
+                mobile_ip: str | None = None, skip_weekends: bool = True, ca_status: str = "success") -> None:
         """A month of ordinary sign-ins: weekday mornings from the office, some from the phone."""
         for d in days:
             at = self.clock.at(d, hour, (d * 7) % 50, (d * 13) % 60)
@@ -612,12 +612,13 @@ class TenantBuilder:
                 continue
             self.sign_ins.append(sign_in(guid(self.key, "signin", user["id"], str(d)), user,
                                          when=self.clock.iso(at), ip=ip, place=place, app="OfficeHome",
-                                         app_id=OFFICE_HOME_APP_ID, device=device))
+                                         app_id=OFFICE_HOME_APP_ID, device=device, ca_status=ca_status))
             if mobile_ip and d % 3 == 0:
                 self.sign_ins.append(sign_in(guid(self.key, "signin-m", user["id"], str(d)), user,
                                              when=self.clock.iso(at + timedelta(hours=5, minutes=11)), ip=mobile_ip,
                                              place=place, app="Microsoft Outlook", app_id=OUTLOOK_APP_ID,
-                                             client="Mobile Apps and Desktop clients", device="ios-outlook"))
+                                             client="Mobile Apps and Desktop clients", device="ios-outlook",
+                                             ca_status=ca_status))
 
     def fixture(self, *, settings: JSON, truth: JSON) -> JSON:
         users = list(self.users.values())
@@ -654,4 +655,30 @@ def first_party_service_principals(key: str, created: str) -> list[JSON]:
         service_principal(guid(key, "sp", "graphexplorer"), GRAPH_EXPLORER_APP_ID, "Graph Explorer",
                           publisher="Microsoft Services", verified=False, owner_tenant=MICROSOFT_TENANT_ID,
                           created=created),
+    ]
+
+
+def transport_rule(guid_: str, name: str, *, priority: int, changed: str, description: str,
+                   **conditions_and_actions: Any) -> JSON:
+    """A Get-TransportRule object (PascalCase, as the cmdlet returns it)."""
+    rule: JSON = {"Name": name, "Identity": name, "Guid": guid_, "State": "Enabled", "Mode": "Enforce",
+                  "Priority": priority, "Comments": "", "Description": description, "WhenChanged": changed,
+                  "FromScope": None, "SentToScope": None, "BlindCopyTo": [], "CopyTo": [], "RedirectMessageTo": [],
+                  "AddToRecipients": [], "PrependSubject": None, "SetSCL": None, "DeleteMessage": False}
+    rule.update(conditions_and_actions)
+    return rule
+
+
+def standard_transport_rules(key: str, domain: str, changed: str) -> list[JSON]:
+    """The rules a typical small tenant has: an external-sender tag and a compliance copy (internal BCC)."""
+    return [
+        transport_rule(guid(key, "tr", "external"), "External sender warning", priority=0, changed=changed,
+                       description="If the message:\n\tIs received from 'Outside the organization'\nTake the "
+                                   "following actions:\n\tPrepend the subject of the message with '[EXTERNAL] '",
+                       FromScope="NotInOrganization", PrependSubject="[EXTERNAL] "),
+        transport_rule(guid(key, "tr", "compliance"), "Copy finance approvals to compliance", priority=1,
+                       changed=changed, description="If the message:\n\tIncludes 'approval' in the subject\nTake the "
+                                                    f"following actions:\n\tBlind carbon copy (Bcc) the message to "
+                                                    f"'compliance@{domain}'",
+                       SubjectContainsWords=["approval"], BlindCopyTo=[f"compliance@{domain}"]),
     ]

@@ -62,6 +62,7 @@ from reclaim.emulator.scenarios._common import (
     rule_id,
     service_principal,
     sign_in,
+    standard_transport_rules,
     sweep_id,
     sweep_rule,
     system_rules,
@@ -142,13 +143,18 @@ def build() -> dict[str, Any]:
         custom_folders=("Board",)))
 
     # ------------------------------------------------------------------ the month before: ordinary life
-    t.history(alice, ip=OFFICE_IP, place="seattle", hour=16, days=range(29, 0, -1), mobile_ip=MOBILE_IP)
-    for u, hour in ((mark, 15), (pat, 17), (ben, 16), (raj, 16), (sam, 15), (linda, 14)):
+    # Alice and Mark are excluded from the MFA policy: Conditional Access does not apply to their sign-ins.
+    t.history(alice, ip=OFFICE_IP, place="seattle", hour=16, days=range(29, 0, -1), mobile_ip=MOBILE_IP,
+              ca_status="notApplied")
+    t.history(mark, ip=OFFICE_IP, place="seattle", hour=15, days=range(29, 0, -1), mobile_ip=MOBILE_IP,
+              ca_status="notApplied")
+    for u, hour in ((pat, 17), (ben, 16), (raj, 16), (sam, 15), (linda, 14)):
         t.history(u, ip=OFFICE_IP, place="seattle", hour=hour, days=range(29, 0, -1), mobile_ip=MOBILE_IP)
     t.history(grace, ip=CHICAGO_IP, place="chicago", hour=14, days=range(29, 0, -1), device="mac-safari")
     # Alice's last ordinary sign-in before the attacker's, on the day of the attack (whatever weekday).
     last_ok = sign_in(guid(K, "signin", "alice", "attack-day"), alice, when=clock.days_ago(3, 16, 12, 41),
-                      ip=OFFICE_IP, place="seattle", app="OfficeHome", app_id=OFFICE_HOME_APP_ID)
+                      ip=OFFICE_IP, place="seattle", app="OfficeHome", app_id=OFFICE_HOME_APP_ID,
+                      ca_status="notApplied")
     t.sign_ins.append(last_ok)
 
     colleagues = [(u["mail"], u["displayName"]) for u in (mark, ben, grace, raj, linda)]
@@ -422,7 +428,7 @@ def build() -> dict[str, Any]:
     # ------------------------------------------------------------------ the second victim: Mark
     pm = empty_planted()
     s_mark = sign_in(guid(K, "signin", "mark", "attacker"), mark, when=clock.days_ago(2, 6, 31, 4), app="OfficeHome",
-                     app_id=OFFICE_HOME_APP_ID, device="win-chrome-new", ca_status="success", ip=aip, place=apl)
+                     app_id=OFFICE_HOME_APP_ID, device="win-chrome-new", ca_status="notApplied", ip=aip, place=apl)
     t.sign_ins.append(s_mark)
     pm["signIns"] = [s_mark["id"]]
     mm = mark["mailbox"]
@@ -600,6 +606,8 @@ def build() -> dict[str, Any]:
         guid(K, "da", "raj-title"), when=clock.days_ago(20, 18, 3), activity="Update user", category="UserManagement",
         initiated_by=initiator_user(sam, OFFICE_IP), targets=[target_user(raj, [("JobTitle", "Payroll Specialist",
                                                                                   "Payroll Manager")])]))
+
+    t.transport_rules.extend(standard_transport_rules(K, "contoso.com", clock.days_ago(400, 18)))
 
     # ------------------------------------------------------------------ prevention: who must use MFA
     t.ca_policies.extend([

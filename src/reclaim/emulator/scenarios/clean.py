@@ -31,6 +31,7 @@ from reclaim.emulator.scenarios._common import (
     recipient,
     rule_id,
     service_principal,
+    standard_transport_rules,
     sweep_id,
     sweep_rule,
     system_rules,
@@ -129,6 +130,7 @@ def build() -> dict[str, Any]:
         t.receive(eva, ("newsletter@finanz-news.example", "Finanz News"), "Finanz News der Woche",
                   "Die wichtigsten Meldungen.", clock.days_ago(d, 6), folder="Newsletter")
 
+    t.transport_rules.extend(standard_transport_rules(K, "adatum.com", clock.days_ago(300, 9)))
     t.ca_policies.append(ca_policy(guid(K, "ca", "all"), "Require MFA for all users", created=clock.days_ago(700, 9),
                                    include_users=["All"]))
     t.ca_policies.append(ca_policy(guid(K, "ca", "legacy"), "Block legacy authentication",
