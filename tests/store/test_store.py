@@ -222,6 +222,22 @@ def test_batched_evidence_from_a_generator(store: Store) -> None:
     assert last.json() == {"value": [], "i": 1233} and last.request["url"] == "/users/1233/messageRules"
 
 
+def test_batched_inserts_keep_memory_flat(store: Store) -> None:
+    import tracemalloc
+
+    case = store.create_case("sweep", "contoso.com")
+    payload = b"x" * 8192
+    items = (NewEvidence("inboxRules", "graph", {"url": f"/users/{i}/messageRules"}, payload, T0) for i in range(3000))
+    tracemalloc.start()
+    try:
+        ids = store.add_evidence_many(case.id, items, batch_size=200)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(ids) == 3000
+    assert peak < 8_000_000, peak  # 24 MB of payloads went through; about one batch is held at a time
+
+
 # -- secrets --------------------------------------------------------------------------------------------
 
 
@@ -361,6 +377,22 @@ def test_journal_rejects_unknown_steps_and_foreign_evidence(store: Store) -> Non
         store.append_journal(a.id, action_id="x", target="t", step="done")
     with pytest.raises(StoreError, match="not in"):
         store.append_journal(a.id, action_id="x", target="t", step="snapshot", before_evidence_id=ev_b.id)
+
+
+def test_concurrent_writers_get_distinct_case_ids(db_path: Path) -> None:
+    Store(db_path).close()
+    made: list[str] = []
+
+    def writer() -> None:
+        with Store(db_path) as s:
+            made.extend(s.create_case("investigate", "alice@contoso.com").id for _ in range(10))
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 40 and len(set(made)) == 40
 
 
 def test_concurrent_appends_keep_one_chain(db_path: Path) -> None:

@@ -10,9 +10,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy import Engine, Table, func, insert, inspect, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -328,7 +328,8 @@ class Store:
         ``request`` says how it was obtained (``{"method": "GET", "url": ...}`` or ``{"cmdlet": ...,
         "parameters": {...}}``); values under secret-looking keys are refused.
         """
-        row = self._evidence_row(case_id, NewEvidence(kind, source, request, payload, collected_at, content_type))
+        row = EvidenceRow(**_evidence_values(case_id, NewEvidence(kind, source, request, payload, collected_at,
+                                                                  content_type), _now()))
         with self._session(write=True) as session:
             self._case_row(session, case_id)
             session.add(row)
@@ -342,24 +343,15 @@ class Store:
         Returns the new evidence ids in input order.
         """
         ids: list[int] = []
+        table = cast(Table, EvidenceRow.__table__)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._session(write=True) as session:
             self._case_row(session, case_id)
-            statement = insert(EvidenceRow).returning(EvidenceRow.id, sort_by_parameter_order=True)
             for batch in _batches(items, batch_size):
-                rows = [_row_values(self._evidence_row(case_id, item)) for item in batch]
-                ids.extend(session.scalars(statement, rows).all())
+                now = _now()
+                rows = [_evidence_values(case_id, item, now) for item in batch]
+                ids.extend(session.execute(statement, rows).scalars().all())
         return ids
-
-    @staticmethod
-    def _evidence_row(case_id: str, item: NewEvidence) -> EvidenceRow:
-        if not item.kind or not item.source:
-            raise StoreError("evidence needs a kind and a source")
-        refuse_secrets(item.request, "request")
-        canonical_json(item.request)  # refuses what is not JSON
-        payload = _payload(item.payload, item.content_type)
-        return EvidenceRow(case_id=case_id, kind=item.kind, source=item.source, request=dict(item.request),
-                           collected_at=item.collected_at, stored_at=_now(), content_type=payload.content_type,
-                           size=len(payload.data), sha256=sha256_hex(payload.data), payload=payload.data)
 
     def get_evidence(self, evidence_id: int, *, verify: bool = True) -> Evidence:
         """One piece of evidence with its payload; raises :class:`EvidenceTampered` if its hash no longer matches."""
@@ -642,8 +634,15 @@ def _refuse_bulk_changes(factory: sessionmaker[Session]) -> None:
             raise ImmutableRecord("evidence and journal entries are insert-only; refusing an UPDATE/DELETE")
 
 
-def _row_values(row: EvidenceRow) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in EvidenceRow.__table__.columns if c.key != "id"}
+def _evidence_values(case_id: str, item: NewEvidence, now: datetime) -> dict[str, Any]:
+    if not item.kind or not item.source:
+        raise StoreError("evidence needs a kind and a source")
+    refuse_secrets(item.request, "request")
+    canonical_json(item.request)  # refuses what is not JSON
+    payload = _payload(item.payload, item.content_type)
+    return {"case_id": case_id, "kind": item.kind, "source": item.source, "request": dict(item.request),
+            "collected_at": item.collected_at, "stored_at": now, "content_type": payload.content_type,
+            "size": len(payload.data), "sha256": sha256_hex(payload.data), "payload": payload.data}
 
 
 def _case(row: CaseRow) -> Case:
