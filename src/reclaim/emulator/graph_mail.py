@@ -267,7 +267,7 @@ def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
 
 # ---------------------------------------------------------------------------------------- messages
 def _message_view(msg: JSON) -> JSON:
-    view = copy.deepcopy(msg)
+    view = dict(msg)  # shallow: views are only serialised, never written
     view.setdefault("isRead", False)
     view.setdefault("hasAttachments", False)
     return view
