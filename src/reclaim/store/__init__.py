@@ -12,7 +12,23 @@ ROADtools-style: gather into a database, analyse from it. SQLite by default
         store.set_verdict(case.id, "compromised")
 
 Case ids are ``c-YYYYMMDD-NNNN``: the UTC day the case was opened and a per-day counter (sortable, short
-enough to type, allocated under the database's write lock).
+enough to type, allocated under the database's write lock; on other databases a unique key and a retry).
+
+Integrity:
+
+- Evidence: the payload's SHA-256 is computed when stored; :meth:`Evidence.verify` and
+  :meth:`Store.get_evidence` re-hash it on read, ``Store.evidence(case)`` re-hashes every item.
+- Journal: per case, ``seq`` 1, 2, 3 …; ``entry_hash = SHA-256(canonical_json(body))`` where ``body`` is every
+  field of the entry (case, seq, action, target, step, before-state evidence id *and its SHA-256*, request,
+  result, verify, operator, timestamps as ISO 8601 UTC with microseconds) plus ``prev_hash``, the previous
+  entry's hash (64 zeros for the first). :meth:`Store.verify_chain` recomputes it all and re-hashes the cited
+  snapshots. Canonical JSON: sorted keys, ``(",", ":")`` separators, UTF-8 without ``\\u`` escapes, no NaN.
+- Insert-only: evidence and journal rows refuse UPDATE/DELETE (mapper events, a session hook, SQLite
+  triggers). Someone with the file can still drop the triggers; the hashes then show what changed, and the
+  journal's head hash, copied into a report or ticket, pins the whole chain.
+- Secrets: journal ``request`` / ``result`` / ``verify`` and evidence ``request`` refuse values under keys like
+  password, newPassword, secret, clientSecret, token, Authorization (unless :data:`REDACTED`) and any
+  bearer token or JWT.
 """
 
 from reclaim.store._canonical import GENESIS_HASH, REDACTED, canonical_json, is_secret_key, refuse_secrets, sha256_hex
