@@ -58,6 +58,16 @@ def test_outlook_allows_four_concurrent_requests_per_app_and_mailbox() -> None:
     assert t.admit(kind="outlook", app_id=APP, mailbox="m1") is None
 
 
+def test_outlook_concurrency_per_app_reading() -> None:
+    t = throttler({"outlook": {"concurrencyScope": "app"}})
+    for mailbox in ("m1", "m2", "m3", "m4"):
+        assert t.admit(kind="outlook", app_id=APP, mailbox=mailbox) is None
+    assert t.admit(kind="outlook", app_id=APP, mailbox="m5") is not None
+    assert t.admit(kind="outlook", app_id=OTHER_APP, mailbox="m5") is None
+    t.release(kind="outlook", app_id=APP, mailbox="m2")
+    assert t.admit(kind="outlook", app_id=APP, mailbox="m5") is None
+
+
 def test_outlook_request_window_gives_seconds_until_it_frees() -> None:
     t = throttler({"outlook": {"requests": 3, "windowSeconds": 600}})
     for _ in range(3):
@@ -210,7 +220,8 @@ def test_retry_after_enforcement_can_be_turned_off() -> None:
 @pytest.mark.parametrize(("bad", "path"), [
     ({"outlook": {"concurency": 3}}, "throttling.outlook"), ({"outlook": 3}, "throttling.outlook"),
     ("off", "throttling"), ({"outlok": {}}, "throttling"), ({"outlook": {"concurrency": 0}}, "outlook.concurrency"),
-    ({"outlook": {"concurrency": None}}, "outlook.concurrency"), ({"auditLogs": {"requests": "5"}}, "requests")])
+    ({"outlook": {"concurrency": None}}, "outlook.concurrency"), ({"auditLogs": {"requests": "5"}}, "requests"),
+    ({"outlook": {"concurrencyScope": "tenant"}}, "concurrencyScope")])
 def test_bad_settings_are_refused(bad: Any, path: str) -> None:
     with pytest.raises(FixtureError) as caught:
         Throttler({"throttling": bad}, FrozenClock())
