@@ -37,6 +37,7 @@ def fixture() -> dict[str, Any]:
              "roles": ["Exchange Administrator"]},
             {"clientId": "directory-only", "clientSecret": "s2", "permissions": ["User.Read.All"]},
             {"clientId": "settings-read", "clientSecret": "s3", "permissions": ["MailboxSettings.Read"]},
+            {"clientId": "mail-basic", "clientSecret": "s4", "permissions": ["Mail.ReadBasic.All"]},
         ],
         "users": [
             {"id": "u-alice", "userPrincipalName": ALICE, "displayName": "Alice", "mailbox": {
@@ -152,6 +153,12 @@ def test_rule_permissions(c: TenantClient) -> None:
         assert r.status_code == 403 and r.json()["error"]["code"] == "ErrorAccessDenied"
         r = reader.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages")
         assert r.status_code == 403
+        assert reader.graph("GET", f"/users/{ALICE}/mailFolders").status_code == 403
+    with as_app(c, "mail-basic") as basic:
+        msgs = basic.graph("GET", f"/users/{ALICE}/mailFolders/inbox/messages").json()["value"]
+        assert msgs and all("body" not in m and "subject" in m for m in msgs)
+        assert basic.graph("GET", f"/users/{ALICE}/mailFolders").status_code == 200
+        assert basic.graph("GET", url).status_code == 403
 
 
 # ---------------------------------------------------------------------------------------- messages

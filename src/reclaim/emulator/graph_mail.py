@@ -32,8 +32,12 @@ JSON = dict[str, Any]
 SETTINGS_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
 SETTINGS_WRITE = ("MailboxSettings.ReadWrite",)
 MAIL_READ = ("Mail.Read", "Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.ReadWrite")
-#: Listing folders works with either mail or mailbox-settings read permissions.
-FOLDER_READ = (*MAIL_READ, *SETTINGS_READ)
+#: Mail folders are mail data: mailbox-settings permissions do not reach them.
+FOLDER_READ = MAIL_READ
+#: Permissions that read whole messages; with only ``Mail.ReadBasic(.All)`` the body is withheld.
+_FULL_MAIL_READ = ("Mail.Read", "Mail.ReadWrite")
+#: Message properties ``Mail.ReadBasic`` does not return.
+_BODY_PROPERTIES = ("body", "bodyPreview", "uniqueBody")
 
 #: Fixture-only keys of a folder / rule that Graph does not have.
 _FOLDER_FIXTURE_KEYS = {"wellKnownName"}
@@ -266,8 +270,11 @@ def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
 
 
 # ---------------------------------------------------------------------------------------- messages
-def _message_view(msg: JSON) -> JSON:
+def _message_view(msg: JSON, req: ApiRequest) -> JSON:
     view = dict(msg)  # shallow: views are only serialised, never written
+    if not req.claims.has_any(_FULL_MAIL_READ):
+        for key in _BODY_PROPERTIES:
+            view.pop(key, None)
     view.setdefault("isRead", False)
     view.setdefault("hasAttachments", False)
     return view
@@ -334,7 +341,7 @@ def _query_messages(req: ApiRequest, messages: list[JSON]) -> list[JSON]:
 
 
 def _messages_page(req: ApiRequest, messages: list[JSON], context: str) -> ApiResponse:
-    items = [_message_view(m) for m in _query_messages(req, messages)]
+    items = [_message_view(m, req) for m in _query_messages(req, messages)]
     return ApiResponse(200, page(req, items, page_size=10, max_top=1000, context=context))
 
 
@@ -355,7 +362,7 @@ def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) ->
     for msg in req.emulator.state.folder_messages(found, str(target["id"])):
         if msg.get("id") == message:
             ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
-            return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(msg), req)})
+            return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(msg, req), req)})
     raise _not_found()
 
 
@@ -374,7 +381,7 @@ def get_message(req: ApiRequest, user: str, message: str) -> ApiResponse:
             if msg.get("id") == message:
                 return ApiResponse(200, {
                     "@odata.context": f"{req.base_url}/$metadata#users('{found['id']}')/messages/$entity",
-                    **select(_message_view(msg), req)})
+                    **select(_message_view(msg, req), req)})
     raise _not_found()
 
 
