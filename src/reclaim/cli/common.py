@@ -15,6 +15,7 @@ the tenant, or lacks a permission).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -94,6 +95,10 @@ def resolve_settings(tenant: str | None, endpoint: str | None) -> ConnectionSett
 
 def run_connected(settings: ConnectionSettings, work: Callable[[Connection], Awaitable[T]]) -> T:
     """Open a connection, run ``work`` on it, close it; errors become one line and an exit code."""
+
+    # azure-identity logs each failed attempt as a warning; the error reclaim raises says it once.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    logging.getLogger("azure.core").setLevel(logging.ERROR)
 
     async def main() -> T:
         async with Connection.open(settings) as connection:

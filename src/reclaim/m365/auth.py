@@ -95,6 +95,7 @@ class _CachingProvider:
         self.refresh_margin = refresh_margin
         self._clock = clock
         self._cache: dict[str, AccessToken] = {}
+        self._obtained: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         #: number of tokens fetched from the identity platform (tests and diagnostics)
         self.fetches = 0
@@ -105,19 +106,20 @@ class _CachingProvider:
         async with lock:
             cached = self._cache.get(scope)
             # Another task may have refreshed while we waited for the lock: use its token.
-            if cached is not None and cached is not stale and self._fresh(cached):
+            if cached is not None and cached is not stale and self._fresh(scope, cached):
                 return cached
+            obtained = self._clock()
             token = await self._fetch(scope)
             self.fetches += 1
             self._cache[scope] = token
+            self._obtained[scope] = obtained
             return token
 
-    def _fresh(self, token: AccessToken) -> bool:
-        lifetime_left = token.expires_on - self._clock()
-        # Short-lived tokens (tests, some emulators): refresh at 80 % of the lifetime instead.
-        margin = min(self.refresh_margin, max(lifetime_left, 0) * 0.2) if lifetime_left < self.refresh_margin * 2 \
-            else self.refresh_margin
-        return lifetime_left > margin
+    def _fresh(self, scope: str, token: AccessToken) -> bool:
+        """Usable for a while yet: refresh ``refresh_margin`` before expiry, or at 80 % of a short lifetime."""
+        lifetime = token.expires_on - self._obtained.get(scope, token.expires_on)
+        margin = min(self.refresh_margin, 0.2 * lifetime)
+        return token.expires_on - self._clock() > margin
 
     async def _fetch(self, scope: str) -> AccessToken:
         raise NotImplementedError
@@ -229,6 +231,11 @@ class AzureIdentityTokens(_CachingProvider):
             else:
                 result = await asyncio.to_thread(get, scope)
         except ClientAuthenticationError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc.message):
+                # MSAL wraps TLS failures in an authentication error with no type or code to tell them apart.
+                raise Unreachable(f"{self.description}: the identity platform's TLS certificate could not be "
+                                  "verified", hint="behind a TLS-inspecting proxy? give its CA with --ca-bundle "
+                                                   "(`reclaim tenant add`)") from None
             raise AuthenticationFailed(f"{self.description}: {_first_line(exc.message)}",
                                        hint="check the tenant id, client id and credential; "
                                             "`reclaim tenant check` tells more") from None

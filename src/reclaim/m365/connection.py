@@ -14,6 +14,7 @@ Plain HTTP is refused except to a loopback address, and TLS verification is neve
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -95,13 +96,16 @@ class ConnectionSettings:
     #: a display name (the config entry's name)
     name: str | None = None
     timeout: float = 60.0
-    #: CA bundle to trust (for a TLS-intercepting proxy or an HTTPS emulator); never disables checks
+    #: CA bundle (PEM) to verify TLS against instead of the default store (a TLS-inspecting proxy, an
+    #: HTTPS emulator); verification itself is never turned off
     ca_bundle: str | None = None
     http2: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_concurrency: int = 64
     initial_concurrency: int = 16
     per_mailbox: int = 4
+    #: retries azure-identity makes itself when the identity platform does not answer
+    identity_retries: int = 3
 
     @classmethod
     def for_endpoint(cls, base_url: str, *, client_id: str | None = None, client_secret: str | None = None,
@@ -139,7 +143,9 @@ class Connection:
              tokens: TokenProvider | None = None,
              on_warning: Callable[[CmdletWarning], None] | None = None) -> Connection:
         """Build a connection (use it as ``async with``). ``transport`` and ``tokens`` are seams for tests."""
-        verify: Any = settings.ca_bundle if settings.ca_bundle else True
+        # A CA bundle replaces the default trust store (as REQUESTS_CA_BUNDLE does for azure-identity).
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=settings.ca_bundle) \
+            if settings.ca_bundle else True
         http = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 15.0)),
             verify=verify, http2=settings.http2, follow_redirects=False,
@@ -206,5 +212,5 @@ def _token_provider(settings: ConnectionSettings, http: httpx.AsyncClient) -> To
                                        client_secret=spec.resolve_secret())
     credential = build_credential(spec, tenant_id=tenant,
                                   authority=endpoints.authority if endpoints.custom else None,
-                                  ca_bundle=settings.ca_bundle)
+                                  ca_bundle=settings.ca_bundle, retries=settings.identity_retries)
     return AzureIdentityTokens(credential, tenant_id=tenant, description=spec.describe())

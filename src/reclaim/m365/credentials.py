@@ -97,7 +97,7 @@ def _keyring_secret(client_id: str) -> str:
 
 
 def build_credential(spec: CredentialSpec, *, tenant_id: str, authority: str | None = None,
-                     ca_bundle: str | None = None) -> Any:
+                     ca_bundle: str | None = None, retries: int | None = None) -> Any:
     """The azure-identity (sync) credential for ``spec``.
 
     ``authority`` (an https URL) replaces login.microsoftonline.com, for an emulator served over
@@ -112,6 +112,8 @@ def build_credential(spec: CredentialSpec, *, tenant_id: str, authority: str | N
         options["disable_instance_discovery"] = True
     if ca_bundle is not None:
         options["connection_verify"] = ca_bundle
+    if retries is not None:
+        options["retry_total"] = retries
     client_id = spec.client_id or ""
     if spec.kind in ("certificate", "secret", "device-code") and not client_id:
         raise BadInput(f"a {spec.kind} credential needs a client id", hint="--client-id")
