@@ -287,6 +287,14 @@ def test_campaign_has_several_technique_mixes() -> None:
     assert len(mixes) == len(truth["compromised"])
 
 
+def test_campaign_hostile_text_is_in_the_tenant() -> None:
+    doc = fixture("bec-campaign")
+    hostile = doc["scenarioTruth"]["hostileText"]
+    text = json.dumps({k: v for k, v in doc.items() if k != "scenarioTruth"})
+    assert hostile and all(json.dumps(h)[1:-1] in text for h in hostile)
+    assert any("\x1b" in h for h in hostile) and any(h.startswith("=") for h in hostile)
+
+
 # ---------------------------------------------------------------------------------------------- synthetic
 def test_synthetic_is_deterministic_and_sized() -> None:
     a = _TS.sub("T", json.dumps(synthetic(500, 5)))

@@ -10,6 +10,7 @@ second) so the default 30-day windows always include them; ids never move betwee
       "indicators": {"ips": [...], "forwardingAddresses": [...], "domains": [...], "appIds": [...],
                      "phishingSubjects": [...], "ruleNames": [...],
                      "internalRecipients": [...]},    # users inside the tenant the attacker mailed
+      "hostileText": [...],                 # optional: attacker-controlled strings the escaping tests look for
       "compromised": [upn, ...], "suspicious": [upn, ...], "clean": [upn, ...],
       "users": {
         upn: {

@@ -14,7 +14,9 @@ For the remediation tests: every planted artifact must go, every one of the user
 * anna.kowalski, ravi.kumar, felix.wagner, sofia.rossi — clean, with look-alikes: internal mailbox
   forwarding with a copy, an assistant's delegate rights, a marketing sender to Junk, an own sweep rule,
   an external payroll forward (medium).
-Attacker IPs 198.51.100.77 (Bucharest) and 203.0.113.200 (Ho Chi Minh City).
+Attacker IPs 198.51.100.77 (Bucharest) and 203.0.113.200 (Ho Chi Minh City). The app name, Tom's sweep rule
+name and the spam subject are hostile text (terminal escapes, rich markup, a CSV formula, HTML), listed in
+``scenarioTruth.hostileText`` for the escaping tests.
 """
 
 from __future__ import annotations
@@ -66,7 +68,12 @@ IP_A, PLACE_A = "198.51.100.77", "bucharest"
 IP_B, PLACE_B = "203.0.113.200", "hochiminh"
 FORWARD = "treasury.fabrikam@mailvault.example"
 APP_ID = "c2d4e6f8-0a1b-4c3d-8e5f-6a7b8c9d0e1f"
-SPAM_SUBJECT = "Updated banking details for outstanding invoices"
+SPAM_SUBJECT = "Updated banking details for outstanding invoices <img src=x onerror=alert(1)>"
+#: Attacker-controlled text that must come out escaped everywhere (terminal, HTML, CSV): an app name with
+#: terminal escape sequences, a sweep rule name that is a spreadsheet formula, a subject with HTML.
+APP_NAME = "PDF Convert Online\x1b[2J\x1b[H\x1b]8;;http://evil.example/\x1b\\[bold red]OK[/bold red]"
+SWEEP_NAME = '=HYPERLINK("http://evil.example/x","Sweep Fabrikam IT")'
+
 OFFICE_IP = "192.0.2.30"
 MOBILE_IP = "192.0.2.31"
 
@@ -126,7 +133,7 @@ def build() -> dict[str, Any]:
                         actions={"permanentDelete": True, "stopProcessingRules": True})
     nm["inboxRules"].insert(0, hidden)
     pn["hiddenInboxRules"] = [hidden["id"]]
-    app = service_principal(guid(K, "sp", "pdf"), APP_ID, "PDF Convert Online", publisher=None, verified=False,
+    app = service_principal(guid(K, "sp", "pdf"), APP_ID, APP_NAME, publisher=None, verified=False,
                             owner_tenant="0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", created=clock.days_ago(5, 2, 20),
                             reply_urls=["http://127.0.0.1:5000/getAToken"])
     t.service_principals.append(app)
@@ -225,7 +232,7 @@ def build() -> dict[str, Any]:
     t.sign_ins.append(s)
     pt["signIns"], pt["legacyProtocols"] = [s["id"]], ["Authenticated SMTP"]
     tm = tom["mailbox"]
-    sw = sweep_rule(sweep_id(K, "tom", "sweep"), "Sweep Fabrikam IT", tom["mail"], source="Inbox",
+    sw = sweep_rule(sweep_id(K, "tom", "sweep"), SWEEP_NAME, tom["mail"], source="Inbox",
                     destination="Deleted Items", sender="it-security@fabrikam.com")
     tm["sweepRules"] = [sw]
     pt["sweepRules"] = [sw["ruleId"]]
@@ -324,6 +331,7 @@ def build() -> dict[str, Any]:
         "indicators": {"ips": [IP_A, IP_B], "forwardingAddresses": [FORWARD], "domains": ["mailvault.example"],
                        "appIds": [APP_ID], "phishingSubjects": [SPAM_SUBJECT], "ruleNames": [";;;", ".."],
                        "internalRecipients": []},
+        "hostileText": [APP_NAME, SWEEP_NAME, SPAM_SUBJECT],
         **truth_lists(users), "users": users,
     }
     settings = {"licenses": {"entraIdP1": True, "entraIdP2": True}, "unblockDelaySeconds": 30,
