@@ -51,7 +51,7 @@ FIXTURE: dict[str, Any] = {
                       {"emailAddress": {"name": "Bob", "address": "bob@contoso.com"}}]}},
              ],
              "sweepRules": [{"ruleId": "c3dlZXAx", "name": "Sweep bank mail", "sourceFolder": "inbox",
-                             "destinationFolder": "deleteditems", "enabled": True}],
+                             "destinationFolder": "alice@contoso.com:\\Deleted Items", "enabled": True}],
              "permissions": [{"user": "bob@contoso.com", "accessRights": ["FullAccess"]}],
              "recipientPermissions": [{"trustee": "bob@contoso.com", "accessRights": ["SendAs"]}],
              "mobileDevices": [{"id": "6f1c1a4e-0000-4000-8000-000000000001", "deviceType": "iPhone",
@@ -493,3 +493,23 @@ def test_writes_survive_a_state_dump(serve: Callable[..., TenantClient]) -> None
     bob = next(u for u in dumped["users"] if u["id"] == "u-bob")
     assert bob["mailbox"]["casMailbox"] == {"activeSyncEnabled": False}
     assert bob["mailbox"]["whenChanged"]
+
+
+@pytest.mark.parametrize("name", ["bec-classic", "clean"])
+def test_every_read_cmdlet_runs_on_the_built_in_scenarios(serve: Callable[..., TenantClient], name: str) -> None:
+    from reclaim.emulator.scenarios import load_scenario
+
+    c = serve(load_scenario(name))
+    mailboxes = ok(c.exo("Get-Mailbox", {"ResultSize": "Unlimited"}))
+    assert mailboxes
+    for mbx in mailboxes:
+        who = mbx["UserPrincipalName"]
+        for cmdlet, params in (("Get-InboxRule", {"Mailbox": who, "IncludeHidden": True}),
+                               ("Get-SweepRule", {"Mailbox": who}),
+                               ("Get-MailboxPermission", {"Identity": who}),
+                               ("Get-RecipientPermission", {"Identity": who}),
+                               ("Get-MobileDevice", {"Mailbox": who}),
+                               ("Get-CASMailbox", {"Identity": who})):
+            ok(c.exo(cmdlet, params))
+    ok(c.exo("Get-BlockedSenderAddress", {}))
+    ok(c.exo("Get-TransportRule", {}))

@@ -188,8 +188,8 @@ def _run(req: ApiRequest, name: str, parameters: JSON) -> ApiResponse:
     except ExoError as err:
         return _fail(err)
     size, applied = _page_size(req)
-    items = [_select(item, req.query.get("$select")) for item in result]
-    chunk = items[offset: offset + size]
+    chunk = [_select(item() if callable(item) else item, req.query.get("$select"))
+             for item in result[offset: offset + size]]
     body: JSON = {
         "@odata.context": req.base_url.rsplit("/InvokeCommand", 1)[0]
         + "/$metadata#Collection(Exchange.GenericHashTable)",
@@ -197,7 +197,7 @@ def _run(req: ApiRequest, name: str, parameters: JSON) -> ApiResponse:
         "@adminapi.warnings": list(ctx.warnings) if offset == 0 else [],
         "value": chunk,
     }
-    if offset + size < len(items):
+    if offset + size < len(result):
         token = _encode_skiptoken(offset + size, fingerprint)
         select = req.query.get("$select")
         query = f"$select={select}&" if select else ""

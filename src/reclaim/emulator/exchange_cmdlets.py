@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from reclaim.emulator.exchange_objects import (
@@ -155,7 +156,9 @@ def to_bool(name: str, value: Any) -> bool:
         "1 or 0.")
 
 
-Handler = Callable[[CmdletContext, Params], list[JSON]]
+#: An output object, or a function that builds it: large listings build only the page that is sent.
+Item = JSON | Callable[[], JSON]
+Handler = Callable[[CmdletContext, Params], list[Item]]
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ class Cmdlet:
                                 + " ".join(missing) + ".")
         return Params(values)
 
-    def handler(self, ctx: CmdletContext, given: JSON) -> list[JSON]:
+    def handler(self, ctx: CmdletContext, given: JSON) -> list[Item]:
         return self.run(ctx, self.bind(given))
 
 
@@ -196,35 +199,88 @@ def cmdlet(name: str, *, parameters: tuple[str, ...] = (), mandatory: tuple[str,
 
 
 # ------------------------------------------------------------------------------------------ lookups
+def identity_keys(user: JSON) -> set[str]:
+    """The everyday identities of a recipient, lower-cased: object id, UPN, addresses, alias."""
+    upn = str(user.get("userPrincipalName", ""))
+    keys = {str(user.get("id", "")), upn, str(user.get("mail") or ""),
+            str(user.get("mailNickname") or upn.split("@", 1)[0]),
+            *(a.split(":", 1)[-1] for a in email_addresses(user))}
+    return {k.lower() for k in keys if k}
+
+
+def directory_keys(user: JSON) -> set[str]:
+    """The other identities Exchange accepts: LegacyExchangeDN, ExchangeGuid and Guid."""
+    uid = str(user["id"])
+    return {legacy_dn(user).lower(), stable_guid("exchange", uid), stable_guid("recipient", uid)}
+
+
+class RecipientIndex:
+    """Identity → user for one state, so a lookup in a 10,000-mailbox tenant is not a scan.
+
+    Users cannot be added, removed or renamed through the emulated APIs, so the index is rebuilt only
+    when the user list itself changes (a new state is loaded, or its length changes); every hit is
+    checked against the user before it is returned.
+    """
+
+    def __init__(self, users: list[JSON]) -> None:
+        self.users = users
+        self.size = len(users)
+        self.by_key = self._build(identity_keys)
+        self._by_directory_key: dict[str, JSON] | None = None
+
+    def _build(self, keys: Callable[[JSON], set[str]]) -> dict[str, JSON]:
+        out: dict[str, JSON] = {}
+        # users without a mailbox first, so a mailbox user wins a shared key
+        for user in sorted(self.users, key=lambda u: u.get("mailbox") is not None):
+            for key in keys(user):
+                out[key] = user
+        return out
+
+    def by_directory_key(self) -> dict[str, JSON]:
+        if self._by_directory_key is None:
+            self._by_directory_key = self._build(directory_keys)
+        return self._by_directory_key
+
+    def current(self, users: list[JSON]) -> bool:
+        return users is self.users and len(users) == self.size
+
+
+_INDEXES: dict[int, RecipientIndex] = {}
+
+
+def recipient_index(st: TenantState) -> RecipientIndex:
+    users = st.users()
+    index = _INDEXES.get(id(st))
+    if index is None or not index.current(users):
+        if len(_INDEXES) > 16:
+            _INDEXES.clear()
+        index = _INDEXES[id(st)] = RecipientIndex(users)
+    return index
+
+
+def resolve_recipient(ctx: CmdletContext, key: str) -> JSON | None:
+    """A recipient of the tenant (a mailbox if one matches, else another user) by any of its identities."""
+    wanted = strip_smtp(key.strip()).lower()
+    index = recipient_index(ctx.state)
+    user = index.by_key.get(wanted)
+    if user is not None and wanted in identity_keys(user):
+        return user
+    if wanted.startswith("/o=") or (len(wanted) == 36 and wanted.count("-") == 4):
+        user = index.by_directory_key().get(wanted)
+        if user is not None and wanted in directory_keys(user):
+            return user
+    return None
+
+
 def mailbox_users(st: TenantState) -> list[JSON]:
     return list(st.iter_mailbox_users())
 
 
-def matches_mailbox(user: JSON, key: str) -> bool:
-    k = strip_smtp(key.strip()).lower()
-    candidates = {
-        str(user.get("id", "")), str(user.get("userPrincipalName", "")), str(user.get("mail") or ""),
-        str(user.get("mailNickname") or str(user.get("userPrincipalName", "")).split("@", 1)[0]),
-        legacy_dn(user), stable_guid("exchange", str(user["id"])), stable_guid("recipient", str(user["id"])),
-        *(a.split(":", 1)[-1] for a in email_addresses(user)),
-    }
-    return k in {c.lower() for c in candidates if c}
-
-
 def resolve_mailbox(ctx: CmdletContext, key: str) -> JSON:
-    for user in mailbox_users(ctx.state):
-        if matches_mailbox(user, key):
-            return user
-    raise not_found(key)
-
-
-def resolve_recipient(ctx: CmdletContext, key: str) -> JSON | None:
-    """A recipient of the tenant (mailboxes first, then other users) by any of its identities, or None."""
-    users = ctx.state.users()
-    for user in sorted(users, key=lambda u: u.get("mailbox") is None):
-        if matches_mailbox(user, key):
-            return user
-    return None
+    user = resolve_recipient(ctx, key)
+    if user is None or user.get("mailbox") is None:
+        raise not_found(key)
+    return user
 
 
 def same_principal(ctx: CmdletContext, stored: Any, wanted: str) -> bool:
@@ -236,7 +292,7 @@ def same_principal(ctx: CmdletContext, stored: Any, wanted: str) -> bool:
     return a is not None and b is not None and a.get("id") == b.get("id")
 
 
-def result_size(ctx: CmdletContext, params: Params, items: list[JSON]) -> list[JSON]:
+def result_size(ctx: CmdletContext, params: Params, items: list[Item]) -> list[Item]:
     """Apply -ResultSize: 1000 by default (with Exchange's warning when more exist), ``Unlimited`` for all."""
     if not params.has("ResultSize"):
         if len(items) > DEFAULT_RESULT_SIZE:
@@ -270,17 +326,17 @@ def unchanged_warning(ctx: CmdletContext, identity: str) -> None:
 
 # ------------------------------------------------------------------------------------------ mailboxes
 @cmdlet("Get-Mailbox", parameters=("Identity", "ResultSize", "RecipientTypeDetails"))
-def get_mailbox(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
     wanted = {t.lower() for t in p.strings("RecipientTypeDetails")}
-    views = [mailbox_view(ctx.state, u) for u in mailboxes_in_scope(ctx, p)]
+    users = mailboxes_in_scope(ctx, p)
     if wanted:
-        views = [v for v in views if str(v["RecipientTypeDetails"]).lower() in wanted]
-    return result_size(ctx, p, views)
+        users = [u for u in users if str(u["mailbox"].get("recipientTypeDetails") or "UserMailbox").lower() in wanted]
+    return result_size(ctx, p, [partial(mailbox_view, ctx.state, u) for u in users])
 
 
 @cmdlet("Set-Mailbox", parameters=("Identity", "ForwardingSmtpAddress", "ForwardingAddress",
                                    "DeliverToMailboxAndForward", "Force"), mandatory=("Identity",))
-def set_mailbox(ctx: CmdletContext, p: Params) -> list[JSON]:
+def set_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     mbx: JSON = user["mailbox"]
     changes: JSON = {}
@@ -322,15 +378,15 @@ def set_mailbox(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 
 @cmdlet("Get-CASMailbox", parameters=("Identity", "ResultSize"))
-def get_cas_mailbox(ctx: CmdletContext, p: Params) -> list[JSON]:
-    return result_size(ctx, p, [cas_view(u) for u in mailboxes_in_scope(ctx, p)])
+def get_cas_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
+    return result_size(ctx, p, [partial(cas_view, u) for u in mailboxes_in_scope(ctx, p)])
 
 
 _CAS_PARAMETERS = tuple(prop for prop, _, _ in CAS_FIELDS)
 
 
 @cmdlet("Set-CASMailbox", parameters=("Identity", *_CAS_PARAMETERS), mandatory=("Identity",))
-def set_cas_mailbox(ctx: CmdletContext, p: Params) -> list[JSON]:
+def set_cas_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     current = cas_view(user)
     updates: JSON = {}
@@ -384,7 +440,7 @@ def find_inbox_rule(ctx: CmdletContext, p: Params, *, include_hidden: bool) -> t
 
 @cmdlet("Get-InboxRule", parameters=("Mailbox", "Identity", "IncludeHidden", "DescriptionTimeFormat",
                                      "DescriptionTimeZone"))
-def get_inbox_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     include_hidden = p.flag("IncludeHidden")
     if p.has("Identity") and p.text("Identity"):
         user, rule = find_inbox_rule(ctx, p, include_hidden=include_hidden)
@@ -400,21 +456,21 @@ _RULE_WRITE = ("Identity", "Mailbox", "AlwaysDeleteOutlookRulesBlob", "Force")
 
 
 @cmdlet("Disable-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
-def disable_inbox_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def disable_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_inbox_rule(ctx, p, include_hidden=True)
     rule["isEnabled"] = False
     return []
 
 
 @cmdlet("Enable-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
-def enable_inbox_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def enable_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_inbox_rule(ctx, p, include_hidden=True)
     rule["isEnabled"] = True
     return []
 
 
 @cmdlet("Remove-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
-def remove_inbox_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     user, rule = find_inbox_rule(ctx, p, include_hidden=True)
     rules: list[JSON] = user["mailbox"]["inboxRules"]
     rules[:] = [r for r in rules if r is not rule]
@@ -438,7 +494,7 @@ def find_sweep_rule(ctx: CmdletContext, p: Params) -> tuple[JSON, JSON]:
 
 
 @cmdlet("Get-SweepRule", parameters=("Mailbox", "Identity"))
-def get_sweep_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     if p.text("Identity"):
         user, rule = find_sweep_rule(ctx, p)
         return [sweep_rule_view(user, rule)]
@@ -450,21 +506,21 @@ def get_sweep_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 
 @cmdlet("Disable-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
-def disable_sweep_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def disable_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_sweep_rule(ctx, p)
     rule["enabled"] = False
     return []
 
 
 @cmdlet("Enable-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
-def enable_sweep_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def enable_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_sweep_rule(ctx, p)
     rule["enabled"] = True
     return []
 
 
 @cmdlet("Remove-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
-def remove_sweep_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     user, rule = find_sweep_rule(ctx, p)
     rules: list[JSON] = user["mailbox"]["sweepRules"]
     rules[:] = [r for r in rules if r is not rule]
@@ -486,7 +542,7 @@ def _blocked(ctx: CmdletContext) -> list[JSON]:
 
 
 @cmdlet("Get-BlockedSenderAddress", parameters=("SenderAddress",))
-def get_blocked_sender_address(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_blocked_sender_address(ctx: CmdletContext, p: Params) -> list[Item]:
     wanted = p.text("SenderAddress")
     entries = _blocked(ctx)
     if wanted:
@@ -495,7 +551,7 @@ def get_blocked_sender_address(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 
 @cmdlet("Remove-BlockedSenderAddress", parameters=("SenderAddress", "Reason"), mandatory=("SenderAddress",))
-def remove_blocked_sender_address(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_blocked_sender_address(ctx: CmdletContext, p: Params) -> list[Item]:
     address = str(p.text("SenderAddress")).strip()
     entries = [e for e in _blocked(ctx) if str(e.get("senderAddress", "")).lower() == address.lower()]
     if not entries:
@@ -516,7 +572,7 @@ def _mailbox_permissions(user: JSON) -> list[JSON]:
 
 
 @cmdlet("Get-MailboxPermission", parameters=("Identity", "User", "ResultSize"), mandatory=("Identity",))
-def get_mailbox_permission(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     entries = _mailbox_permissions(user)
     who = p.text("User")
@@ -563,7 +619,7 @@ def _remove_rights(entries: list[JSON], matching: Callable[[JSON], bool], rights
 @cmdlet("Remove-MailboxPermission", parameters=("Identity", "User", "AccessRights", "InheritanceType", "Deny",
                                                 "BypassMasterAccountSid"),
         mandatory=("Identity", "User", "AccessRights"))
-def remove_mailbox_permission(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     who = str(p.text("User"))
     rights = _rights(p, MAILBOX_RIGHTS)
@@ -582,10 +638,10 @@ def _recipient_permissions(user: JSON) -> list[JSON]:
 
 
 @cmdlet("Get-RecipientPermission", parameters=("Identity", "Trustee", "AccessRights", "ResultSize"))
-def get_recipient_permission(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     trustee = p.text("Trustee")
     rights = {r.lower() for r in _rights(p, ("SendAs",))}
-    views: list[JSON] = []
+    views: list[Item] = []
     for user in mailboxes_in_scope(ctx, p):
         for entry in _recipient_permissions(user):
             if trustee and not same_principal(ctx, entry.get("trustee"), trustee):
@@ -599,7 +655,7 @@ def get_recipient_permission(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 @cmdlet("Remove-RecipientPermission", parameters=("Identity", "Trustee", "AccessRights", "Deny"),
         mandatory=("Identity", "Trustee", "AccessRights"))
-def remove_recipient_permission(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     trustee = str(p.text("Trustee"))
     rights = _rights(p, ("SendAs",))
@@ -620,9 +676,9 @@ def _device_matches(user: JSON, device: JSON, key: str) -> bool:
 
 
 @cmdlet("Get-MobileDevice", parameters=("Mailbox", "Identity", "ResultSize"))
-def get_mobile_device(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_mobile_device(ctx: CmdletContext, p: Params) -> list[Item]:
     identity = p.text("Identity")
-    views: list[JSON] = []
+    views: list[Item] = []
     for user in mailboxes_in_scope(ctx, p, "Mailbox"):
         for device in user["mailbox"].get("mobileDevices", []):
             if identity and not _device_matches(user, device, identity):
@@ -634,7 +690,7 @@ def get_mobile_device(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 
 @cmdlet("Remove-MobileDevice", parameters=("Identity",), mandatory=("Identity",))
-def remove_mobile_device(ctx: CmdletContext, p: Params) -> list[JSON]:
+def remove_mobile_device(ctx: CmdletContext, p: Params) -> list[Item]:
     identity = str(p.text("Identity"))
     for user in mailbox_users(ctx.state):
         devices: list[JSON] = user["mailbox"].get("mobileDevices", [])
@@ -647,7 +703,7 @@ def remove_mobile_device(ctx: CmdletContext, p: Params) -> list[JSON]:
 
 # ------------------------------------------------------------------------------------------ transport rules
 @cmdlet("Get-TransportRule", parameters=("Identity", "State", "ResultSize"))
-def get_transport_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
+def get_transport_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     rules: list[JSON] = list(ctx.state.data.get("transportRules", []))
     identity = p.text("Identity")
     if identity:
@@ -658,7 +714,7 @@ def get_transport_rule(ctx: CmdletContext, p: Params) -> list[JSON]:
     state = p.text("State")
     if state:
         rules = [r for r in rules if str(r.get("State", "Enabled")).lower() == state.lower()]
-    out: list[JSON] = []
+    out: list[Item] = []
     for rule in rules:
         view: JSON = {}
         for key, value in rule.items():

@@ -246,7 +246,11 @@ def folder_path(user: JSON, key: Any) -> str | None:
     """``<mailbox name>:\\RSS Feeds`` for a folder id, well-known name or display name; None when unset."""
     if key is None or key == "":
         return None
-    text = str(key)
+    text = shown = str(key)
+    if ":\\" in text:
+        # already in Exchange's form (``owner:\Folder\Sub``): find the folder by its leaf name
+        shown = text.split(":\\", 1)[1]
+        text = shown.rsplit("\\", 1)[-1]
     folders: list[JSON] = (user.get("mailbox") or {}).get("folders", [])
     by_id = {str(f.get("id")): f for f in folders}
     folder = by_id.get(text)
@@ -254,7 +258,7 @@ def folder_path(user: JSON, key: Any) -> str | None:
         folder = next((f for f in folders if str(f.get("wellKnownName") or "").lower() == text.lower()
                        or str(f.get("displayName") or "").lower() == text.lower()), None)
     if folder is None:
-        return f"{mailbox_name(user)}:\\{text}"
+        return f"{mailbox_name(user)}:\\{shown}"
     names: list[str] = []
     seen: set[str] = set()
     current: JSON | None = folder
