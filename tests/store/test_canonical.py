@@ -12,11 +12,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reclaim.store import GENESIS_HASH, JournalEntry, StoreError, canonical_json, journal_hash, sha256_hex
+from reclaim.store import (
+    GENESIS_HASH,
+    REDACTED,
+    JournalEntry,
+    SecretRefused,
+    StoreError,
+    canonical_json,
+    journal_hash,
+    refuse_secrets,
+    sha256_hex,
+)
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=5)
-                           | st.dictionaries(st.text(), children, max_size=5), max_leaves=30)
+                           | st.dictionaries(st.text(max_size=12), children, max_size=5), max_leaves=15)
 json_objects = st.dictionaries(st.text(max_size=20), json_values, max_size=6)
 
 
@@ -89,3 +99,21 @@ def test_journal_hash_ignores_key_order_but_not_content(request: dict[str, Any])
     assert journal_hash(entry) != journal_hash(replace(entry, request={**request, "\x00extra": 1}))
     assert journal_hash(entry) != journal_hash(replace(entry, prev_hash="f" * 64))
     assert journal_hash(entry) == journal_hash(replace(entry, id=99, entry_hash="anything"))  # not covered
+
+
+secret_words = st.sampled_from(["password", "Password", "new_password", "newPassword", "client-secret", "clientSecret",
+                                "access_token", "refreshToken", "Authorization", "apiKey", "x-api-key"])
+
+
+@settings(deadline=None)
+@given(secret_words, st.text(min_size=1).filter(lambda v: v != REDACTED), st.lists(st.text(max_size=8), max_size=3))
+def test_secret_keys_are_refused_at_any_depth(key: str, value: str, path: list[str]) -> None:
+    document: object = {key: value}
+    for step in reversed(path):
+        document = {step: [document]}
+    with pytest.raises(SecretRefused):
+        refuse_secrets(document)
+    redacted: object = {key: REDACTED}
+    for step in reversed(path):
+        redacted = {step: [redacted]}
+    refuse_secrets(redacted)

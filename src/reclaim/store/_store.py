@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, func, insert, inspect, select
+from sqlalchemy import Engine, Table, event, func, insert, inspect, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -106,6 +106,11 @@ class Store:
     in it one all-or-nothing write. Results are read models (:mod:`reclaim.store.models`), never ORM rows.
     A plain file path is accepted where a URL is. ``create=False`` refuses to create a missing SQLite file
     (for commands that only read).
+
+    One Store may be shared by threads and asyncio tasks: each call opens its own session, and the transaction
+    opened by :meth:`transaction` belongs to the thread / task (context) that opened it. The methods are
+    synchronous and short; async callers with many writes batch them (``add_evidence_many``) or use
+    ``asyncio.to_thread``.
     """
 
     def __init__(self, url: str | URL | os.PathLike[str] | None = None, *, create: bool = True) -> None:
@@ -183,6 +188,9 @@ class Store:
         """Everything written inside is committed together, or not at all (exception, crash, kill -9).
 
         Nested use joins a savepoint: an exception caught inside the outer block undoes only the inner one.
+        On SQLite the transaction holds the database's write lock from its start: keep it short, and do not
+        hold one across an ``await`` while another task of the same thread wants one (it would wait for the
+        lock with the event loop blocked). Collect, then write.
         """
         outer = self._current.get()
         if outer is not None:
@@ -626,8 +634,6 @@ def _check(value: str, allowed: Iterable[str], what: str) -> None:
 
 
 def _refuse_bulk_changes(factory: sessionmaker[Session]) -> None:
-    from sqlalchemy import event
-
     @event.listens_for(factory, "do_orm_execute")
     def _on_execute(state: ORMExecuteState) -> None:
         if (state.is_update or state.is_delete) and any(m.class_ in IMMUTABLE_ROWS for m in state.all_mappers):
