@@ -97,3 +97,17 @@ def test_arbitrary_text_parses_or_raises_bad_input(text: str) -> None:
         parse_text('"UserName","RuleName","ForwardTo"\n' + text)
     except BadInput as exc:
         assert "row" in exc.message or "header" in exc.message
+
+
+def test_hawk_export_of_unflattened_lists() -> None:
+    text = ('"MailboxOwnerId","Name","Enabled","ForwardTo","SubjectContainsWords","DeleteMessage"\n'
+            '"alice","Tidy up","True","System.Collections.ArrayList","Microsoft.Exchange.Data.MultiValuedProperty`1'
+            '[System.String]","True"\n')
+    (row,) = parse_text(text)
+    assert row.rule.actions.recipients[0].address == "(not exported)"
+    assert row.rule.conditions.undisclosed and not row.rule.conditions.words
+    assert not row.rule.applies_to_all  # an unknown condition is not "every message"
+    from reclaim.detect.engine import analyze_rules
+
+    (f,) = analyze_rules([row.rule], domains=["contoso.com"], mailbox="alice").findings
+    assert "does not list" in " ".join(f.reasons) and "does not list" in f.title and f.severity.rank <= 1

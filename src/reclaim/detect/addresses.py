@@ -15,6 +15,10 @@ from typing import Any, Literal
 from reclaim.detect.fields import get, text
 
 _BRACKETED = re.compile(r'(?:"(?P<name>(?:[^"]|"")*)"\s*)?\[(?P<scheme>[A-Za-z]+):(?P<value>[^\]]*)\]')
+#: What Export-Csv writes for a list it cannot flatten ("System.Collections.ArrayList",
+#: "Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]", "System.Object[]").
+TYPE_NAME = re.compile(r"^(?:System|Microsoft|Deserialized)\.[\w.`\[\], =+]*$")
+NOT_EXPORTED = "(not exported)"
 _EMAIL = re.compile(r"[^\s<>\"'\[\],;:]+@[^\s<>\"'\[\],;]+")
 
 
@@ -82,6 +86,8 @@ def parse_recipients(value: Any) -> list[Recipient]:
 
 def _from_string(value: str, name: str) -> list[Recipient]:
     out: list[Recipient] = []
+    if TYPE_NAME.match(value.strip()):
+        return [Recipient(NOT_EXPORTED, value.strip(), "unknown")]
     matched = False
     for m in _BRACKETED.finditer(value):
         matched = True

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from reclaim.detect.addresses import Recipient, parse_recipients
+from reclaim.detect.addresses import NOT_EXPORTED, TYPE_NAME, Recipient, parse_recipients
 from reclaim.detect.fields import as_list, flag, get, text
 from reclaim.detect.lexicon import FolderKind, folder_kind, is_catch_all_word
 
@@ -389,13 +389,17 @@ def from_exchange(raw: Mapping[str, Any], source: RuleSource = "exo", mailbox: s
         min_size = _size_kb(size)
         other_conditions.append("WithinSizeRangeMinimum")
     description = text(raw, "Description", "TextDescription")
-    undisclosed: tuple[str, ...] = ()
+    undisclosed: tuple[str, ...] = tuple(
+        f"{key}: {text(raw, key)}" for key in (*_EXO_WORDS, "From", "SentTo")
+        if (v := text(raw, key)) is not None and TYPE_NAME.match(v.strip()))
+    words = {k: () if any(u.startswith(key + ":") for u in undisclosed) else v
+             for key, k in _EXO_WORDS.items() for v in [words[k]]}
     conditions = RuleConditions(
         subject=words["subject"], body=words["body"], subject_or_body=words["subject_or_body"],
         header=words["header"], sender_words=words["sender_words"], recipient_words=words["recipient_words"],
-        from_addresses=tuple(parse_recipients(get(raw, "From"))),
-        sent_to=tuple(parse_recipients(get(raw, "SentTo"))),
-        other=tuple(other_conditions), min_size_kb=min_size,
+        from_addresses=tuple(r for r in parse_recipients(get(raw, "From")) if r.address != NOT_EXPORTED),
+        sent_to=tuple(r for r in parse_recipients(get(raw, "SentTo")) if r.address != NOT_EXPORTED),
+        other=tuple(other_conditions), min_size_kb=min_size, undisclosed=undisclosed,
     )
     if conditions.is_empty:
         # Exports carry only some condition columns; the Description lists them all.
@@ -445,7 +449,7 @@ def from_exchange(raw: Mapping[str, Any], source: RuleSource = "exo", mailbox: s
     prio: int | None = None
     if isinstance(priority, int) and not isinstance(priority, bool):
         prio = priority
-    elif isinstance(priority, str) and priority.strip().isdigit():
+    elif isinstance(priority, str) and priority.strip().isdecimal() and priority.strip().isascii():
         prio = int(priority.strip())
     enabled_value = get(raw, "Enabled", "RuleEnabled")
     enabled = flag(raw, "Enabled", "RuleEnabled")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reclaim.detect.addresses import NOT_EXPORTED
 from reclaim.detect.context import Context, RuleEvent, RuleSignal
 from reclaim.detect.model import Artifact, Finding, Severity
 from reclaim.detect.rules import InboxRule
@@ -106,7 +107,8 @@ def title(rule: InboxRule, tags: set[str]) -> str:
     doing: list[str] = []
     if a.recipients:
         verb = "redirects" if a.redirect_to and not a.forward_to else "forwards"
-        shown = [r.address if r.kind == "smtp" else (r.name or "a recipient in your organisation")
+        shown = [r.address if r.kind == "smtp" else "recipients the export does not list"
+                 if r.address == NOT_EXPORTED else (r.name or "a recipient in your organisation")
                  for r in a.recipients]
         target = ", ".join(shown[:3]) + (" and others" if len(shown) > 3 else "")
         doing.append(f"{verb} {{obj}} to {target}" + (" outside your organisation" if "steal" in tags else ""))

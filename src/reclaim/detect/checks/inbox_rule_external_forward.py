@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reclaim.detect.addresses import NOT_EXPORTED
 from reclaim.detect.context import Context, RuleSignal
 from reclaim.detect.lexicon import TermKind, matching_terms
 from reclaim.detect.model import Severity
@@ -28,7 +29,11 @@ METADATA = CheckMeta(
 
 
 def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
-    recipients = rule.actions.recipients
+    unlisted = [r for r in rule.actions.recipients if r.address == NOT_EXPORTED]
+    recipients = tuple(r for r in rule.actions.recipients if r.address != NOT_EXPORTED)
+    if unlisted and not recipients:
+        return [RuleSignal(METADATA.id, Severity.LOW, "it forwards mail to recipients this export does not list "
+                           f"({unlisted[0].name}); check the live mailbox", frozenset({"forward"}))]
     if not recipients:
         return []
     if context.domains is None:
