@@ -16,7 +16,7 @@ CaseKind = Literal["investigate", "sweep", "hunt"]
 Verdict = Literal["compromised", "suspicious", "clean"]
 CaseStatus = Literal["open", "complete", "interrupted", "failed"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
-FindingKind = Literal["indicator", "prevention"]
+FindingKind = Literal["compromise", "prevention"]
 # The steps of one action in the journal. ``applying`` is written before the write request is sent and
 # ``applied`` after its response, so a run killed in between is visible on resume.
 JournalStep = Literal["planned", "snapshot", "applying", "applied", "verified", "not_held", "undoing", "undone",
@@ -126,7 +126,7 @@ class NewFinding:
     check_id: str
     severity: str
     title: str
-    kind: str = "indicator"
+    kind: str = "compromise"
     detail: str | None = None
     artifact_type: str | None = None
     artifact_id: str | None = None
