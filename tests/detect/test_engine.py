@@ -159,3 +159,22 @@ def test_rule_artifact_ids_are_unique_and_recipient_helper() -> None:
     a = run(graph_rules=rules, exo_rules=NotCollected("no role"))
     ids = [f.artifact.id for f in a.findings if f.artifact.type == "inboxRule"]
     assert sorted(ids) == ["R0", "R1", "R2"]
+
+
+def test_rule_made_from_a_suspicious_sign_in_ip_is_raised() -> None:
+    def t(days: float) -> str:
+        return (NOW - timedelta(days=days)).isoformat()
+
+    home = [{"id": f"h{i}", "createdDateTime": t(20 - i), "ipAddress": "198.51.100.1", "clientAppUsed": "Browser",
+             "status": {"errorCode": 0}, "location": {"countryOrRegion": "US"}} for i in range(5)]
+    attack = {"id": "evil", "createdDateTime": t(3), "ipAddress": "203.0.113.9", "clientAppUsed": "Browser",
+              "status": {"errorCode": 0}, "location": {"countryOrRegion": "NG"}}
+    rule = graph_rule("R1", "Tidy", conditions={"senderContains": ["newsletter"]}, actions={"moveToFolder": "archive"})
+    audit = [{"Id": "u1", "Operation": "New-InboxRule", "CreationTime": t(2.9), "ClientIP": "203.0.113.9:51234",
+              "Parameters": [{"Name": "Name", "Value": "Tidy"}]}]
+    a = run(sign_ins=[*home, attack], graph_rules=[rule], exo_rules=NotCollected("x"), audit_records=audit)
+    f = next(f for f in a.findings if f.artifact.id == "R1")
+    assert f.severity is Severity.HIGH and "suspicious sign-in" in f.reasons[-1]
+    benign = run(sign_ins=home, graph_rules=[rule], exo_rules=NotCollected("x"), audit_records=[
+        {**audit[0], "ClientIP": "198.51.100.1"}])
+    assert next(f for f in benign.findings if f.artifact.id == "R1").severity is Severity.LOW

@@ -18,7 +18,7 @@ Verdict (per user; prevention findings never count)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,55 @@ def suspicious_window(findings: Iterable[Finding], now: datetime) -> tuple[Windo
     first = min(anchors, key=lambda f: f.time)  # type: ignore[arg-type, return-value]
     assert first.time is not None
     return Window(first.time - MARGIN, max(now, first.time)), f"from {first.check}: {first.title}"
+
+
+def normalise_ip(value: str | None) -> str | None:
+    """``1.2.3.4:5678`` / ``[2001:db8::1]:443`` (unified audit log) → the bare address."""
+    if not value:
+        return None
+    v = value.strip()
+    if v.startswith("[") and "]" in v:
+        return v[1:v.index("]")].lower()
+    if v.count(":") == 1:
+        return v.split(":", 1)[0]
+    return v.lower()
+
+
+def attacker_ips(findings: Iterable[Finding]) -> frozenset[str]:
+    """IPs of suspicious sign-ins (medium or more)."""
+    out: set[str] = set()
+    for f in findings:
+        if f.check == "sign-in-anomalies" and f.severity.rank >= Severity.MEDIUM.rank:
+            ip = normalise_ip(str(f.evidence.get("ipAddress") or ""))
+            if ip:
+                out.add(ip)
+    return frozenset(out)
+
+
+def _ips_of(finding: Finding) -> set[str]:
+    ips = {normalise_ip(str(e.get("clientIP") or "")) for e in finding.evidence.get("auditEvents", [])
+           if isinstance(e, Mapping)}
+    ips.add(normalise_ip(str(finding.evidence.get("setFromIP") or "")))
+    return {ip for ip in ips if ip}
+
+
+def correlate_changes(findings: Sequence[Finding], window: Window | None, ips: frozenset[str]) -> list[Finding]:
+    """Raise rules and forwarding made from a suspicious sign-in's IP (at least high) or inside the window.
+
+    A change made from the same address as a suspicious sign-in is the attacker's own work; a low
+    finding (a rule that only tidies mail) created inside the suspicious window becomes medium.
+    """
+    out: list[Finding] = []
+    for f in findings:
+        if f.check.startswith("inbox-rule") or f.check == "mailbox-forwarding":
+            shared = sorted(_ips_of(f) & ips)
+            if shared:
+                f = replace(f, severity=max(f.severity, Severity.HIGH, key=lambda s: s.rank),
+                            reasons=(*f.reasons, f"made from {', '.join(shared)}, the address of a suspicious sign-in"))
+            elif f.severity is Severity.LOW and window is not None and window.contains(f.time):
+                f = replace(f, severity=Severity.MEDIUM, reasons=(*f.reasons, "made during the suspicious window"))
+        out.append(f)
+    return out
 
 
 def verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked], window: Window | None) -> Verdict:

@@ -204,6 +204,7 @@ def analyze(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) 
     for phase in (1, 2):
         if phase == 2:
             context.suspicious, context.suspicious_reason = correlate.suspicious_window(findings, bundle.now)
+            findings = correlate.correlate_changes(findings, context.suspicious, correlate.attacker_ips(findings))
         for check in available:
             if check.run is not None and check.meta.phase == phase:
                 f, n = _run(check, bundle, context)

@@ -67,6 +67,6 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     title = f"The mailbox forwards all incoming mail to {shown} ({where})" + ("" if keep else " without keeping a copy")
     return [Finding(METADATA.id, severity, title + ".", Artifact("mailboxForwarding", user_id(bundle)),
                     evidence={"forwardingSmtpAddress": smtp, "forwardingAddress": internal,
-                              "deliverToMailboxAndForward": keep, "external": external},
+                              "deliverToMailboxAndForward": keep, "external": external, "setFromIP": ip},
                     reasons=tuple(reasons), time=moment,
                     symptom=METADATA.symptom)]
