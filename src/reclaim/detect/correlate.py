@@ -6,6 +6,10 @@ Suspicious window
     to the time of collection. Phase-2 checks raise what was created inside it (MFA methods, devices,
     OAuth grants, delegates, automatic replies). No such finding: no window.
 
+Changes made by the attacker
+    An inbox rule or mailbox forwarding whose audit event came from the IP of a suspicious sign-in is
+    raised to at least high; a low rule finding dated inside the window becomes medium.
+
 Verdict (per user; prevention findings never count)
     ``compromised``: any compromise finding of high or critical severity, or medium findings from at
     least two different checks of which at least one falls inside the suspicious window (two
