@@ -7,8 +7,6 @@ request URLs, journal targets) goes through :func:`reclaim.cli.console.safe` bef
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +14,9 @@ import typer
 from rich import box
 from rich.table import Table
 
-from reclaim.cli.console import console, err_console, safe
-from reclaim.errors import EXIT_FINDINGS, ReclaimError
+from reclaim.cli.common import reclaim_errors
+from reclaim.cli.console import console, safe
+from reclaim.errors import EXIT_FINDINGS
 from reclaim.store import (
     ENV_VAR,
     SEVERITIES,
@@ -39,16 +38,6 @@ DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, e
            "directory).")
 ROWS = 50  # evidence items and timeline events listed without --all (a sweep has thousands)
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """A store error is one line on stderr (never wrapped, never a traceback) and its exit code (2)."""
-    try:
-        yield
-    except ReclaimError as exc:
-        err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _open(db: str | None) -> Store:
@@ -77,7 +66,7 @@ def list_cases(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List cases, newest first, with their count of findings of medium severity or above."""
-    with _one_line_errors(), _open(db) as store:
+    with reclaim_errors(), _open(db) as store:
         items = store.list_cases(kind=kind, subject=subject, limit=limit)
     if as_json:
         typer.echo(json.dumps([_list_item_json(item) for item in items], indent=2, ensure_ascii=False))
@@ -111,7 +100,7 @@ def show_case(
 
     Exits 1 when the case's evidence or journal fails its integrity check (a hash does not match).
     """
-    with _one_line_errors(), _open(db) as store:
+    with reclaim_errors(), _open(db) as store:
         detail = store.case_detail(case_id)
     if as_json:
         typer.echo(json.dumps(_detail_json(detail), indent=2, ensure_ascii=False))
