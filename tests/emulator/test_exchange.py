@@ -30,6 +30,8 @@ FIXTURE: dict[str, Any] = {
         _app("app-admin", ["Exchange Administrator"]),
         _app("app-reader", ["Global Reader"]),
         _app("app-norole", []),
+        _app("app-secreader", ["Security Reader"]),
+        _app("app-ga", ["Global Administrator"]),
         _app("app-nomanage", ["Exchange Administrator"], ["User.Read.All"]),
     ],
     "users": [
@@ -208,6 +210,7 @@ def test_prefer_maxpagesize_and_default_result_size(serve: Callable[..., TenantC
     c = serve(_many(1001))
     r = c.exo("Get-Mailbox", {"ResultSize": "Unlimited"}, headers={"Prefer": "odata.maxpagesize=400"})
     assert len(ok(r)) == 400 and r.headers["Preference-Applied"] == "odata.maxpagesize=400"
+    assert r.headers["Content-Type"].startswith("application/json;odata.metadata=minimal")
     big = c.exo("Get-Mailbox", {"ResultSize": "Unlimited"}, headers={"Prefer": "odata.maxpagesize=5000"})
     assert len(ok(big)) == 1000 and "@odata.nextLink" in big.json()  # the server caps pages at 1000
     default = c.exo("Get-Mailbox", {})
@@ -264,6 +267,13 @@ def test_roles_and_permissions(serve: Callable[..., TenantClient], clients: list
     norole = as_app(c, "app-norole", clients).exo("Get-Mailbox", {})
     assert norole.status_code == 403
     assert "The role assigned to application app-norole isn't supported in this scenario" in detail(norole)
+    sec = as_app(c, "app-secreader", clients)
+    assert len(ok(sec.exo("Get-MobileDevice", {}))) == 1
+    assert sec.exo("Remove-MobileDevice", {"Identity": "ABCDEF0123"}).status_code == 403
+    ga = as_app(c, "app-ga", clients)
+    assert len(ok(ga.exo("Get-InboxRule", {"Mailbox": "alice@contoso.com", "IncludeHidden": True}))) == 3
+    ok(ga.exo("Set-Mailbox", {"Identity": "alice@contoso.com", "ForwardingSmtpAddress": None}))
+    assert mailbox_state(c, "u-alice")["forwardingSmtpAddress"] is None
     nomanage = as_app(c, "app-nomanage", clients).exo("Get-Mailbox", {})
     assert nomanage.status_code == 401 and "Exchange.ManageAsApp" in nomanage.json()["error"]["message"]
 

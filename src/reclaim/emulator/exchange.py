@@ -40,6 +40,8 @@ READ_ROLES: tuple[str, ...] = ("Exchange Administrator", "Global Reader", "Secur
 #: Directory roles that may run write cmdlets and ``Get-InboxRule -IncludeHidden``.
 WRITE_ROLES: tuple[str, ...] = ("Exchange Administrator",)
 
+#: The media type of the service's answers (large numbers such as RuleIdentity stay JSON numbers).
+CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _WARNINGS_TYPE = "#Collection(String)"
 _ODATA_EXCEPTION = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException"
 _STACK = ("   at Microsoft.Exchange.AdminApi.CommandInvocation.CommandInvocation.InvokeCommand("
@@ -202,7 +204,9 @@ def _run(req: ApiRequest, name: str, parameters: JSON) -> ApiResponse:
         select = req.query.get("$select")
         query = f"$select={select}&" if select else ""
         body["@odata.nextLink"] = f"{req.base_url}?{query}$skiptoken={token}"
-    headers = {"Preference-Applied": f"odata.maxpagesize={applied}"} if applied is not None else {}
+    headers = {"Content-Type": CONTENT_TYPE}
+    if applied is not None:
+        headers["Preference-Applied"] = f"odata.maxpagesize={applied}"
     return ApiResponse(200, body, headers)
 
 
