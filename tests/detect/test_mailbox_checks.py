@@ -134,3 +134,17 @@ def test_delegate_and_device_malformed() -> None:
     assert by_check(a, "mailbox-delegate-added") == [] and by_check(a, "mobile-device-added") == []
     both = run(mailbox_permissions=NotCollected("403"), recipient_permissions=NotCollected("403"))
     assert not_checked(both, "mailbox-delegate-added")
+
+
+def test_delegate_dated_by_audit_record_and_undated_is_info() -> None:
+    inside = (NOW - timedelta(days=1)).isoformat()
+    grant = {"Id": "g", "Operation": "Add-MailboxPermission", "CreationTime": inside, "ClientIP": "203.0.113.9",
+             "Parameters": [{"Name": "Identity", "Value": "alice"}, {"Name": "User", "Value": "eve@contoso.com"},
+                            {"Name": "AccessRights", "Value": "FullAccess"}]}
+    perms = [{"User": "eve@contoso.com", "AccessRights": ["FullAccess"]},
+             {"User": "assistant@contoso.com", "AccessRights": ["FullAccess"]}]
+    a = run(sign_ins=[*HOME, ATTACK], user={"id": "u1", "userPrincipalName": "alice@contoso.com",
+                                            "usageLocation": "DE"},
+            mailbox_permissions=perms, recipient_permissions=[], audit_records=[grant])
+    found = {f.artifact.id: f.severity for f in by_check(a, "mailbox-delegate-added")}
+    assert found == {"eve@contoso.com": Severity.HIGH, "assistant@contoso.com": Severity.INFO}

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from reclaim.detect.addresses import parse_recipients
 from reclaim.detect.checks._common import judge_created
 from reclaim.detect.context import Context
 from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import flag, items, strings, text, when
+from reclaim.detect.fields import flag, items, mappings, strings, text, when
 from reclaim.detect.model import Artifact, ArtifactType, Finding, NotChecked, Severity
 from reclaim.detect.registry import CheckMeta
 
 METADATA = CheckMeta(
     id="mailbox-delegate-added",
     title="Someone else was given access to the mailbox",
-    severity=("high for a FullAccess or SendAs delegate added inside the suspicious window, or granted to an "
-              "address outside the organisation; low for one added recently otherwise (confirm with the "
-              "user); SELF, inherited, denied and older delegates are not reported."),
+    severity=("high for a FullAccess or SendAs delegate added inside the suspicious window (time from the "
+              "permission or its Add-MailboxPermission / Add-RecipientPermission audit record), or granted to "
+              "an address outside the organisation; low for one added recently otherwise (confirm with the "
+              "user); info for one of unknown date; SELF, inherited, denied and older delegates are not "
+              "reported."),
     symptom="beyond the procedure (mailbox delegates)",
     references=("T0pCyber/hawk Get-HawkUserMailboxAuditing / Get-MailboxPermission",
                 "https://learn.microsoft.com/powershell/module/exchange/get-mailboxpermission"),
@@ -27,9 +30,29 @@ METADATA = CheckMeta(
 )
 
 IGNORED = ("nt authority\\self", "s-1-5-10", "nt authority\\system")
+GRANTS = {"add-mailboxpermission": "User", "add-recipientpermission": "Trustee"}
 
 
-def _judge(context: Context, trustee: str, rights: list[str], when_: Any, kind: ArtifactType,
+def _grant_times(bundle: EvidenceBundle) -> dict[str, datetime]:
+    """When each trustee was granted access, from Add-MailboxPermission / Add-RecipientPermission audit records."""
+    try:
+        records = bundle.records("audit_records")
+    except ArtifactMissing:
+        return {}
+    out: dict[str, datetime] = {}
+    for r in records:
+        key = GRANTS.get((text(r, "Operation") or "").lower())
+        moment = when(r, "CreationTime")
+        if key is None or moment is None:
+            continue
+        params = {text(p, "Name"): text(p, "Value") for p in mappings(items(r, "Parameters"))}
+        trustee = (params.get(key) or "").lower()
+        if trustee and (trustee not in out or moment < out[trustee]):
+            out[trustee] = moment
+    return out
+
+
+def _judge(context: Context, trustee: str, rights: list[str], when_: datetime | None, kind: ArtifactType,
            domains: list[str] | None, raw: Mapping[str, Any]) -> Finding | None:
     if not trustee or trustee.lower() in IGNORED or trustee.lower().startswith(("nt authority", "s-1-5-")):
         return None
@@ -40,8 +63,11 @@ def _judge(context: Context, trustee: str, rights: list[str], when_: Any, kind: 
     if domains is not None and recipients and recipients[0].kind == "smtp" and recipients[0].is_external(domains):
         severity = Severity.HIGH
         reasons.append(f"{trustee} is outside the organisation")
-    if severity is None:
+    if severity is None and when_ is not None:
         return None
+    if severity is None:
+        severity = Severity.INFO
+        reasons.append(f"{trustee} has {', '.join(rights)}; when it was granted is unknown")
     return Finding(METADATA.id, severity, f"{trustee} can {'read' if 'FullAccess' in rights else 'send as'} "
                    f"this mailbox ({', '.join(rights)}).", Artifact(kind, trustee),
                    evidence={"trustee": trustee, "accessRights": rights, "raw": dict(raw)},
@@ -52,13 +78,15 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     out: list[Finding] = []
     missing: list[str] = []
     domains = list(context.domains) if context.domains is not None else None
+    granted = _grant_times(bundle)
     try:
         for p in bundle.records("mailbox_permissions"):
             rights = strings(items(p, "AccessRights", "accessRights"))
             if flag(p, "IsInherited") is True or flag(p, "Deny") is True or "FullAccess" not in rights:
                 continue
-            f = _judge(context, text(p, "User", "user") or "", rights,
-                       when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
+            trustee = text(p, "User", "user") or ""
+            f = _judge(context, trustee, rights, granted.get(trustee.lower())
+                       or when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
                        "mailboxPermission", domains, p)
             if f:
                 out.append(f)
@@ -69,8 +97,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             rights = strings(items(p, "AccessRights", "accessRights"))
             if flag(p, "IsInherited") is True or text(p, "AccessControlType") == "Deny" or "SendAs" not in rights:
                 continue
-            f = _judge(context, text(p, "Trustee", "trustee") or "", rights,
-                       when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
+            trustee = text(p, "Trustee", "trustee") or ""
+            f = _judge(context, trustee, rights, granted.get(trustee.lower())
+                       or when(p, "WhenChanged", "WhenCreated", "whenCreated", "createdDateTime"),
                        "recipientPermission", domains, p)
             if f:
                 out.append(f)
