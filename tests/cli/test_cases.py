@@ -148,6 +148,7 @@ def test_errors_are_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:
         (("cases", "list", "--db", str(garbage)), "file is not a database"),
         (("cases", "list", "--db", "nosuchdialect://x"), "cannot use the case store"),
         (("cases", "list", "--db", str(tmp_path / "missing.db")), "no case store at"),
+        (("cases", "list", "--db", str(db), "--kind", "remediate"), "unknown case kind 'remediate'"),
     ]
     for args, message in cases:
         result = CliRunner().invoke(app, list(args))

@@ -269,6 +269,10 @@ class Store:
     def list_cases(self, *, kind: str | None = None, subject: str | None = None, tenant: str | None = None,
                    verdict: str | None = None, limit: int | None = None) -> list[CaseListItem]:
         """Cases, newest first, each with its count of findings of medium severity or above."""
+        if kind is not None:
+            _check(kind, CASE_KINDS, "case kind")
+        if verdict is not None:
+            _check(verdict, VERDICTS, "verdict")
         medium = (select(FindingRow.case_id, func.count().label("n")).where(FindingRow.severity_rank >= MEDIUM_RANK)
                   .group_by(FindingRow.case_id).subquery())
         total = select(FindingRow.case_id, func.count().label("n")).group_by(FindingRow.case_id).subquery()
