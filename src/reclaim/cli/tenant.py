@@ -97,8 +97,9 @@ def list_tenants(as_json: bool = typer.Option(False, "--json", help="Print JSON.
         console.print(f"no tenants configured in {safe(config.path)}; add one with `reclaim tenant add`")
         return
     table = Table(box=box.SIMPLE_HEAD)
-    for col in ("name", "tenant", "client id", "credential"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True)
+    for col in ("tenant", "client id", "credential"):
+        table.add_column(col, overflow="fold")
     for name, entry in sorted(config.tenants.items()):
         label = f"{name} (default)" if name == config.default else name
         table.add_row(safe(label), safe(entry.tenant_id), safe(entry.client_id or "-"),

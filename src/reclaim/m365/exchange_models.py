@@ -39,7 +39,7 @@ def _rights(value: Any) -> list[str]:
 
 
 class ExchangeObject(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
     identity: str | None = Field(None, alias="Identity")
     #: the object as the cmdlet returned it
