@@ -76,6 +76,11 @@ class ExoError(Exception):
 
 
 def cmdlet_not_found(name: str) -> ExoError:
+    """PowerShell's CommandNotFoundException, in the service's error shape.
+
+    One community client measured the live service answering an unknown cmdlet with a bodiless 403
+    instead; the emulator gives the readable error so a typo in reclaim is found in tests.
+    """
     return ExoError(400, "BadRequest", "System.Management.Automation.CommandNotFoundException",
                     f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or "
                     "operable program. Check the spelling of the name, or if a path was included, verify that "

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from reclaim.emulator.state import TenantState, parse_iso
@@ -73,10 +72,6 @@ def exo_datetime(value: str | None, *, utc: bool = False) -> str | None:
     dt = parse_iso(value)
     base = dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond * 10:07d}"
     return base + ("Z" if utc else "+00:00")
-
-
-def exo_now(now: datetime) -> str:
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pascal(key: str) -> str:
