@@ -89,6 +89,15 @@ def test_nesting_is_bounded() -> None:
         parse_filter("not " * 200 + "ok eq true")
 
 
+def test_long_chains_stay_flat() -> None:
+    chain = " or ".join(["ok"] * 650)
+    assert len(chain) < 4096
+    assert ids(chain) == ["1"]
+    assert ids(" and ".join(["n ge 3"] * 300)) == ["1", "2"]
+    with pytest.raises(ApiError):
+        parse_filter("id eq '1' or " * 400 + "id eq '2'")  # longer than Graph's URL allows
+
+
 def test_inspection_helpers() -> None:
     expr = parse_filter("receivedDateTime ge 2026-01-01T00:00:00Z and subject eq 'x' and "
                         "2026-01-02T00:00:00Z gt receivedDateTime")

@@ -170,9 +170,10 @@ class Lambda:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """``a and b and c`` as one node with three operands: long chains stay flat (no deep recursion)."""
+
     op: str  # "and" | "or"
-    left: Expr
-    right: Expr
+    operands: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
@@ -226,19 +227,19 @@ class _Parser:
 
     def parse_or(self) -> Expr:
         self._enter()
-        left = self.parse_and()
+        operands = [self.parse_and()]
         while self.at_keyword("or"):
             self.next()
-            left = BoolOp("or", left, self.parse_and())
+            operands.append(self.parse_and())
         self.depth -= 1
-        return left
+        return operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))
 
     def parse_and(self) -> Expr:
-        left = self.parse_unary()
+        operands = [self.parse_unary()]
         while self.at_keyword("and"):
             self.next()
-            left = BoolOp("and", left, self.parse_unary())
-        return left
+            operands.append(self.parse_unary())
+        return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
 
     def parse_unary(self) -> Expr:
         if self.at_keyword("not"):
@@ -339,8 +340,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
     """Every node, left to right (the order properties appear in the query text)."""
     yield expr
     if isinstance(expr, BoolOp):
-        yield from walk(expr.left)
-        yield from walk(expr.right)
+        for operand in expr.operands:
+            yield from walk(operand)
     elif isinstance(expr, Not):
         yield from walk(expr.operand)
     elif isinstance(expr, Lambda):
@@ -386,8 +387,8 @@ def check_allowed(expr: Expr, allowed: set[str], *, resource: str | None = None)
 
     def visit(node: Expr, bound: tuple[str, ...]) -> None:
         if isinstance(node, BoolOp):
-            visit(node.left, bound)
-            visit(node.right, bound)
+            for operand in node.operands:
+                visit(operand, bound)
         elif isinstance(node, Not):
             visit(node.operand, bound)
         elif isinstance(node, Lambda):
@@ -486,9 +487,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 def evaluate(expr: Expr, item: Any, env: dict[str, Any] | None = None) -> bool:
     env = env or {}
     if isinstance(expr, BoolOp):
-        if expr.op == "and":
-            return evaluate(expr.left, item, env) and evaluate(expr.right, item, env)
-        return evaluate(expr.left, item, env) or evaluate(expr.right, item, env)
+        results = (evaluate(operand, item, env) for operand in expr.operands)
+        return all(results) if expr.op == "and" else any(results)
     if isinstance(expr, Not):
         return not evaluate(expr.operand, item, env)
     if isinstance(expr, Compare):
