@@ -130,7 +130,7 @@ def _render(detail: CaseDetail, *, rows: int | None) -> None:
     console.print(f"verdict: {_verdict(case)}   status: {safe(case.status)}   tenant: {safe(case.tenant or '-')}")
     console.print(f"created {_when(case.created_at)}   window {_when(case.since)} → {_when(case.until)}"
                   + (f"   operator {safe(case.operator)}" if case.operator else ""))
-    _render_findings(detail.findings)
+    _render_findings(detail.findings, case.subject)
     if detail.not_collected:
         console.print("\n[bold]not checked[/bold]")
         for nc in detail.not_collected:
@@ -142,7 +142,7 @@ def _render(detail: CaseDetail, *, rows: int | None) -> None:
     _render_journal(detail.journal, detail.chain)
 
 
-def _render_findings(findings: list[Finding]) -> None:
+def _render_findings(findings: list[Finding], subject: str) -> None:
     if not findings:
         console.print("\nno findings")
         return
@@ -154,7 +154,7 @@ def _render_findings(findings: list[Finding]) -> None:
         console.print(f"\n[{style}]{severity} ({len(group)})[/{style}]")
         for f in group:
             artifact = f"  [{safe(f.artifact_type)} {safe(f.artifact_id or '')}]" if f.artifact_type else ""
-            user = f"  {safe(f.user)}" if f.user else ""
+            user = f"  {safe(f.user)}" if f.user and f.user.casefold() != subject.casefold() else ""
             kind = "  (prevention)" if f.kind == "prevention" else ""
             console.print(f"  {safe(f.check_id)}: {safe(f.title)}{kind}{user}{safe(artifact)}")
             if f.detail:
