@@ -154,6 +154,17 @@ def test_service_principals(c: TenantClient) -> None:
     assert len(page1["value"]) == 2 and "@odata.nextLink" in page1
 
 
+def test_grant_resource_resolves_without_a_graph_sp_in_the_fixture(serve: Callable[..., TenantClient]) -> None:
+    bare = fixture()
+    bare["servicePrincipals"] = [sp for sp in bare["servicePrincipals"] if sp["id"] != "sp-graph"]
+    c = serve(bare)
+    grant = c.graph("GET", f"/users/{ALICE}/oauth2PermissionGrants").json()["value"][0]
+    resource = c.graph("GET", f"/servicePrincipals/{grant['resourceId']}")
+    assert resource.status_code == 200 and resource.json()["displayName"] == "Microsoft Graph"
+    assert "servicePrincipals" in c.http.get("/_emulator/state").json()
+    assert len(c.http.get("/_emulator/state").json()["servicePrincipals"]) == 2  # nothing written
+
+
 # ---------------------------------------------------------------------------------------- tenant objects
 def test_domains_policies_security_defaults(c: TenantClient) -> None:
     domains = c.graph("GET", "/domains").json()["value"]

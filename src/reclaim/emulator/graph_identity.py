@@ -306,6 +306,21 @@ def delete_grant(req: ApiRequest, grant: str) -> ApiResponse:
 
 
 # ---------------------------------------------------------------------------------------- service principals
+#: Microsoft's own tenant, the owner of first-party applications such as Microsoft Graph.
+MICROSOFT_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+
+
+def _service_principals(req: ApiRequest) -> list[JSON]:
+    """The fixture's service principals, plus Microsoft Graph's when the fixture leaves it out: every
+    tenant has it, and delegated grants point at it as their ``resourceId``."""
+    sps: list[JSON] = list(req.emulator.state.data.get("servicePrincipals", []))
+    if not any(sp.get("appId") == GRAPH_APP_ID for sp in sps):
+        sps.append({"id": _graph_sp_id(req), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph",
+                    "appOwnerOrganizationId": MICROSOFT_TENANT_ID, "publisherName": "Microsoft Services",
+                    "servicePrincipalNames": [GRAPH_APP_ID, "https://graph.microsoft.com"]})
+    return sps
+
+
 def _sp_view(sp: JSON) -> JSON:
     view = copy.deepcopy(sp)
     view.setdefault("accountEnabled", True)
@@ -327,14 +342,14 @@ _SP_FILTER = {"id", "appId", "displayName", "servicePrincipalType", "accountEnab
 @ROUTER.add("GET", "/servicePrincipals", permissions=SP_READ)
 def list_service_principals(req: ApiRequest) -> ApiResponse:
     require_advanced_query(req)
-    views = [_sp_view(sp) for sp in req.emulator.state.data.get("servicePrincipals", [])]
+    views = [_sp_view(sp) for sp in _service_principals(req)]
     views = apply_filter(views, req.query.get("$filter"), allowed=_SP_FILTER, resource="ServicePrincipal")
     return ApiResponse(200, page(req, views, page_size=100, max_top=999,
                                  context=f"{req.base_url}/$metadata#servicePrincipals"))
 
 
 def _sp_entity(req: ApiRequest, match: Callable[[JSON], bool], key: str) -> ApiResponse:
-    for sp in req.emulator.state.data.get("servicePrincipals", []):
+    for sp in _service_principals(req):
         if match(sp):
             return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#servicePrincipals/$entity",
                                      **select(_sp_view(sp), req)})
