@@ -22,7 +22,7 @@ PANTHER = Path("/work/shared/data/public/panther-labelled-events/Microsoft365.Ex
 
 def test_registry_ids_are_module_names_and_metadata_complete() -> None:
     found = checks()
-    assert len(found) == 21
+    assert len(found) == 23
     for c in found:
         assert c.meta.title and c.meta.severity and c.meta.symptom and c.meta.references
     ids = {c.meta.id for c in found}

@@ -7,8 +7,8 @@ Suspicious window
     OAuth grants, delegates, automatic replies). No such finding: no window.
 
 Changes made by the attacker
-    An inbox rule or mailbox forwarding whose audit event came from the IP of a suspicious sign-in is
-    raised to at least high; a low rule finding dated inside the window becomes medium.
+    An inbox rule, mailbox forwarding or bulk delete whose audit event came from the IP of a suspicious
+    sign-in is raised to at least high; a low rule finding dated inside the window becomes medium.
 
 Verdict (per user; prevention findings never count)
     ``compromised``: any compromise finding of high or critical severity, or medium findings from at
@@ -70,6 +70,7 @@ def _ips_of(finding: Finding) -> set[str]:
     ips = {normalise_ip(str(e.get("clientIP") or "")) for e in finding.evidence.get("auditEvents", [])
            if isinstance(e, Mapping)}
     ips.add(normalise_ip(str(finding.evidence.get("setFromIP") or "")))
+    ips.add(normalise_ip(str(finding.evidence.get("clientIP") or "")))
     return {ip for ip in ips if ip}
 
 
@@ -81,7 +82,7 @@ def correlate_changes(findings: Sequence[Finding], window: Window | None, ips: f
     """
     out: list[Finding] = []
     for f in findings:
-        if f.check.startswith("inbox-rule") or f.check == "mailbox-forwarding":
+        if f.check.startswith("inbox-rule") or f.check in ("mailbox-forwarding", "audit-bulk-delete"):
             shared = sorted(_ips_of(f) & ips)
             if shared:
                 f = replace(f, severity=max(f.severity, Severity.HIGH, key=lambda s: s.rank),

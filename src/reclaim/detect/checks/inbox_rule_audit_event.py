@@ -1,0 +1,82 @@
+"""Rule changes in the unified audit log for rules that are no longer there (created, used, removed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reclaim.detect import rulescore
+from reclaim.detect.context import Context
+from reclaim.detect.correlate import normalise_ip
+from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
+from reclaim.detect.fields import items, mappings, text, when
+from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
+from reclaim.detect.registry import CheckMeta, checks
+from reclaim.detect.rules import from_exchange
+
+METADATA = CheckMeta(
+    id="inbox-rule-audit-event",
+    title="A suspicious inbox rule was created and later removed",
+    severity=("the severity the rule checks give the rule as the audit record describes it (New-InboxRule / "
+              "Set-InboxRule parameters); only reported for rules that no longer exist (attackers remove "
+              "their rules after use) or when the current rules could not be read, so a live rule is never "
+              "reported twice."),
+    symptom="inbox rules the user did not create (creation events from unusual IPs)",
+    references=("panther-analysis Microsoft365.Exchange.External.Forwarding",
+                "sigma microsoft365_susp_inbox_rule_creation_or_update_activity",
+                "Azure-Sentinel Malicious Inbox Rule"),
+    needs=("audit_records", "graph_rules", "exo_rules"),
+)
+
+OPERATIONS = {"new-inboxrule", "set-inboxrule"}
+
+
+def _current_names(bundle: EvidenceBundle) -> set[str] | None:
+    names: set[str] = set()
+    seen = False
+    for kind, key in (("graph_rules", "displayName"), ("exo_rules", "Name")):
+        try:
+            rules = bundle.records(kind)  # type: ignore[arg-type]
+        except ArtifactMissing:
+            continue
+        seen = True
+        names.update((text(r, key) or "").casefold() for r in rules)
+    return names if seen else None
+
+
+def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
+    records = bundle.records("audit_records")
+    current = _current_names(bundle)
+    rule_checks = [c for c in checks() if c.assess is not None]
+    out: list[Finding] = []
+    for record in records:
+        operation = text(record, "Operation") or ""
+        if operation.lower() not in OPERATIONS:
+            continue
+        params: dict[str, Any] = {}
+        for p in mappings(items(record, "Parameters")):
+            if name := text(p, "Name"):
+                params[name] = p.get("Value")
+        name = text(params, "Name") or (text(params, "Identity") or "").rsplit("\\", 1)[-1]
+        if not name or (current is not None and name.casefold() in current):
+            continue
+        for key in ("ForwardTo", "RedirectTo", "ForwardAsAttachmentTo", "SubjectContainsWords",
+                    "SubjectOrBodyContainsWords", "BodyContainsWords", "From"):
+            if isinstance(params.get(key), str):
+                params[key] = [v for v in str(params[key]).replace(",", ";").split(";") if v.strip()]
+        params["Name"] = name
+        rule = from_exchange(params, "exo", text(params, "Mailbox") or bundle.mailbox_owner)
+        signals = [s for c in rule_checks if c.assess is not None for s in c.assess(rule, context)]
+        scored = rulescore.combine(rule, signals, context)
+        if scored is None or scored.severity.rank < Severity.LOW.rank:
+            continue
+        ip = normalise_ip(text(record, "ClientIP", "ClientIPAddress"))
+        moment = when(record, "CreationTime")
+        gone = "it no longer exists" if current is not None else "the current rules could not be read"
+        out.append(Finding(METADATA.id, scored.severity,
+                           f'{operation} made the rule "{name}" ' + scored.title.split(f'"{name}" ', 1)[-1].rstrip(".")
+                           + f" ({gone}).", Artifact("auditRecord", text(record, "Id", "id") or ""),
+                           evidence={"operation": operation, "clientIP": ip, "rule": rule.evidence(),
+                                     "checks": scored.evidence.get("checks", [])},
+                           reasons=(*scored.reasons, f"{operation} from {ip or 'an unknown address'}; {gone}"),
+                           time=moment, symptom=METADATA.symptom))
+    return out
