@@ -82,3 +82,9 @@ def test_small_cleanup_is_not_reported_and_soft_bulk_is_medium() -> None:
 def test_bulk_delete_malformed() -> None:
     a = run(audit_records=[{"Operation": "HardDelete", "CreationTime": "nope", "AffectedItems": "x"}] * 100)
     assert by_check(a, "audit-bulk-delete") == [] and not not_checked(a, "audit-bulk-delete")
+
+
+def test_set_inbox_rule_with_only_an_action_is_not_read_as_every_message() -> None:
+    record = {**new_rule("Tidy", DeleteMessage="True"), "Operation": "Set-InboxRule"}
+    f = one(by_check(run(graph_rules=[], exo_rules=[], audit_records=[record]), "inbox-rule-audit-event"))
+    assert f.severity is Severity.LOW and "every incoming message" not in f.title

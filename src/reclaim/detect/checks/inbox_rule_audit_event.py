@@ -64,6 +64,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             if isinstance(params.get(key), str):
                 params[key] = [v for v in str(params[key]).replace(",", ";").split(";") if v.strip()]
         params["Name"] = name
+        if operation.lower() == "set-inboxrule":
+            # Set-InboxRule records only the changed parameters: unchanged conditions are unknown, not absent.
+            params.setdefault("Description", "If the message:\n\t(conditions not in this Set-InboxRule record)\n")
         rule = from_exchange(params, "exo", text(params, "Mailbox") or bundle.mailbox_owner)
         signals = [s for c in rule_checks if c.assess is not None for s in c.assess(rule, context)]
         scored = rulescore.combine(rule, signals, context)
