@@ -76,7 +76,7 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         moment = when(record, "CreationTime")
         gone = "it no longer exists" if current is not None else "the current rules could not be read"
         out.append(Finding(METADATA.id, scored.severity,
-                           f'{operation} made the rule "{name}" ' + scored.title.split(f'"{name}" ', 1)[-1].rstrip(".")
+                           f'{operation} made the rule "{name}", which ' + scored.title.split(f'"{name}" ', 1)[-1].rstrip(".")
                            + f" ({gone}).", Artifact("auditRecord", text(record, "Id", "id") or ""),
                            evidence={"operation": operation, "clientIP": ip, "rule": rule.evidence(),
                                      "checks": scored.evidence.get("checks", [])},
