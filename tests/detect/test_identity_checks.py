@@ -196,3 +196,14 @@ def test_weak_password_policy() -> None:
     assert one(by_check(a, "password-policy-weak")).kind == "prevention"
     assert by_check(run(user={**USER, "passwordPolicies": "DisablePasswordExpiration"}), "password-policy-weak") == []
     assert by_check(run(user={**USER, "passwordPolicies": ["x"]}), "password-policy-weak") == []
+
+
+def test_session_reused_from_another_country_is_high() -> None:
+    first = sign_in("s1", 1.0, sessionId="abc")
+    replay = sign_in("s2", 0.9, sessionId="abc", ip="203.0.113.77", country="DE", lat=52.5, lon=13.4)
+    replay["location"]["countryOrRegion"] = "RU"
+    a = run(sign_ins=[*HOME, first, replay], user={**USER, "usageLocation": "RU"})
+    found = {f.artifact.id: f for f in by_check(a, "sign-in-anomalies")}
+    assert found["s2"].severity is Severity.HIGH and "sessionReplay" in found["s2"].evidence["kinds"]
+    same_country = [sign_in("t1", 1.0, sessionId="x"), sign_in("t2", 0.9, sessionId="x", ip="198.51.100.7")]
+    assert by_check(run(sign_ins=[*HOME, *same_country]), "sign-in-anomalies") == []

@@ -75,9 +75,10 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         ip = normalise_ip(text(record, "ClientIP", "ClientIPAddress"))
         moment = when(record, "CreationTime")
         gone = "it no longer exists" if current is not None else "the current rules could not be read"
+        does = scored.title.split(f'"{name}" ', 1)[-1].rstrip(".")
         out.append(Finding(METADATA.id, scored.severity,
-                           f'{operation} made the rule "{name}", which ' + scored.title.split(f'"{name}" ', 1)[-1].rstrip(".")
-                           + f" ({gone}).", Artifact("auditRecord", text(record, "Id", "id") or ""),
+                           f'{operation} made the rule "{name}", which {does} ({gone}).',
+                           Artifact("auditRecord", text(record, "Id", "id") or ""),
                            evidence={"operation": operation, "clientIP": ip, "rule": rule.evidence(),
                                      "checks": scored.evidence.get("checks", [])},
                            reasons=(*scored.reasons, f"{operation} from {ip or 'an unknown address'}; {gone}"),

@@ -17,7 +17,8 @@ from reclaim.detect.registry import CheckMeta
 METADATA = CheckMeta(
     id="sign-in-anomalies",
     title="Suspicious sign-ins",
-    severity=("per sign-in, strongest reason wins: high for impossible travel (faster than 900 km/h over more "
+    severity=("per sign-in, strongest reason wins: high for one session used from two countries (stolen "
+              "cookie, adversary-in-the-middle), high for impossible travel (faster than 900 km/h over more "
               "than 500 km) or high sign-in risk; medium for a successful sign-in from a country the user does not "
               "use (not their usage location or usual country), a legacy protocol (IMAP, POP, SMTP, EAS, "
               "\"Other clients\", ROPC) or medium risk; medium for MFA fatigue (5+ denied MFA prompts). "
@@ -115,6 +116,19 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
                     add(i, Severity.HIGH, "impossibleTravel", f"{km:.0f} km from the previous sign-in "
                         f"({_country(previous) or '?'}) in {hours * 60:.0f} minutes: impossible travel")
         previous = s
+    sessions: dict[str, list[Mapping[str, Any]]] = {}
+    for s in ok:
+        if sid := text(s, "sessionId"):
+            sessions.setdefault(sid, []).append(s)
+    for members in sessions.values():
+        seen = {(_country(m), text(m, "ipAddress")) for m in members}
+        if len({c for c, _ in seen if c}) >= 2:
+            later = members[1:]
+            for m in later:
+                if _country(m) != _country(members[0]):
+                    add(index[id(m)], Severity.HIGH, "sessionReplay", f"the session of a sign-in from "
+                        f"{_country(members[0])} was reused from {_country(m)}: a stolen session cookie")
+                    break
     out = _group(sign_ins, per_sign_in)
     denied = [s for s in sign_ins if get(get(s, "status"), "errorCode") in MFA_DENIED]
     if len(denied) >= 5:
