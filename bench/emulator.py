@@ -4,7 +4,9 @@ The emulator runs in a separate process (``reclaim emulator serve --synthetic 10
 and is driven from this one over loopback HTTP with httpx (async, a bounded pool of connections), so
 the numbers include the real HTTP stack. On a 2-core machine the client competes with the server for
 CPU; ``emulator_cpu_share`` (emulator CPU seconds / wall seconds) tells whether the emulator was the
-saturated side (close to 1.0: it was).
+saturated side (close to 1.0: it was); ``cpu_ms_per_*`` and ``*_per_cpu_second`` are the emulator's
+own cost, steady even when other work shares the machine. A second run with ``--latency-ms 100`` checks
+that delayed requests overlap (``latency.get_rps`` close to ``latency.ideal_rps``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ HTTPX_SECONDS = 3.0
 PHASE_SECONDS = 6.0
 WARMUP_SECONDS = 0.5
 BATCH_SIZE = 20
+#: the second run: every response delayed, as issue 7's sweep benchmark serves it
+LATENCY_MS = 100
+LATENCY_CONNECTIONS = 64
+LATENCY_SECONDS = 3.0
 
 
 def _reclaim_command() -> list[str]:
@@ -274,5 +280,41 @@ def emulator() -> Result:
             args = ["--fixture", str(fixture)]
         with serve(*args, "--no-throttling") as (url, pid):
             result = asyncio.run(_measure(url, pid))
+        with serve(*args, "--no-throttling", "--latency-ms", str(LATENCY_MS)) as (url, _):
+            result["latency"] = asyncio.run(_measure_latency(url))
     result["command"] = "reclaim emulator serve " + " ".join([*args, "--no-throttling"]).replace(tmp, "$TMP")
     return result
+
+
+async def _measure_latency(url: str) -> Result:
+    """With ``--latency-ms``, concurrent requests overlap: rate ≈ connections / latency (the sleep never
+    blocks the loop), and one ``$batch`` costs one latency, not twenty."""
+    host, port = httpx.URL(url).host, int(httpx.URL(url).port or 80)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        token = await _token(client)
+        client.headers["Authorization"] = f"Bearer {token}"
+        ids = await _user_ids(client)
+    raw = [RawConnection(host, port, token) for _ in range(LATENCY_CONNECTIONS)]
+
+    async def get_user(n: int, rnd: random.Random) -> bool:
+        status, _ = await raw[n].request("GET", f"/v1.0/users/{rnd.choice(ids)}")
+        return status == 200
+
+    async def batch(n: int, rnd: random.Random) -> bool:
+        body = {"requests": [{"id": str(i), "method": "GET", "url": f"/users/{rnd.choice(ids)}"}
+                             for i in range(BATCH_SIZE)]}
+        status, _ = await raw[n].request("POST", "/v1.0/$batch", json.dumps(body).encode())
+        return status == 200
+
+    get_ok, get_failed, get_wall, _ = await _run_phase(get_user, LATENCY_CONNECTIONS, LATENCY_SECONDS)
+    batch_ok, batch_failed, batch_wall, _ = await _run_phase(batch, LATENCY_CONNECTIONS, LATENCY_SECONDS)
+    for connection in raw:
+        await connection.close()
+    return {
+        "latency_ms": LATENCY_MS,
+        "connections": LATENCY_CONNECTIONS,
+        "ideal_rps": round(LATENCY_CONNECTIONS * 1000 / LATENCY_MS, 1),
+        "get_rps": round(get_ok / get_wall, 1),
+        "batch_rps": round(batch_ok / batch_wall, 1),
+        "failed": get_failed + batch_failed,
+    }
