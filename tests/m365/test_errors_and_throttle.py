@@ -195,3 +195,13 @@ def test_mailbox_slots_are_per_mailbox_and_forgotten_when_idle() -> None:
     asyncio.run(main())
     assert peaks == {"a@x": 4, "b@x": 4}  # case-insensitive: a@x and A@X share four slots
     assert not slots._slots  # nothing kept for idle mailboxes
+
+
+def test_the_docs_permission_table_is_the_code_table() -> None:
+    from pathlib import Path
+
+    from reclaim.m365.permissions import render_markdown
+
+    doc = (Path(__file__).parents[2] / "docs" / "connect-a-real-tenant.md").read_text(encoding="utf-8")
+    embedded = doc.split("<!-- permissions:begin -->\n", 1)[1].split("<!-- permissions:end -->", 1)[0]
+    assert embedded == render_markdown(), "regenerate the table in docs/connect-a-real-tenant.md"

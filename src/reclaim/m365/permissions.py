@@ -32,6 +32,7 @@ __all__ = [
     "exchange_roles_for",
     "graph_permissions_for",
     "graph_route_for",
+    "render_markdown",
 ]
 
 EXCHANGE_MANAGE_AS_APP = "Exchange.ManageAsApp"
@@ -60,10 +61,11 @@ ROLE_NAMES: dict[str, str] = {v: k for k, v in ROLE_TEMPLATE_IDS.items()}
 # Sets of roles, by what they allow. Global Administrator allows everything and is never required.
 _USER_ADMIN = ("User Administrator", "Privileged Authentication Administrator")
 _AUTH_ADMIN = ("Authentication Administrator", "Privileged Authentication Administrator")
-_EXO_WRITE = ("Exchange Administrator", "Exchange Recipient Administrator")
-_EXO_READ = ("Exchange Administrator", "Exchange Recipient Administrator", "Global Reader", "Security Reader",
-             "Security Administrator", "Security Operator")
-_EXO_READ_HIDDEN = ("Exchange Administrator", "Exchange Recipient Administrator")
+# Exchange app-only RBAC: the documented roles (office-docs-powershell app-only-auth-powershell-v2.md).
+_EXO_WRITE = ("Exchange Administrator",)
+_EXO_READ = ("Exchange Administrator", "Global Reader", "Security Reader")
+#: Get-InboxRule -IncludeHidden is refused to Global Reader.
+_EXO_READ_HIDDEN = ("Exchange Administrator",)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ EXCHANGE_CMDLETS: dict[str, tuple[str, ...]] = {
     "Get-RecipientPermission": _EXO_READ,
     "Get-MobileDevice": _EXO_READ,
     "Get-CASMailbox": _EXO_READ,
-    "Get-TransportRule": ("Exchange Administrator", "Global Reader", "Security Reader", "Compliance Administrator"),
+    "Get-TransportRule": ("Exchange Administrator", "Global Reader", "Security Reader"),
     "Set-Mailbox": _EXO_WRITE,
     "Disable-InboxRule": _EXO_WRITE,
     "Enable-InboxRule": _EXO_WRITE,
@@ -223,8 +225,12 @@ def _graph(name: str, *permissions: str, roles: tuple[str, ...] = (), required: 
     return Capability(name, permissions, roles, required)
 
 
+#: Delegated (device code) counterpart of Exchange.ManageAsApp, as ExchangeOnlineManagement uses it.
+EXCHANGE_MANAGE_DELEGATED = "Exchange.Manage"
+
+
 def _exo(name: str, roles: tuple[str, ...], *, required: bool = True) -> Capability:
-    return Capability(name, (EXCHANGE_MANAGE_AS_APP,), roles, required)
+    return Capability(name, (EXCHANGE_MANAGE_AS_APP, EXCHANGE_MANAGE_DELEGATED), roles, required)
 
 
 _READS: tuple[Capability, ...] = (
@@ -241,8 +247,9 @@ _READS: tuple[Capability, ...] = (
     _graph("read risky users", "IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All", required=False),
     _graph("read message trace", "ExchangeMessageTrace.Read.All", required=False),
     _graph("read security alerts", "SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All", required=False),
-    _exo("read mailbox forwarding, hidden inbox rules, sweep rules, delegates, devices (Exchange)",
-         _EXO_READ_HIDDEN, required=False),
+    _exo("read mailbox forwarding, sweep rules, delegates, devices, protocols (Exchange)", _EXO_READ,
+         required=False),
+    _exo("read hidden inbox rules (Exchange Get-InboxRule -IncludeHidden)", _EXO_READ_HIDDEN, required=False),
     _exo("read restricted senders (Exchange)", EXCHANGE_CMDLETS["Get-BlockedSenderAddress"], required=False),
 )
 
@@ -268,7 +275,8 @@ COMMANDS: tuple[CommandRequirements, ...] = (
     CommandRequirements("sweep", "the same checks across every mailbox of the tenant", (
         _graph("read users", *_USER_READ),
         _graph("read inbox rules (Graph)", *_MAILBOX_READ),
-        _exo("read mailbox forwarding and hidden inbox rules (Exchange)", _EXO_READ_HIDDEN),
+        _exo("read mailbox forwarding (Exchange)", _EXO_READ),
+        _exo("read hidden inbox rules (Exchange Get-InboxRule -IncludeHidden)", _EXO_READ_HIDDEN, required=False),
         _exo("read restricted senders (Exchange)", EXCHANGE_CMDLETS["Get-BlockedSenderAddress"], required=False),
         _graph("read message trace", "ExchangeMessageTrace.Read.All", required=False),
         _graph("read risky users", "IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All", required=False),
@@ -352,3 +360,20 @@ def assess(grants: Grants, commands: Iterable[CommandRequirements] = COMMANDS) -
     return [CommandReadiness(cmd.command, cmd.summary,
                              tuple(CapabilityStatus(c, tuple(grants.missing(c))) for c in cmd.capabilities))
             for cmd in commands]
+
+
+def render_markdown(commands: Iterable[CommandRequirements] = COMMANDS) -> str:
+    """The per-command requirements as a Markdown table (docs/connect-a-real-tenant.md embeds it)."""
+    lines = ["| command | what it does | Graph application permission (least privileged first) | Entra role "
+             "| required |", "|---|---|---|---|---|"]
+    for cmd in commands:
+        if not cmd.capabilities:
+            lines.append(f"| `{cmd.command}` | {cmd.summary} | none | none | |")
+            continue
+        for i, cap in enumerate(cmd.capabilities):
+            name = f"`{cmd.command}`" if i == 0 else ""
+            permissions = " or ".join(f"`{p}`" for p in cap.permissions) or "-"
+            roles = " or ".join(cap.roles) or "-"
+            required = "required" if cap.required else "optional: skipped and reported if missing"
+            lines.append(f"| {name} | {cap.name} | {permissions} | {roles} | {required} |")
+    return "\n".join(lines) + "\n"
