@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import cases, demo, emulator_cmd, tenant
+from reclaim.cli import cases, demo, emulator_cmd, investigate, tenant
 from reclaim.cli.console import err_console
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
@@ -24,6 +24,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(cases.app, name="cases")
 app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="analyze")
 app.command("demo")(demo.demo)
+app.command("investigate")(investigate.investigate_command)
 
 
 def _version(value: bool) -> None:

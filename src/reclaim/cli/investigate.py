@@ -1,0 +1,68 @@
+"""``reclaim investigate USER``: is this account compromised, and how?"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from reclaim.cli.analyze import indicates_compromise, render_analysis
+from reclaim.cli.cases import DB_HELP
+from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
+from reclaim.cli.console import console, err_console, safe
+from reclaim.collect import Investigation, investigate, parse_since
+from reclaim.errors import EXIT_FINDINGS, EXIT_OK
+from reclaim.m365 import Connection
+from reclaim.store import ENV_VAR, Store
+
+
+def investigate_command(
+    user: str = typer.Argument(..., help="The user's principal name, e.g. alice@contoso.com."),
+    since: str = typer.Option("30d", "--since", help="Window start: 7d, 30d, 12h or a date (2026-11-01)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document (DESIGN.md's investigate shape)."),
+    audit_wait: float = typer.Option(30.0, "--audit-wait", min=0, max=3600,
+                                     help="Seconds to wait for the unified audit log query."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Collect the evidence about USER, run every check, store the case and print the verdict.
+
+    Exit codes: 0 nothing of medium severity or above, 1 compromise indicators found,
+    2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked.
+    """
+    with reclaim_errors():
+        start = parse_since(since)
+        if "@" not in user or user.startswith("@") or user.endswith("@") or any(c.isspace() for c in user):
+            from reclaim.errors import BadInput
+
+            raise BadInput(f"{user!r} is not a user principal name", hint="for example alice@contoso.com")
+        store = Store(db)
+    settings = resolve_settings(tenant, endpoint)
+
+    def progress(kind: str) -> None:
+        if not as_json:
+            err_console.print(f"  collected {kind}", style="dim", markup=False, highlight=False)
+
+    async def work(conn: Connection) -> Investigation:
+        return await investigate(conn, store, user, since=start, progress=None if as_json else progress,
+                                 audit_wait=audit_wait)
+
+    try:
+        result = run_connected(settings, work)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        render(result)
+    raise typer.Exit(EXIT_FINDINGS if indicates_compromise([result.analysis]) else EXIT_OK)
+
+
+def render(result: Investigation) -> None:
+    console.print(f"case [bold]{safe(result.case_id)}[/bold] · {len(result.analysis.findings)} findings · "
+                  f"{result.requests} requests")
+    render_analysis(console, result.analysis)
+    window = result.analysis.window
+    if window is not None and window.since is not None:
+        console.print(f"  suspicious window from {safe(window.since.isoformat())}")

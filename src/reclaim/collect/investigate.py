@@ -1,0 +1,584 @@
+"""Investigate one user: collect the evidence concurrently, store it, run the checks, store the case.
+
+Collection runs in two stages so the whole job costs a handful of round-trips:
+
+1. everything addressable by the user's UPN, at once: the user, rules (Graph and Exchange with
+   ``-IncludeHidden``), sweep rules, mailbox, folders, settings, delegates, devices, protocols,
+   methods, grants, sign-ins, risk, restricted senders, message trace (≤ 10-day slices), Sent Items,
+   5.1.8 NDRs, the unified audit log query, transport rules, alerts, policies, registration details;
+2. what needs stage-1 answers: directory audits (by object id), the grants' service principals,
+   folders that rules point at but the folder list did not include, risk detections (Identity
+   Protection allows one request per second per tenant), audit-log records once the query is done.
+
+Every payload is stored as evidence with its request, collection time and SHA-256. A payload that
+could not be collected becomes ``NotCollected(reason)`` in the bundle and a not-collected row in the
+case — never an empty list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from reclaim.detect.engine import Analysis, analyze
+from reclaim.detect.evidence import EvidenceBundle, NotCollected, Window
+from reclaim.errors import BadInput, CannotConnect
+from reclaim.m365 import (
+    AccessDenied,
+    AuthenticationFailed,
+    Connection,
+    LicenseRequired,
+    M365Error,
+    MailboxNotEnabled,
+    NotFound,
+    Throttled,
+    Unreachable,
+)
+from reclaim.store import Store
+from reclaim.store.models import NewEvidence, NewFinding, NewTimelineEvent
+
+JSON = dict[str, Any]
+
+USER_SELECT = ("id,userPrincipalName,mail,displayName,accountEnabled,passwordPolicies,createdDateTime,"
+               "onPremisesSyncEnabled,mobilePhone,otherMails,signInSessionsValidFromDateTime,"
+               "lastPasswordChangeDateTime,userType")
+MESSAGE_SELECT = "id,subject,sentDateTime,receivedDateTime,internetMessageId,toRecipients,from,bodyPreview"
+#: Graph's message trace answers at most 10 days per query.
+TRACE_SLICE = timedelta(days=10)
+#: and looks back at most 90 days.
+TRACE_MAX_AGE = timedelta(days=90)
+RULE_OPERATIONS = ["New-InboxRule", "Set-InboxRule", "UpdateInboxRules", "Enable-InboxRule"]
+
+#: Default investigation window.
+DEFAULT_SINCE = timedelta(days=30)
+
+Progress = Callable[[str], None]
+
+#: Identity Protection and Conditional Access answer one request per second per tenant, without a
+#: Retry-After on the 429 (reference sheet, "Audit logs and Identity Protection"). Pacing those
+#: requests costs exactly the platform's floor; bursting them costs backoff on top.
+IDENTITY_PROTECTION_SPACING = 1.0
+
+
+class _Pacer:
+    """One request at a time, each starting ``spacing`` seconds after the previous one was answered
+    (measuring from the answer keeps the gap on the service's side too, whatever the latency)."""
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                self._next = loop.time() + self.spacing
+
+
+@dataclass
+class Investigation:
+    """The result of ``investigate``: the stored case and what the checks concluded."""
+
+    case_id: str
+    user: JSON
+    analysis: Analysis
+    bundle: EvidenceBundle
+    evidence_ids: dict[str, list[int]] = field(default_factory=dict)
+    requests: int = 0
+
+    def to_json(self) -> JSON:
+        """The ``investigate --json`` document of DESIGN.md (plus reclaim's extra keys)."""
+        body = self.analysis.to_json()
+        user = {k: self.user.get(k) for k in ("id", "userPrincipalName", "displayName", "mail", "accountEnabled")}
+        return {"user": user, "verdict": body.pop("verdict"), "case": self.case_id, **body}
+
+
+@dataclass
+class _Collected:
+    """What the collectors gathered, before it becomes a bundle and evidence rows."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    evidence: list[tuple[str, NewEvidence]] = field(default_factory=list)
+    requests: int = 0
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``7d`` / ``30d`` / ``12h`` / ``2026-11-01`` (a date or ISO timestamp, UTC) → the window's start."""
+    now = now or datetime.now(UTC)
+    raw = text.strip()
+    if raw[:-1].isdigit() and raw[-1:].lower() in ("d", "h"):
+        amount = int(raw[:-1])
+        delta = timedelta(days=amount) if raw[-1].lower() == "d" else timedelta(hours=amount)
+        if delta <= timedelta(0) or delta > timedelta(days=180):
+            raise BadInput(f"--since {text!r} is out of range", hint="use 1d to 180d")
+        return now - delta
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"--since {text!r} is not a duration or a date",
+                       hint="use 7d, 30d, 12h or a date like 2026-11-01") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment >= now:
+        raise BadInput(f"--since {text!r} is in the future")
+    return moment
+
+
+def reason_for(exc: M365Error) -> str:
+    """A not-collected reason a person can act on."""
+    if isinstance(exc, AccessDenied):
+        needs = " or ".join(x for x in (exc.missing_permission, exc.missing_role) if x)
+        return f"missing permission {needs}" if needs else "access denied (a permission or role is missing)"
+    if isinstance(exc, LicenseRequired):
+        return f"licence required: {exc.message}"
+    if isinstance(exc, Throttled):
+        return "throttled: the service kept refusing after retries"
+    if isinstance(exc, MailboxNotEnabled):
+        return "the user has no Exchange Online mailbox"
+    if isinstance(exc, NotFound):
+        return f"not found: {exc.message}"
+    return exc.message
+
+
+class _Collector:
+    """Runs the requests of one investigation and records each payload or the reason it is missing."""
+
+    def __init__(self, conn: Connection, upn: str, since: datetime, until: datetime, progress: Progress | None,
+                 audit_wait: float, spacing: float) -> None:
+        self.conn = conn
+        self.upn = upn
+        self.path_user = quote(upn, safe="@")
+        self.since = since
+        self.until = until
+        self.progress = progress
+        self.audit_wait = audit_wait
+        self.out = _Collected()
+        self.fatal: M365Error | None = None
+        self.paced = _Pacer(spacing)
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    def _store(self, kind: str, source: str, request: JSON, payload: Any) -> None:
+        self.out.values[kind] = payload
+        self.out.evidence.append((kind, NewEvidence(kind=kind, source=source, request=request, payload=payload,
+                                                    collected_at=datetime.now(UTC))))
+
+    async def _run(self, kind: str, source: str, request: JSON, fetch: Callable[[], Awaitable[Any]],
+                   *, absent: Any = ...) -> Any:
+        """Fetch one artifact; on failure record why. ``absent`` is the value for a 404 (if a 404 means none)."""
+        try:
+            payload = await fetch()
+        except (AuthenticationFailed, Unreachable) as exc:
+            self.fatal = self.fatal or exc
+            self.out.missing[kind] = reason_for(exc)
+            return None
+        except NotFound as exc:
+            if absent is ...:
+                self.out.missing[kind] = reason_for(exc)
+                return None
+            payload = absent
+        except M365Error as exc:
+            self.out.missing[kind] = reason_for(exc)
+            return None
+        self._store(kind, source, request, payload)
+        if self.progress is not None:
+            self.progress(kind)
+        return payload
+
+    async def _list(self, url: str, params: Mapping[str, str] | None = None, *, mailbox: str | None = None,
+                    headers: Mapping[str, str] | None = None) -> list[JSON]:
+        self.out.requests += 1
+        if url.startswith(("/identityProtection/", "/identity/conditionalAccess/")):
+            async with self.paced.slot():
+                return [item async for item in self.conn.graph.paged(url, params, headers=headers)]
+        return [item async for item in self.conn.graph.paged(url, params, mailbox=mailbox, headers=headers)]
+
+    async def _get(self, url: str, params: Mapping[str, str] | None = None, *, mailbox: str | None = None) -> JSON:
+        self.out.requests += 1
+        return await self.conn.graph.get(url, params, mailbox=mailbox)
+
+    async def _exo(self, cmdlet: str, parameters: Mapping[str, Any]) -> list[JSON]:
+        self.out.requests += 1
+        return await self.conn.exchange.invoke(cmdlet, parameters)
+
+    def graph(self, kind: str, url: str, params: Mapping[str, str] | None = None, *, mailbox: bool = False,
+              absent: Any = ..., headers: Mapping[str, str] | None = None) -> Awaitable[Any]:
+        request = {"method": "GET", "url": url, "params": dict(params or {})}
+        box = self.upn if mailbox else None
+        return self._run(kind, "graph", request, lambda: self._list(url, params, mailbox=box, headers=headers),
+                         absent=absent)
+
+    def exchange(self, kind: str, cmdlet: str, parameters: Mapping[str, Any], *,
+                 single: bool = False) -> Awaitable[Any]:
+        request = {"cmdlet": cmdlet, "parameters": dict(parameters)}
+
+        async def fetch() -> Any:
+            items = await self._exo(cmdlet, parameters)
+            return (items[0] if items else {}) if single else items
+
+        return self._run(kind, "exchange", request, fetch)
+
+    # -- stage 1 -------------------------------------------------------------------------------------
+
+    async def user(self) -> JSON | None:
+        url = f"/users/{self.path_user}"
+        params = {"$select": USER_SELECT}
+        request = {"method": "GET", "url": url, "params": params}
+        try:
+            user = await self._get(url, params)
+        except NotFound:
+            raise BadInput(f"no user {self.upn!r} in this tenant",
+                           hint="check the user principal name (reclaim investigate alice@contoso.com)") from None
+        except (AuthenticationFailed, Unreachable):
+            raise
+        except M365Error as exc:
+            self.out.missing["user"] = reason_for(exc)
+            return None
+        self._store("user", "graph", request, user)
+        return user
+
+    async def domains(self) -> None:
+        async def fetch() -> list[str]:
+            items = await self._list("/domains", {"$select": "id,isVerified,isDefault"})
+            return [str(d["id"]).lower() for d in items if d.get("id")]
+
+        await self._run("accepted_domains", "graph", {"method": "GET", "url": "/domains"}, fetch)
+
+    async def folders(self) -> None:
+        await self.graph("folders", f"/users/{self.path_user}/mailFolders",
+                         {"includeHiddenFolders": "true", "$top": "250"}, mailbox=True)
+
+    async def mailbox_settings(self) -> None:
+        url = f"/users/{self.path_user}/mailboxSettings"
+        await self._run("mailbox_settings", "graph", {"method": "GET", "url": url},
+                        lambda: self._get(url, mailbox=self.upn))
+
+    def _since(self) -> str:
+        return self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _until(self) -> str:
+        return self.until.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async def sign_ins(self) -> None:
+        upn = self.upn.replace("'", "''")
+        await self.graph("sign_ins", "/auditLogs/signIns",
+                         {"$filter": f"userPrincipalName eq '{upn}' and createdDateTime ge {self._since()}",
+                          "$top": "1000"})
+
+    async def risky_user(self) -> None:
+        upn = self.upn.replace("'", "''")
+
+        async def fetch() -> JSON | None:
+            items = await self._list("/identityProtection/riskyUsers", {"$filter": f"userPrincipalName eq '{upn}'"})
+            return items[0] if items else None
+
+        await self._run("risky_user", "graph", {"method": "GET", "url": "/identityProtection/riskyUsers",
+                                                "params": {"$filter": f"userPrincipalName eq '{upn}'"}}, fetch)
+
+    async def message_trace(self) -> None:
+        """Mail the user sent, in ≤ 10-day slices (Graph's limit), within the last 90 days."""
+        start = max(self.since, self.until - TRACE_MAX_AGE + timedelta(minutes=5))
+        slices: list[tuple[datetime, datetime]] = []
+        cursor = start
+        while cursor < self.until:
+            end = min(cursor + TRACE_SLICE, self.until)
+            slices.append((cursor, end))
+            cursor = end
+        sender = self.upn.replace("'", "''")
+
+        def params(a: datetime, b: datetime) -> dict[str, str]:
+            return {"$filter": f"senderAddress eq '{sender}' and receivedDateTime ge {a:%Y-%m-%dT%H:%M:%SZ} "
+                               f"and receivedDateTime le {b:%Y-%m-%dT%H:%M:%SZ}", "$top": "5000"}
+
+        async def fetch() -> list[JSON]:
+            parts = await asyncio.gather(*(self._list("/admin/exchange/tracing/messageTraces", params(a, b))
+                                           for a, b in slices))
+            seen: set[str] = set()
+            merged: list[JSON] = []
+            for part in parts:
+                for item in part:
+                    key = str(item.get("id") or item)
+                    if key not in seen:
+                        seen.add(key)
+                        merged.append(item)
+            return merged
+
+        request = {"method": "GET", "url": "/admin/exchange/tracing/messageTraces",
+                   "slices": [params(a, b) for a, b in slices]}
+        await self._run("message_trace", "graph", request, fetch)
+
+    async def sent_items(self) -> None:
+        await self.graph("sent_items", f"/users/{self.path_user}/mailFolders/sentitems/messages",
+                         {"$filter": f"sentDateTime ge {self._since()}", "$orderby": "sentDateTime desc",
+                          "$select": MESSAGE_SELECT, "$top": "1000"}, mailbox=True)
+
+    async def ndr_messages(self) -> None:
+        await self.graph("ndr_messages", f"/users/{self.path_user}/mailFolders/inbox/messages",
+                         {"$search": '"5.1.8"', "$select": MESSAGE_SELECT, "$top": "250"}, mailbox=True)
+
+    async def audit_records(self) -> None:
+        """The unified audit log's rule events, through an audit-log query (asynchronous on the service)."""
+        body = {"displayName": f"reclaim: inbox rule events of {self.upn}",
+                "filterStartDateTime": self._since(), "filterEndDateTime": self._until(),
+                "operationFilters": RULE_OPERATIONS, "userPrincipalNameFilters": [self.upn]}
+        request = {"method": "POST", "url": "/security/auditLog/queries", "body": body}
+
+        async def fetch() -> list[JSON]:
+            self.out.requests += 1
+            created = await self.conn.graph.request("POST", "/security/auditLog/queries", json=body,
+                                                    idempotent=False)
+            if not created or "id" not in created:
+                raise M365Error("the audit log query was not created")
+            query_id = str(created["id"])
+            status = str(created.get("status", ""))
+            deadline = asyncio.get_running_loop().time() + self.audit_wait
+            delay = 0.5
+            while status not in ("succeeded", "failed", "cancelled"):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise M365Error(f"the unified audit log query {query_id} was still running after "
+                                    f"{self.audit_wait:g} s; re-run with a longer --audit-wait")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                status = str((await self._get(f"/security/auditLog/queries/{query_id}")).get("status", ""))
+            if status != "succeeded":
+                raise M365Error(f"the unified audit log query {query_id} ended as {status}")
+            records = await self._list(f"/security/auditLog/queries/{query_id}/records")
+            # Graph wraps each unified-audit-log record; its auditData is the record itself.
+            return [r["auditData"] if isinstance(r.get("auditData"), dict) else r for r in records]
+
+        await self._run("audit_records", "graph", request, fetch)
+
+    async def alerts(self) -> None:
+        await self.graph("alerts", "/security/alerts_v2", {"$filter": f"createdDateTime ge {self._since()}"})
+
+    async def security_defaults(self) -> None:
+        url = "/policies/identitySecurityDefaultsEnforcementPolicy"
+        await self._run("security_defaults", "graph", {"method": "GET", "url": url}, lambda: self._get(url))
+
+    async def registration_details(self) -> None:
+        upn = self.upn.replace("'", "''")
+
+        async def fetch() -> JSON | None:
+            items = await self._list("/reports/authenticationMethods/userRegistrationDetails",
+                                     {"$filter": f"userPrincipalName eq '{upn}'"})
+            return items[0] if items else None
+
+        await self._run("registration_details", "graph",
+                        {"method": "GET", "url": "/reports/authenticationMethods/userRegistrationDetails",
+                         "params": {"$filter": f"userPrincipalName eq '{upn}'"}}, fetch)
+
+    async def stage_one(self) -> JSON | None:
+        u = self.path_user
+        mbx = {"Mailbox": self.upn}
+        ident = {"Identity": self.upn}
+        jobs: list[Awaitable[Any]] = [
+            self.domains(),
+            self.graph("graph_rules", f"/users/{u}/mailFolders/inbox/messageRules", mailbox=True),
+            self.folders(),
+            self.mailbox_settings(),
+            self.graph("auth_methods", f"/users/{u}/authentication/methods"),
+            self.graph("oauth_grants", f"/users/{u}/oauth2PermissionGrants"),
+            self.graph("member_of", f"/users/{u}/transitiveMemberOf", {"$select": "id,displayName"}),
+            self.sign_ins(),
+            self.risky_user(),
+            self.message_trace(),
+            self.sent_items(),
+            self.ndr_messages(),
+            self.audit_records(),
+            self.alerts(),
+            self.graph("ca_policies", "/identity/conditionalAccess/policies"),
+            self.security_defaults(),
+            self.registration_details(),
+            self.exchange("exo_rules", "Get-InboxRule", {**mbx, "IncludeHidden": True}),
+            self.exchange("sweep_rules", "Get-SweepRule", mbx),
+            self.exchange("mailbox", "Get-Mailbox", ident, single=True),
+            self.exchange("mailbox_permissions", "Get-MailboxPermission", ident),
+            self.exchange("recipient_permissions", "Get-RecipientPermission", ident),
+            self.exchange("mobile_devices", "Get-MobileDevice", mbx),
+            self.exchange("cas_mailbox", "Get-CASMailbox", ident, single=True),
+            self.exchange("blocked_senders", "Get-BlockedSenderAddress", {}),
+            self.exchange("transport_rules", "Get-TransportRule", {}),
+        ]
+        user_task = asyncio.ensure_future(self.user())
+        others = asyncio.gather(*jobs)
+        try:
+            user = await user_task
+        except BaseException:
+            others.cancel()
+            await asyncio.gather(others, return_exceptions=True)
+            raise
+        await others
+        return user
+
+    # -- stage 2 -------------------------------------------------------------------------------------
+
+    async def stage_two(self, user: JSON | None) -> None:
+        jobs: list[Awaitable[Any]] = [self.risk_detections(), self.service_principals(), self.rule_folders()]
+        if user is not None and user.get("id"):
+            uid = str(user["id"]).replace("'", "''")
+            jobs.append(self.graph("directory_audits", "/auditLogs/directoryAudits",
+                                   {"$filter": f"targetResources/any(t: t/id eq '{uid}') and "
+                                               f"activityDateTime ge {self._since()}"}))
+        else:
+            self.out.missing["directory_audits"] = self.out.missing.get("user", "the user object was not read")
+        await asyncio.gather(*jobs)
+
+    async def risk_detections(self) -> None:
+        upn = self.upn.replace("'", "''")
+        await self.graph("risk_detections", "/identityProtection/riskDetections",
+                         {"$filter": f"userPrincipalName eq '{upn}'"})
+
+    async def service_principals(self) -> None:
+        grants = self.out.values.get("oauth_grants")
+        if not isinstance(grants, list):
+            self.out.missing["service_principals"] = "the OAuth grants were not read"
+            return
+        ids = sorted({str(g["clientId"]) for g in grants if isinstance(g, dict) and g.get("clientId")})
+
+        async def fetch() -> list[JSON]:
+            found = await asyncio.gather(*(self._one_sp(i) for i in ids))
+            return [sp for sp in found if sp is not None]
+
+        await self._run("service_principals", "graph",
+                        {"method": "GET", "url": "/servicePrincipals/{id}", "ids": ids}, fetch)
+
+    async def _one_sp(self, sp_id: str) -> JSON | None:
+        try:
+            return await self._get(f"/servicePrincipals/{quote(sp_id, safe='')}")
+        except NotFound:
+            return None
+
+    async def rule_folders(self) -> None:
+        """Folders that rules move or copy to but the folder list did not show (child folders)."""
+        folders = self.out.values.get("folders")
+        rules = self.out.values.get("graph_rules")
+        if not isinstance(folders, list) or not isinstance(rules, list):
+            return
+        known = {str(f.get("id")) for f in folders if isinstance(f, dict)}
+        wanted: set[str] = set()
+        for rule in rules:
+            actions = rule.get("actions") if isinstance(rule, dict) else None
+            if isinstance(actions, dict):
+                for key in ("moveToFolder", "copyToFolder"):
+                    value = actions.get(key)
+                    if isinstance(value, str) and value and value not in known:
+                        wanted.add(value)
+        for folder_id in sorted(wanted):
+            try:
+                folder = await self._get(f"/users/{self.path_user}/mailFolders/{quote(folder_id, safe='')}",
+                                         {"$select": "id,displayName,parentFolderId"}, mailbox=self.upn)
+            except NotFound:
+                continue
+            except M365Error as exc:
+                self.out.missing.setdefault("folders", reason_for(exc))
+                return
+            folders.append(folder)
+
+
+def _bundle(collected: _Collected, since: datetime, until: datetime) -> EvidenceBundle:
+    values: dict[str, Any] = {}
+    for name in EvidenceBundle.__dataclass_fields__:
+        if name in ("window", "now", "mailbox_owner"):
+            continue
+        if name in collected.missing:
+            values[name] = NotCollected(collected.missing[name])
+        elif name in collected.values:
+            values[name] = collected.values[name]
+    return EvidenceBundle(**values, window=Window(since, until), now=until)
+
+
+async def investigate(conn: Connection, store: Store, user: str, *, since: datetime | None = None,
+                      until: datetime | None = None, progress: Progress | None = None,
+                      audit_wait: float = 30.0,
+                      identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING) -> Investigation:
+    """Collect, store and analyse the evidence about ``user``; returns the stored case.
+
+    ``identity_protection_spacing`` paces Identity Protection / Conditional Access requests (one per
+    second per tenant on the real service); an emulator with throttling turned off may use 0.
+    """
+    until = until or datetime.now(UTC)
+    since = since or (until - DEFAULT_SINCE)
+    collector = _Collector(conn, user, since, until, progress, audit_wait, identity_protection_spacing)
+    found = await collector.stage_one()
+    if collector.fatal is not None:
+        raise collector.fatal
+    await collector.stage_two(found)
+    collected = collector.out
+    if found is not None and not found.get("userPrincipalName"):
+        found = {**found, "userPrincipalName": user}
+    user_obj: JSON = found or {"userPrincipalName": user}
+    upn = str(user_obj.get("userPrincipalName") or user)
+    if not collected.values.keys() - {"user"}:
+        reasons = sorted(set(collected.missing.values()))
+        raise CannotConnect(f"nothing about {upn} could be collected: {'; '.join(reasons)[:300]}",
+                            hint="run `reclaim tenant check` to see which permissions are missing")
+    bundle = _bundle(collected, since, until)
+    analysis = analyze(bundle)
+    tenant = await conn.tenant_id()
+    evidence_ids: dict[str, list[int]] = {}
+    with store.transaction():
+        case = store.create_case("investigate", upn, tenant=tenant, since=since, until=until)
+        ids = store.add_evidence_many(case.id, (item for _, item in collected.evidence))
+        for (kind, _), eid in zip(collected.evidence, ids, strict=True):
+            evidence_ids.setdefault(kind, []).append(eid)
+        for kind, reason in sorted(collected.missing.items()):
+            store.record_not_collected(case.id, kind, reason, subject=upn)
+        store.add_findings(case.id, (_new_finding(f, upn, evidence_ids) for f in analysis.findings))
+        store.add_timeline(case.id, (NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
+                                                      artifact_type=e.artifact.type if e.artifact else None,
+                                                      artifact_id=e.artifact.id if e.artifact else None,
+                                                      source=e.check, user=upn)
+                                     for e in analysis.timeline))
+        window = analysis.window
+        summary = {"verdict": analysis.verdict.name.value, "because": analysis.verdict.because,
+                   "notChecked": [n.to_json() for n in analysis.not_checked],
+                   "suspiciousWindow": None if window is None else {
+                       "since": window.since.isoformat() if window.since else None,
+                       "until": window.until.isoformat() if window.until else None},
+                   "user": {k: user_obj.get(k) for k in ("id", "userPrincipalName", "displayName")},
+                   "requests": collected.requests}
+        store.set_verdict(case.id, analysis.verdict.name.value, summary=summary)
+    return Investigation(case_id=case.id, user=user_obj, analysis=analysis, bundle=bundle,
+                         evidence_ids=evidence_ids, requests=collected.requests)
+
+
+#: Which evidence kinds a finding's artifact rests on.
+_ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "inboxRule": ("graph_rules", "exo_rules", "folders"), "sweepRule": ("sweep_rules",),
+    "mailboxForwarding": ("mailbox",), "signIn": ("sign_ins",), "directoryAudit": ("directory_audits",),
+    "authenticationMethod": ("auth_methods",), "oauth2PermissionGrant": ("oauth_grants", "service_principals"),
+    "mailboxPermission": ("mailbox_permissions",), "recipientPermission": ("recipient_permissions",),
+    "mobileDevice": ("mobile_devices",), "blockedSender": ("blocked_senders", "ndr_messages", "alerts"),
+    "sentItemsGap": ("message_trace", "sent_items"), "automaticReplies": ("mailbox_settings",),
+    "transportRule": ("transport_rules",), "riskyUser": ("risky_user", "risk_detections"),
+    "user": ("user", "ca_policies", "security_defaults", "registration_details"),
+    "messageTrace": ("message_trace",), "auditRecord": ("audit_records",),
+}
+
+
+def _new_finding(finding: Any, upn: str, evidence_ids: dict[str, list[int]]) -> NewFinding:
+    kinds = _ARTIFACT_EVIDENCE.get(finding.artifact.type, ())
+    ids = tuple(i for k in kinds for i in evidence_ids.get(k, []))
+    return NewFinding(check_id=finding.check, severity=finding.severity.value, title=finding.title,
+                      kind=finding.kind, detail="; ".join(finding.reasons) or None,
+                      artifact_type=finding.artifact.type, artifact_id=finding.artifact.id,
+                      evidence={**dict(finding.evidence), "symptom": finding.symptom,
+                                "time": finding.time.isoformat() if finding.time else None,
+                                "reasons": list(finding.reasons)},
+                      evidence_ids=ids, user=upn)
+
+
+__all__ = ["DEFAULT_SINCE", "Investigation", "investigate", "parse_since", "reason_for"]
