@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reclaim.emulator import FixtureError, graph
 from reclaim.emulator.state import Clock
@@ -389,3 +391,46 @@ def test_every_graph_route_has_its_documented_throttle_class() -> None:
                 checked += 1
                 break
     assert checked >= 10
+
+
+# ---------------------------------------------------------------------------------------------- properties
+@given(steps=st.lists(st.floats(min_value=0, max_value=4, allow_nan=False), min_size=1, max_size=60),
+       limit=st.integers(min_value=1, max_value=6))
+@settings(max_examples=60, deadline=None)
+def test_window_never_admits_more_than_its_limit(steps: list[float], limit: int) -> None:
+    t = throttler({"auditLogs": {"requests": limit, "windowSeconds": 10}})
+    admitted: list[float] = []
+    for step in steps:
+        t.clock.advance(step)
+        now = t.clock.now().timestamp()
+        if t.admit(kind="auditLogs", app_id=APP) is None:
+            admitted.append(now)
+            assert sum(1 for x in admitted if x > now - 10) <= limit
+
+
+@given(kind=st.sampled_from(["auditLogs", "messageTrace", "identity", "outlook"]),
+       burst=st.integers(min_value=1, max_value=30), early=st.floats(min_value=0.001, max_value=0.9))
+@settings(max_examples=60, deadline=None)
+def test_waiting_the_retry_after_is_enough_and_coming_back_early_is_not(kind: str, burst: int,
+                                                                         early: float) -> None:
+    t = throttler({"auditLogs": {"requests": 3}, "messageTrace": {"requests": 4, "windowSeconds": 30},
+                   "identity": {"resourceUnits": 5}, "outlook": {"requests": 5, "windowSeconds": 60}})
+
+    def call() -> Rejection | None:
+        result = t.admit(kind=kind, app_id=APP, mailbox="m1", cost=2)
+        if result is None:
+            t.release(kind=kind, app_id=APP, mailbox="m1")
+        return result
+
+    rejection = None
+    for _ in range(burst):
+        rejection = call()
+        if rejection is not None:
+            break
+    if rejection is None:
+        return
+    assert rejection.retry_after is not None
+    t.clock.advance(rejection.retry_after * early)
+    assert call() is not None  # before Retry-After: another 429 (RetryAfterPlugin)
+    t.clock.advance(rejection.retry_after * (1 - early) + 1e-6)  # the clock keeps microseconds
+    assert call() is None
