@@ -213,3 +213,11 @@ def test_malformed_exchange_rule_is_tolerated() -> None:
 def test_disabled_rule_is_one_level_lower() -> None:
     f = one(rule_findings(graph_rule(isEnabled=False, actions={"delete": True})))
     assert f.severity is Severity.MEDIUM and "disabled" in " ".join(f.reasons)
+
+
+def test_system_rules_stay_quiet_unless_they_forward_out() -> None:
+    junk = {"Name": "Junk E-Mail Rule", "RuleIdentity": "1", "MoveToFolder": "Junk Email", "IsHidden": True}
+    oof = {"Name": "Microsoft.Exchange.OOF.KnownSenders.Template", "RuleIdentity": "2", "DeleteMessage": True}
+    assert rule_findings(junk, oof) == []
+    fake = {"Name": "Junk E-Mail Rule", "RuleIdentity": "3", "ForwardTo": ["x@evil.example"]}
+    assert one(rule_findings(fake)).severity is Severity.HIGH  # forwards every message out

@@ -18,6 +18,8 @@ Decision (documented for the report and the tests): a rule gets at most one find
   A disabled rule is one level lower (it does nothing now, but somebody made it).
 - ``check`` is the id of the check with the strongest signal (ties: external forward, hiding,
   hidden, keywords, name — in that order); ``evidence.checks`` lists every contributing check.
+- Exchange's own rules (``Junk E-Mail Rule``, ``Microsoft.Exchange.OOF.*``) only count when they
+  send mail outside (then they merely wear the name).
 - Rules whose signals are all ``info`` (a keyword condition that only colours mail, a short name)
   produce no finding.
 """
@@ -42,6 +44,10 @@ def _at_least(current: Severity, floor: Severity) -> Severity:
 
 
 def combine(rule: InboxRule, signals: Sequence[RuleSignal], context: Context) -> Finding | None:
+    if rule.is_system:
+        # Exchange's own rules (junk filter, out-of-office) are left alone, unless one forwards mail out:
+        # then it only wears a system rule's name.
+        signals = [s for s in signals if "steal" in s.tags]
     if not signals:
         return None
     tags = set().union(*(s.tags for s in signals))
@@ -90,7 +96,8 @@ def combine(rule: InboxRule, signals: Sequence[RuleSignal], context: Context) ->
         evidence["auditEvents"] = [{"operation": e.operation, "time": e.time.isoformat() if e.time else None,
                                     "clientIP": e.client_ip, "recordId": e.record_id} for e in events]
     return Finding(
-        check=primary.check, severity=severity, title=title(rule, tags), artifact=Artifact("inboxRule", rule.id),
+        check=primary.check, severity=severity, title=title(rule, tags, context.domains),
+        artifact=Artifact("inboxRule", rule.id),
         evidence=evidence, reasons=tuple(dict.fromkeys(reasons)), time=first.time if first else None,
         symptom=SYMPTOM,
     )
@@ -101,17 +108,22 @@ def _first(events: Sequence[RuleEvent]) -> RuleEvent | None:
     return min(timed, key=lambda e: e.time) if timed else None  # type: ignore[arg-type,return-value]
 
 
-def title(rule: InboxRule, tags: set[str]) -> str:
+def title(rule: InboxRule, tags: set[str], domains: Sequence[str] | None = None) -> str:
     """One sentence a customer understands: what the rule does to which mail."""
     a = rule.actions
     doing: list[str] = []
     if a.recipients:
         verb = "redirects" if a.redirect_to and not a.forward_to else "forwards"
+        outside = [r for r in a.recipients if domains is not None and r.is_external(domains)]
         shown = [r.address if r.kind == "smtp" else "recipients the export does not list"
                  if r.address == NOT_EXPORTED else (r.name or "a recipient in your organisation")
                  for r in a.recipients]
+        if outside and len(outside) < len(a.recipients):
+            shown = [f"{s} (outside your organisation)" if r in outside else s for s, r in zip(shown, a.recipients,
+                                                                                               strict=True)]
         target = ", ".join(shown[:3]) + (" and others" if len(shown) > 3 else "")
-        doing.append(f"{verb} {{obj}} to {target}" + (" outside your organisation" if "steal" in tags else ""))
+        everyone_outside = bool(outside) and len(outside) == len(a.recipients)
+        doing.append(f"{verb} {{obj}} to {target}" + (" outside your organisation" if everyone_outside else ""))
     if a.permanent_delete:
         doing.append("deletes {obj} permanently")
     elif a.delete:
@@ -124,7 +136,9 @@ def title(rule: InboxRule, tags: set[str]) -> str:
         doing.append("acts on {obj}")
     doing = [d.format(obj="mail" if i == 0 else "it") for i, d in enumerate(doing)]
     c = rule.conditions
-    if "catch-all" in tags or c.is_empty:
+    if c.min_size_kb is not None and rule.applies_to_all:
+        scope = f"for every message over {c.min_size_kb:g} KB, that is nearly all mail"
+    elif "catch-all" in tags or c.is_empty:
         scope = "for every incoming message"
     elif c.words:
         scope = "when the message mentions " + ", ".join(f"'{w}'" for w in c.words[:4])

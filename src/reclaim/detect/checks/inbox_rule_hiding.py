@@ -44,8 +44,10 @@ def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
         what.append("deletes mail")
     kind = a.move_to.kind if a.move_to else None
     if kind is not None:
-        what.append(f"moves mail to {_FOLDER_WORDS[kind]}" + (
-            f" ({a.move_to.name})" if a.move_to and a.move_to.name and a.move_to.name != _FOLDER_WORDS[kind] else ""))
+        label = _FOLDER_WORDS[kind]
+        name = a.move_to.name if a.move_to else None
+        what.append(f"moves mail to {label}" + (f" ({name})" if name and name.casefold() not in label.casefold()
+                                                else ""))
         unusual = kind in _UNUSUAL
     if a.mark_as_read:
         what.append("marks mail as read")
@@ -56,7 +58,8 @@ def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
     if rule.applies_to_all:
         tags.add("catch-all")
         return [RuleSignal(METADATA.id, Severity.HIGH,
-                           f"it {' and '.join(what)} for every incoming message: the user stops seeing their mail",
+                           f"it {' and '.join(what)} for every incoming message (or nearly): the user stops seeing "
+                           "their mail",
                            frozenset(tags), evidence)]
     if a.mark_as_read and not (a.delete or a.permanent_delete or kind) and not a.stop_processing:
         # Marking chosen mail read alone is a common tidy-up.
