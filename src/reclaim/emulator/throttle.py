@@ -14,8 +14,10 @@ class                          rule (defaults)                                  
                                3,500 / 5,000 / 8,000 for < 50 / 50–500 / > 500 users; writes
                                also draw on a write quota of 3,000 / 150 s
 ``auditLogs``, ``authMethods``,  per app + tenant: 5 requests / 10 s ("identity and access         [S30]
-``reports``                    reports": signIn, directoryAudit, authenticationMethod, ...)
+``reports``                    reports": signIn, directoryAudit, authenticationMethod, ...; each
+                               class has its own window; userRegistrationDetails is our mapping)
 ``identityProtection``         per tenant, all apps: 1 request / s; the 429 has NO Retry-After  [S30]
+                               (riskyUsers, riskDetections and conditional access policies)
 ``messageTrace``               per tenant: 100 requests / 300 s (Get-MessageTraceV2's limit)   [B]
 ``exchange``                   per tenant: 10 concurrent InvokeCommand requests (assumption:   none
                                Microsoft documents no number for the admin API); an optional
@@ -24,7 +26,10 @@ class                          rule (defaults)                                  
 ============================  ==============================================================  ========
 
 Like Dev Proxy's RetryAfterPlugin, a caller that comes back before the ``Retry-After`` it was given
-gets another 429 for the time still left (``enforceRetryAfter``, on by default).
+gets another 429 for the time still left (``enforceRetryAfter``, on by default); a concurrency 429
+is not remembered (the slot frees when a request in flight ends). Not emulated: the global 130,000
+requests / 10 s per app, identity's per-app and per-tenant quotas across tenants, Outlook's 150 MB
+upload / 5 min, and any limit on ``security`` (alerts, audit log queries).
 
 Configuration: ``tenant.settings["throttling"]`` overrides any of the defaults below, per class, e.g.
 ``{"outlook": {"concurrency": 2}, "identity": {"resourceUnits": 100}}``; ``{"enabled": false}`` (or
@@ -67,8 +72,8 @@ DEFAULTS: dict[str, JSON] = {
     "identityProtection": {"requests": 1, "windowSeconds": 1.0},
     # reference sheet B (Get-MessageTraceV2): 100 queries per 5 minutes per tenant.
     "messageTrace": {"requests": 100, "windowSeconds": 300.0},
-    # Not documented by Microsoft for the admin API: a per-tenant concurrency cap is what community clients
-    # (CIPP) observe; 10 is our assumption. No rate rule unless configured.
+    # Microsoft documents no limit for the admin API (InvokeCommand): the per-tenant cap of 10 concurrent
+    # requests is our assumption, and there is no rate rule unless one is configured.
     "exchange": {"concurrency": 10, "requests": None, "windowSeconds": 60.0, "concurrencyRetryAfter": 1.0},
 }
 
