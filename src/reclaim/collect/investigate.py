@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -488,7 +489,22 @@ class _Collector:
             folders.append(folder)
 
 
-def _bundle(collected: _Collected, since: datetime, until: datetime) -> EvidenceBundle:
+def _concerning(alerts: Any, user: JSON | None, upn: str) -> Any:
+    """The tenant's alerts that name this user (by UPN, mail or object id anywhere in the alert)."""
+    if not isinstance(alerts, list):
+        return alerts
+    keys = {upn.lower()}
+    if user:
+        keys |= {str(user.get(k)).lower() for k in ("id", "mail", "userPrincipalName") if user.get(k)}
+    return [a for a in alerts if any(k in json.dumps(a, ensure_ascii=False).lower() for k in keys)]
+
+
+def _bundle(collected: _Collected, since: datetime, until: datetime, upn: str) -> EvidenceBundle:
+    if "alerts" in collected.values:
+        # stored as received (every alert of the window); the checks get the ones about this user
+        collected = _Collected(values={**collected.values, "alerts": _concerning(
+            collected.values["alerts"], collected.values.get("user"), upn)},
+            missing=collected.missing, evidence=collected.evidence, requests=collected.requests)
     values: dict[str, Any] = {}
     for name in EvidenceBundle.__dataclass_fields__:
         if name in ("window", "now", "mailbox_owner"):
@@ -525,7 +541,7 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
         reasons = sorted(set(collected.missing.values()))
         raise CannotConnect(f"nothing about {upn} could be collected: {'; '.join(reasons)[:300]}",
                             hint="run `reclaim tenant check` to see which permissions are missing")
-    bundle = _bundle(collected, since, until)
+    bundle = _bundle(collected, since, until, upn)
     analysis = analyze(bundle)
     tenant = await conn.tenant_id()
     evidence_ids: dict[str, list[int]] = {}
