@@ -491,3 +491,37 @@ def test_wrong_secret_is_authentication_failed(serve: Serve) -> None:
         asyncio.run(main())
     assert caught.value.code == "AADSTS7000215" and caught.value.exit_code == 3
     assert "not-the-secret" not in str(caught.value) and "secret is wrong" in str(caught.value)
+
+
+def test_a_retry_after_beyond_the_budget_fails_fast_with_the_wait() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "3600"},
+                              json={"error": {"code": "TooManyRequests", "message": "later"}})
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def main() -> None:
+        async with mock_connection(handler, StaticTokens(), sleep=sleep) as conn:
+            await conn.graph.get("/users")
+
+    with pytest.raises(Throttled) as caught:
+        asyncio.run(main())
+    assert caught.value.retry_after == 3600 and caught.value.attempts == 1 and slept == []
+
+
+def test_concurrent_401s_refresh_the_token_once(serve: Serve) -> None:
+    c = serve(fixture(1, rules=0, settings={"tokenLifetimeSeconds": 600}))
+
+    async def main() -> Any:
+        async with connect(c) as conn:
+            await conn.graph.get("/users/u0000")
+            c.emulator.clock.advance(900)
+            await asyncio.gather(*(conn.graph.get("/users/u0000") for _ in range(8)))
+            return conn.pipeline.stats
+
+    stats = asyncio.run(main())
+    assert stats.refreshed_tokens >= 1
+    assert len(calls(c, "POST", "/oauth2/v2.0/token")) == 2  # one refresh for eight expired requests

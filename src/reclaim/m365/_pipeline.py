@@ -136,8 +136,10 @@ class Pipeline:
                     # Expired or revoked in flight: one fresh token, one more try (not counted).
                     refreshed = True
                     attempt -= 1
-                    self.stats.refreshed_tokens += 1
-                    await self.tokens.get_token(scope, refresh=True)
+                    current = await self.tokens.get_token(scope)
+                    if current.token == token.token:  # nobody refreshed it meanwhile
+                        self.stats.refreshed_tokens += 1
+                        await self.tokens.get_token(scope, refresh=True)
                     continue
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if status == 429:
@@ -177,7 +179,8 @@ class Pipeline:
                         return None
                     raise final
             delay = policy.delay(attempt, retry_after)
-            if attempt >= policy.max_attempts or waited + delay > policy.max_wait:
+            too_long = retry_after is not None and retry_after > policy.max_retry_after
+            if attempt >= policy.max_attempts or waited + delay > policy.max_wait or too_long:
                 assert last_error is not None
                 if isinstance(last_error, Throttled):
                     last_error.retry_after = last_retry_after

@@ -340,9 +340,15 @@ class GraphClient:
                 self.pipeline.limit.on_throttle()
                 self.pipeline.stats.throttled += 1
             delay = max(retry_after) if retry_after else policy.backoff(round_no)
-            delay = min(delay, policy.max_retry_after)
-            if waited + delay > policy.max_wait:
-                rounds = round_no  # out of budget: the next round reports instead of retrying
+            if delay > policy.max_retry_after or waited + delay > policy.max_wait:
+                # Out of budget: report what is still failing instead of waiting that long.
+                for r in retry:
+                    rid = str(r.id)
+                    sub = responses.get(rid) or {"id": rid, "status": 503, "headers": {}, "body": None}
+                    status = int(sub.get("status", 503))
+                    headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
+                    results[rid] = self._result(r, sub, status, headers, attempts[rid], granted)
+                return
             waited += delay
             self.pipeline.stats.retries += 1
             await policy.wait(delay)

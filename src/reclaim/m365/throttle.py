@@ -53,12 +53,13 @@ class RetryPolicy:
     #: attempts per request, the first included
     max_attempts: int = 8
     #: total time one request may spend waiting between attempts
-    max_wait: float = 300.0
+    max_wait: float = 900.0
     #: backoff without Retry-After: base * 2**n with full jitter, capped at max_delay
     base_delay: float = 0.5
     max_delay: float = 30.0
-    #: a Retry-After longer than this is capped (the request is retried at the cap)
-    max_retry_after: float = 120.0
+    #: a Retry-After longer than this is not waited for: the request fails with ``Throttled`` (carrying
+    #: ``retry_after``) so the caller can checkpoint and resume later instead of blocking for long
+    max_retry_after: float = 330.0
     #: multiplies every delay (Retry-After included): 1.0 in production, tiny in tests
     time_scale: float = 1.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
