@@ -17,7 +17,7 @@ from reclaim.emulator import FixtureError, graph
 from reclaim.emulator.state import Clock
 from reclaim.emulator.throttle import Rejection, Throttler, identity_resource_units
 from reclaim.emulator.wire import ApiRequest, ApiResponse, Router
-from tests.conftest import TenantClient
+from tests.conftest import EXCHANGE_SCOPE, GRAPH_SCOPE, TenantClient
 
 APP = "app-1"
 OTHER_APP = "app-2"
@@ -434,3 +434,32 @@ def test_waiting_the_retry_after_is_enough_and_coming_back_early_is_not(kind: st
     assert call() is not None  # before Retry-After: another 429 (RetryAfterPlugin)
     t.clock.advance(rejection.retry_after * (1 - early) + 1e-6)  # the clock keeps microseconds
     assert call() is None
+
+
+def _burst(c: TenantClient, scope: str, method: str, url: str, n: int, body: Any = None) -> list[httpx.Response]:
+    token = c.token(scope)
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=c.base_url, timeout=10,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            return list(await asyncio.gather(*[client.request(method, url, json=body) for _ in range(n)]))
+
+    return asyncio.run(run())
+
+
+def test_outlook_concurrency_on_the_real_message_rules_route(serve: Callable[..., TenantClient]) -> None:
+    c = serve(FIXTURE, latency_ms=300)
+    responses = _burst(c, GRAPH_SCOPE, "GET", "/v1.0/users/alice@contoso.com/mailFolders/inbox/messageRules", 5)
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 429]
+    _assert_429(next(r for r in responses if r.status_code == 429))
+
+
+def test_exchange_concurrency_cap_over_http(serve: Callable[..., TenantClient]) -> None:
+    c = serve({**FIXTURE, "tenant": {**FIXTURE["tenant"], "settings": {"exchangeConcurrency": 2}}}, latency_ms=300)
+    body = {"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "alice@contoso.com"}}}
+    url = f"/adminapi/beta/{c.emulator.state.tenant_id}/InvokeCommand"
+    responses = _burst(c, EXCHANGE_SCOPE, "POST", url, 3, body)
+    assert sorted(r.status_code for r in responses) == [200, 200, 429]
+    throttled = next(r for r in responses if r.status_code == 429)
+    assert float(throttled.headers["Retry-After"]) > 0
+    assert c.exo("Get-Mailbox", {"Identity": "alice@contoso.com"}).status_code == 200
