@@ -1,50 +1,80 @@
-"""``reclaim demo``: the whole job against the built-in practice tenant, no tenant needed."""
+"""``reclaim demo``: the whole job against the built-in practice tenant, no tenant needed.
+
+The practice tenant runs in-process on an ephemeral loopback port; everything below talks to it over
+HTTP through the same client a real tenant gets. Cases go to a store in ``--out`` (``./reclaim-demo``).
+"""
 
 from __future__ import annotations
 
-import asyncio
+from pathlib import Path
 
-import httpx
+import typer
 from rich.table import Table
 
+from reclaim.cli.analyze import render_analysis
+from reclaim.cli.common import reclaim_errors, run_connected
 from reclaim.cli.console import console, safe
+from reclaim.collect import Investigation, investigate
+from reclaim.m365 import Connection, ConnectionSettings
+from reclaim.store import Store
 
 
 def demo(
-    scenario: str = "bec-classic",
+    scenario: str = typer.Option("bec-classic", "--scenario", help="Built-in scenario to run against."),
+    out: Path = typer.Option(Path("reclaim-demo"), "--out", help="Folder for the demo's case store and report."),
 ) -> None:
-    """Start the practice tenant on loopback and show what is in it (over its real HTTP endpoints)."""
+    """Start the practice tenant, show what is in it, investigate its compromised user."""
     from reclaim.emulator import Emulator
     from reclaim.emulator.scenarios import load_scenario
     from reclaim.emulator.server import serve_in_thread
 
-    emulator = Emulator(load_scenario(scenario))
-    with serve_in_thread(emulator) as url:
-        console.print(f"practice tenant [bold]{safe(scenario)}[/bold] at {safe(url)}")
-        asyncio.run(_show_tenant(url, emulator.state.tenant_id, emulator.state.data["apps"][0]))
+    with reclaim_errors():
+        fixture = load_scenario(scenario)
+        out.mkdir(parents=True, exist_ok=True)
+        store = Store(str(out / "cases.db"))
+    truth = fixture.get("scenarioTruth", {})
+    targets = list(truth.get("compromised", []))[:1]
+    emulator = Emulator(fixture)
+    try:
+        with serve_in_thread(emulator) as url:
+            console.print(f"practice tenant [bold]{safe(scenario)}[/bold] at {safe(url)}")
+            settings = ConnectionSettings.for_endpoint(url)
+
+            async def work(conn: Connection) -> list[Investigation]:
+                await _show_tenant(conn)
+                results = []
+                for upn in targets:
+                    console.print(f"\n[bold]investigate {safe(upn)}[/bold]")
+                    results.append(await investigate(conn, store, upn))
+                return results
+
+            results = run_connected(settings, work)
+    finally:
+        store.close()
+    for result in results:
+        console.print(f"case [bold]{safe(result.case_id)}[/bold] · {result.requests} requests")
+        render_analysis(console, result.analysis)
+    console.print(f"\ncase store: {safe(out / 'cases.db')}  (reclaim cases list --db {safe(out / 'cases.db')})")
 
 
-async def _show_tenant(url: str, tenant_id: str, app: dict[str, object]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        async def token(scope: str) -> str:
-            r = await http.post(f"/{tenant_id}/oauth2/v2.0/token", data={
-                "grant_type": "client_credentials", "client_id": str(app["clientId"]),
-                "client_secret": str(app["clientSecret"]), "scope": scope})
-            r.raise_for_status()
-            return str(r.json()["access_token"])
-
-        graph = {"Authorization": f"Bearer {await token('https://graph.microsoft.com/.default')}"}
-        r = await http.get("/v1.0/users", params={"$select": "id,userPrincipalName,displayName,accountEnabled"},
-                           headers=graph)
-        r.raise_for_status()
-        users = r.json()["value"]
-        table = Table(title="Users")
-        for col in ("user", "display name", "sign-in", "inbox rules (Graph)"):
-            table.add_column(col)
-        for user in users:
-            rr = await http.get(f"/v1.0/users/{user['id']}/mailFolders/inbox/messageRules", headers=graph)
-            rules = [r["displayName"] for r in rr.json().get("value", [])] if rr.status_code == 200 else []
-            table.add_row(safe(user["userPrincipalName"]), safe(user.get("displayName") or ""),
-                          "enabled" if user.get("accountEnabled") else "blocked",
-                          safe(", ".join(rules)) or "-")
-        console.print(table)
+async def _show_tenant(conn: Connection) -> None:
+    select = {"$select": "id,userPrincipalName,displayName,accountEnabled"}
+    users = [u async for u in conn.graph.paged("/users", select)]
+    mailboxes = {str(m.get("UserPrincipalName", "")).lower(): m
+                 for m in await conn.exchange.invoke("Get-Mailbox", {"ResultSize": "Unlimited"})}
+    blocked = {str(b.get("SenderAddress", "")).lower()
+               for b in await conn.exchange.invoke("Get-BlockedSenderAddress", {})}
+    table = Table(title="The practice tenant")
+    for col in ("user", "display name", "sign-in", "inbox rules", "forwarding", "restricted"):
+        table.add_column(col)
+    for user in users:
+        upn = str(user.get("userPrincipalName", ""))
+        rules = await conn.exchange.invoke("Get-InboxRule", {"Mailbox": upn, "IncludeHidden": True})
+        names = [str(r.get("Name", "")) for r in rules]
+        mbx = mailboxes.get(upn.lower(), {})
+        forward = mbx.get("ForwardingSmtpAddress") or mbx.get("ForwardingAddress") or ""
+        table.add_row(safe(upn), safe(user.get("displayName") or ""),
+                      "enabled" if user.get("accountEnabled") else "blocked",
+                      safe(", ".join(names)) or "-", safe(forward) or "-",
+                      "yes" if upn.lower() in blocked else "")
+    console.print(table)
