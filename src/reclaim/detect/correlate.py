@@ -13,7 +13,8 @@ Changes made by the attacker
 Verdict (per user; prevention findings never count)
     ``compromised``: any compromise finding of high or critical severity, or medium findings from at
     least two different checks of which at least one falls inside the suspicious window (two
-    independent footprints of the same intrusion).
+    independent footprints of the same intrusion) and at least one shows access or action, not only an
+    attempt or a suspicion (denied MFA prompts, an Identity Protection risk level).
     ``suspicious``: otherwise any medium compromise finding.
     ``clean``: otherwise (low findings are listed but do not change the verdict); the verdict says how
     many checks could not run, because "clean" only covers what was checked.
@@ -93,6 +94,14 @@ def correlate_changes(findings: Sequence[Finding], window: Window | None, ips: f
     return out
 
 
+#: Checks whose findings say someone tried or that Microsoft suspects, not that an attacker got in or acted.
+ATTEMPT_CHECKS = frozenset({"risky-user"})
+
+
+def attempt_only(finding: Finding) -> bool:
+    return finding.check in ATTEMPT_CHECKS or finding.evidence.get("attemptOnly") is True
+
+
 def verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked], window: Window | None) -> Verdict:
     compromise = [f for f in findings if f.kind == "compromise"]
     strong = [f for f in compromise if f.severity.rank >= Severity.HIGH.rank]
@@ -102,7 +111,8 @@ def verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked], wind
     medium = [f for f in compromise if f.severity is Severity.MEDIUM]
     checks = {f.check for f in medium}
     in_window = [f for f in medium if window is not None and window.contains(f.time)]
-    if len(checks) >= 2 and in_window:
+    acted = [f for f in medium if not attempt_only(f)]
+    if len(checks) >= 2 and in_window and acted:
         return Verdict(VerdictName.COMPROMISED, f"medium indicators from {len(checks)} different checks, "
                        "correlated in the suspicious window", tuple(medium))
     if medium:

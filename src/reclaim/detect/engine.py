@@ -117,12 +117,13 @@ def rule_events(bundle: EvidenceBundle) -> dict[str, list[RuleEvent]]:
                   for p in mappings(items(r, "Parameters", "parameters"))}
         props = {text(p, "Name") or "": text(p, "Value") or ""
                  for p in mappings(items(r, "OperationProperties", "operationProperties"))}
-        name = params.get("Name") or props.get("RuleName") or params.get("Identity", "").rsplit("\\", 1)[-1]
-        if not name:
-            continue
-        out.setdefault(name.casefold(), []).append(RuleEvent(op, when(r, "CreationTime", "creationTime"),
-                                                             text(r, "ClientIP", "ClientIPAddress", "clientip"),
-                                                             text(r, "Id", "id")))
+        event = RuleEvent(op, when(r, "CreationTime", "creationTime"),
+                          text(r, "ClientIP", "ClientIPAddress", "clientip"), text(r, "Id", "id"))
+        # Keyed by name and by identity (a Graph id, a RuleIdentity, or "mailbox\\RuleIdentity").
+        keys = {k.casefold() for k in (params.get("Name"), props.get("RuleName"), params.get("Identity"),
+                                       (params.get("Identity") or "").rsplit("\\", 1)[-1]) if k}
+        for key in keys:
+            out.setdefault(key, []).append(event)
     return out
 
 

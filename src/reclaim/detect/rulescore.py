@@ -84,7 +84,8 @@ def combine(rule: InboxRule, signals: Sequence[RuleSignal], context: Context) ->
         severity = severity.raised(-1)
         reasons.append("the rule is disabled now")
     primary = max(signals, key=lambda s: (s.severity.rank, -_ORDER.index(s.check) if s.check in _ORDER else -99))
-    events = context.rule_events.get(rule.name.casefold(), [])
+    events = list({id(e): e for key in (rule.name, rule.id, rule.alt_id) if key
+                   for e in context.rule_events.get(key.casefold(), [])}.values())
     first = _first(events)
     evidence = rule.evidence() | {
         "checks": sorted({s.check for s in signals}, key=lambda c: _ORDER.index(c) if c in _ORDER else 99),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from reclaim.detect.addresses import parse_recipients
 from reclaim.detect.checks._common import user_id
 from reclaim.detect.context import Context
 from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
@@ -17,8 +18,9 @@ METADATA = CheckMeta(
     id="automatic-replies",
     title="Automatic replies are on",
     severity=("low when automatic replies are on (usually the user's holiday notice); medium when they go to "
-              "outside senders and mention payments or contain links or other addresses (an attacker "
-              "redirecting correspondents); one level up when turned on inside the suspicious window."),
+              "outside senders and mention payments or point to a link or address outside the organisation "
+              "(an attacker redirecting correspondents); one level up when turned on inside the suspicious "
+              "window (time from the Set-MailboxAutoReplyConfiguration audit record, else the scheduled start)."),
     symptom="beyond the procedure (automatic replies)",
     references=("https://learn.microsoft.com/graph/api/resources/automaticrepliessetting",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
@@ -26,7 +28,16 @@ METADATA = CheckMeta(
     needs=("mailbox_settings", "audit_records"),
 )
 
-LINK = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.[\w.]+", re.I)
+LINK = re.compile(r"https?://[^\s\"'<>]+|www\.[^\s\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+
+
+def _outside(found: str, domains: list[str], own: frozenset[str]) -> bool:
+    """A link or address in an auto-reply that leads outside the organisation."""
+    if "@" in found and not found.lower().startswith(("http", "www")):
+        (r,) = parse_recipients(found) or (None,)
+        return r is not None and r.address.lower() not in own and r.is_external(domains)
+    host = re.sub(r"^(?:https?://)?", "", found, flags=re.I).split("/", 1)[0].split(":", 1)[0].lower()
+    return not any(host == d or host.endswith("." + d) for d in (x.lower() for x in domains))
 
 
 def _set_time(bundle: EvidenceBundle) -> datetime | None:
@@ -54,11 +65,13 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     message = external_msg if external_audience != "none" else internal_msg
     plain = re.sub(r"<[^>]+>", " ", message)
     finance = sorted({t for w in re.findall(r"[\w-]+", plain) for t in matching_terms(w, TermKind.FINANCE)})
-    if external_audience != "none" and (finance or LINK.search(plain)):
+    domains = list(context.domains or ())
+    outside = [m for m in LINK.findall(plain) if _outside(m, domains, context.own_addresses)]
+    if external_audience != "none" and (finance or outside):
         severity = Severity.MEDIUM
         reasons.append("the reply to outsiders " + ("mentions " + ", ".join(finance) if finance
-                                                     else "contains a link or another address"))
-    at = _set_time(bundle)
+                                                     else "points to " + ", ".join(outside[:3])))
+    at = _set_time(bundle) or when(get(auto, "scheduledStartDateTime"), "dateTime")
     if context.in_suspicious_window(at):
         severity = severity.raised()
         reasons.append(f"turned on during the suspicious window ({context.suspicious_reason})")

@@ -31,15 +31,19 @@ OPERATIONS = {"new-inboxrule", "set-inboxrule"}
 
 
 def _current_names(bundle: EvidenceBundle) -> set[str] | None:
+    """Names and ids (Graph id, RuleIdentity, Identity) of the rules the mailbox has now."""
     names: set[str] = set()
     seen = False
-    for kind, key in (("graph_rules", "displayName"), ("exo_rules", "Name")):
+    for kind, keys in (("graph_rules", ("displayName", "id")), ("exo_rules", ("Name", "RuleIdentity", "Identity"))):
         try:
             rules = bundle.records(kind)  # type: ignore[arg-type]
         except ArtifactMissing:
             continue
         seen = True
-        names.update((text(r, key) or "").casefold() for r in rules)
+        for r in rules:
+            for key in keys:
+                value = (text(r, key) or "").casefold()
+                names.update({value, value.rsplit("\\", 1)[-1]} - {""})
     return names if seen else None
 
 
@@ -57,7 +61,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             if name := text(p, "Name"):
                 params[name] = p.get("Value")
         name = text(params, "Name") or (text(params, "Identity") or "").rsplit("\\", 1)[-1]
-        if not name or (current is not None and name.casefold() in current):
+        identity = (text(params, "Identity") or "").casefold()
+        known = {name.casefold(), identity, identity.rsplit("\\", 1)[-1]} - {""}
+        if not name or (current is not None and known & current):
             continue
         for key in ("ForwardTo", "RedirectTo", "ForwardAsAttachmentTo", "SubjectContainsWords",
                     "SubjectOrBodyContainsWords", "BodyContainsWords", "From"):

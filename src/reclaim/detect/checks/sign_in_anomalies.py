@@ -113,8 +113,12 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
                 km = _km(a, b)
                 hours = max((t1 - t0).total_seconds() / 3600, 1 / 60)
                 if km > MIN_KM and km / hours > SPEED_KMH:
-                    add(i, Severity.HIGH, "impossibleTravel", f"{km:.0f} km from the previous sign-in "
-                        f"({_country(previous) or '?'}) in {hours * 60:.0f} minutes: impossible travel")
+                    # Blame the end of the jump that is not where the user usually is.
+                    prev_usual, cur_usual = _country(previous) in usual, _country(s) in usual
+                    blamed, other = (previous, s) if cur_usual and not prev_usual else (s, previous)
+                    add(index[id(blamed)], Severity.HIGH, "impossibleTravel",
+                        f"{km:.0f} km from the sign-in in {_country(other) or '?'} within {hours * 60:.0f} "
+                        "minutes: impossible travel")
         previous = s
     sessions: dict[str, list[Mapping[str, Any]]] = {}
     for s in ok:
@@ -135,7 +139,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         first = denied[0]
         out.append(Finding(METADATA.id, Severity.MEDIUM, f"{len(denied)} multi-factor prompts were denied or not "
                            "answered: someone who knows the password is trying (MFA fatigue).",
-                           Artifact("signIn", text(first, "id") or ""), evidence={"count": len(denied)},
+                           Artifact("signIn", text(first, "id") or ""),
+                           evidence={"count": len(denied), "ipAddress": text(first, "ipAddress"),
+                                     "attemptOnly": True},
                            reasons=("repeated MFA prompts are a push-bombing attack",),
                            time=when(first, "createdDateTime"), symptom=METADATA.symptom))
     return out
