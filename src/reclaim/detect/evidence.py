@@ -18,6 +18,15 @@ from typing import Any, Literal
 
 from reclaim.detect.fields import mappings
 
+#: Unified-audit-log operations the checks read (collect at least these into ``audit_records``):
+#: rule changes (times and IPs of rules, rules created then removed), mailbox forwarding, delegates,
+#: automatic replies, and bulk deletes.
+AUDIT_OPERATIONS: tuple[str, ...] = (
+    "New-InboxRule", "Set-InboxRule", "UpdateInboxRules", "Enable-InboxRule", "Remove-InboxRule",
+    "Disable-InboxRule", "Set-Mailbox", "Add-MailboxPermission", "Add-RecipientPermission",
+    "Set-MailboxAutoReplyConfiguration", "SoftDelete", "HardDelete", "MoveToDeletedItems",
+)
+
 
 @dataclass(frozen=True)
 class NotCollected:
@@ -106,7 +115,8 @@ class EvidenceBundle:
       internetMessageId, toRecipients``); ``ndr_messages``: inbox messages found by an NDR search
       (``subject, body{content}|bodyPreview, receivedDateTime, from``).
     - ``audit_records``: unified audit log records (``Id, Operation, CreationTime, ClientIP, UserId,
-      Parameters[{Name, Value}], ObjectId``).
+      Parameters[{Name, Value}], ObjectId``; mailbox actions also ``Folder{Path}``, ``AffectedItems``)
+      for the operations in :data:`AUDIT_OPERATIONS`.
     - ``transport_rules``: ``Get-TransportRule`` objects (tenant-wide).
     - ``alerts``: Graph ``alert`` (alerts_v2) objects concerning the user.
     - ``ca_policies``: Graph ``conditionalAccessPolicy`` objects; ``security_defaults``: Graph
