@@ -1,0 +1,37 @@
+"""Attacker-controlled text made visible: the one place every output (terminal, HTML, Markdown, CSV) gets it from.
+
+Rule names, subjects, display names and user agents come from the attacker. Before they reach any output,
+:func:`visible` turns the characters that can hide or rewrite what a reader sees into plain, visible text:
+
+- C0 / C1 control characters (ESC starts ANSI / OSC sequences: colours, screen clears, hyperlinks, window
+  titles) become ``\\xNN``; tab and newline are kept (each writer decides how to show a line break);
+- bidirectional overrides / isolates / marks and zero-width or otherwise invisible characters (which let one
+  string look like another) become ``<U+NNNN>``.
+
+The format's own escaping (rich markup, HTML, Markdown, CSV formulas) is applied after this, by each writer.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["visible", "visible_line"]
+
+# C0/C1 control characters except tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi controls (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and invisible characters (soft hyphen,
+# Mongolian vowel separator, U+200B-D, word joiner and invisible operators, Hangul fillers, BOM, interlinear
+# annotation, tag characters), and the line / paragraph separators.
+_INVISIBLE = re.compile("[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064"
+                        "\u2066-\u2069\u3164\uffa0\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+
+
+def visible(text: str) -> str:
+    """Make control, bidi and zero-width characters visible as ``\\xNN`` / ``<U+NNNN>``."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def visible_line(text: str) -> str:
+    """:func:`visible`, and tab / newline shown as ``\\t`` / ``\\n``: the text stays on one line."""
+    return visible(text).replace("\t", "\\t").replace("\n", "\\n")
