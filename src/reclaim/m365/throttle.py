@@ -15,6 +15,7 @@ import contextlib
 import math
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -82,7 +83,11 @@ class RetryPolicy:
 
 
 class AdaptiveLimit:
-    """A concurrency bound that adapts: multiplicative decrease on 429, additive increase on success."""
+    """A concurrency bound that adapts: multiplicative decrease on 429, additive increase on success.
+
+    Waiters are served first come, first served; a slot is handed over directly on release, so a
+    release wakes one waiter, not all of them.
+    """
 
     def __init__(self, initial: int = 16, *, minimum: int = 1, maximum: int = 64, cooldown: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -95,7 +100,7 @@ class AdaptiveLimit:
         self._clock = clock
         self._in_flight = 0
         self._last_decrease = -math.inf
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
         #: highest concurrency actually reached (diagnostics and tests)
         self.peak = 0
         self.decreases = 0
@@ -104,28 +109,46 @@ class AdaptiveLimit:
     def in_flight(self) -> int:
         return self._in_flight
 
-    def _condition(self) -> asyncio.Condition:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        return self._cond
-
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self._in_flight < int(self.limit))
-            self._in_flight += 1
-            self.peak = max(self.peak, self._in_flight)
+        await self._acquire()
         try:
             yield
         finally:
-            async with cond:
-                self._in_flight -= 1
-                cond.notify_all()
+            self._in_flight -= 1
+            self._wake()
+
+    async def _acquire(self) -> None:
+        if not self._waiters and self._in_flight < int(self.limit):
+            self._take()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._in_flight -= 1  # granted just as we were cancelled: hand the slot on
+                self._wake()
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def _take(self) -> None:
+        self._in_flight += 1
+        self.peak = max(self.peak, self._in_flight)
+
+    def _wake(self) -> None:
+        while self._waiters and self._in_flight < int(self.limit):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._take()
+                waiter.set_result(None)
 
     def on_success(self) -> None:
         if self.limit < self.maximum:
             self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._wake()
 
     def on_throttle(self) -> None:
         now = self._clock()
