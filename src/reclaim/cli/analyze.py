@@ -48,8 +48,9 @@ def render_finding(out: Console, finding: Finding) -> None:
     """One finding: severity, title, reasons. Every attacker-controlled string goes through ``safe()``."""
     style = _STYLE[finding.severity]
     out.print(f"  [{style}]{finding.severity.value.upper():8}[/{style}] {safe(finding.title)}")
+    when = f" · {finding.time.strftime('%Y-%m-%d %H:%M')} UTC" if finding.time else ""
     out.print(f"           [dim]{safe(finding.check)} · {safe(finding.artifact.type)} {safe(finding.artifact.id)}"
-              "[/dim]")
+              f"{when}[/dim]")
     for reason in finding.reasons:
         out.print(f"           - {safe(reason)}")
 
@@ -59,6 +60,8 @@ def render_analysis(out: Console, analysis: Analysis) -> None:
     style = _VERDICT_STYLE[verdict]
     out.print(f"[bold]{safe(analysis.user)}[/bold]  [{style}]{verdict}[/{style}]  "
               f"[dim]{safe(analysis.verdict.because)}[/dim]")
+    if analysis.window is not None and analysis.window.since is not None:
+        out.print(f"  [dim]suspicious window from {analysis.window.since.strftime('%Y-%m-%d %H:%M')} UTC[/dim]")
     ordered = sorted(analysis.findings, key=lambda f: (-f.severity.rank, f.title))
     for finding in (f for f in ordered if f.kind == "compromise"):
         render_finding(out, finding)
