@@ -41,7 +41,9 @@ def suspicious_window(findings: Iterable[Finding], now: datetime) -> tuple[Windo
         return None, None
     first = min(anchors, key=lambda f: f.time)  # type: ignore[arg-type, return-value]
     assert first.time is not None
-    return Window(first.time - MARGIN, max(now, first.time)), f"from {first.check}: {first.title}"
+    start = first.time - MARGIN
+    return Window(start, max(now, first.time)), (f"which starts {start.strftime('%Y-%m-%d %H:%M')} UTC, an hour "
+                                                 f"before the first sign ({first.check})")
 
 
 def normalise_ip(value: str | None) -> str | None:

@@ -60,8 +60,10 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     internal_msg = text(auto, "internalReplyMessage") or ""
     external_msg = text(auto, "externalReplyMessage") or ""
     severity = Severity.LOW
-    reasons = [f"automatic replies are {status}" + (f", also to {external_audience} outside senders"
-                                                    if external_audience != "none" else "")]
+    shown = {"alwaysenabled": "on", "scheduled": "scheduled"}.get(status, status)
+    audience = {"all": "all outside senders", "contactsonly": "outside senders in the user's contacts"}.get(
+        external_audience, external_audience)
+    reasons = [f"automatic replies are {shown}" + (f", also to {audience}" if external_audience != "none" else "")]
     message = external_msg if external_audience != "none" else internal_msg
     plain = re.sub(r"<[^>]+>", " ", message)
     finance = sorted({t for w in re.findall(r"[\w-]+", plain) for t in matching_terms(w, TermKind.FINANCE)})
