@@ -23,6 +23,11 @@ METADATA = CheckMeta(
 )
 
 
+def _leaf(path: str | None) -> str | None:
+    """``<mailbox>:\\Inbox\\News`` → ``News``."""
+    return path.split(":\\", 1)[-1].rsplit("\\", 1)[-1] if path else None
+
+
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     out: list[Finding] = []
     for rule in bundle.records("sweep_rules"):
@@ -35,9 +40,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         destination = text(rule, "DestinationFolder", "destinationFolder")
         kind = folder_kind(destination) if destination else None
         deletes = destination is None or kind is FolderKind.DELETED
-        action = "deletes" if deletes else f"moves to {destination}"
+        action = "deletes" if deletes else f"moves to {_leaf(destination)}"
         reasons = [f"it {action} mail" + (f" from {', '.join(senders)}" if senders else " from every sender")
-                   + f" in {text(rule, 'SourceFolder', 'sourceFolder') or 'the inbox'}"]
+                   + f" in {_leaf(text(rule, 'SourceFolder', 'sourceFolder')) or 'the inbox'}"]
         severity = Severity.LOW
         if not senders:
             severity = Severity.MEDIUM
