@@ -525,3 +525,21 @@ def test_concurrent_401s_refresh_the_token_once(serve: Serve) -> None:
     stats = asyncio.run(main())
     assert stats.refreshed_tokens >= 1
     assert len(calls(c, "POST", "/oauth2/v2.0/token")) == 2  # one refresh for eight expired requests
+
+
+def test_a_dead_endpoint_is_unreachable_after_a_few_tries() -> None:
+    from reclaim.m365 import Unreachable
+
+    tries: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tries.append(str(request.url))
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async def main() -> None:
+        async with mock_connection(handler, StaticTokens(), max_attempts=8) as conn:
+            await conn.graph.request("POST", "/users/x/revokeSignInSessions")  # even a write: nothing was sent
+
+    with pytest.raises(Unreachable) as caught:
+        asyncio.run(main())
+    assert len(tries) == 3 and caught.value.exit_code == 3

@@ -41,6 +41,8 @@ log = logging.getLogger("reclaim.m365")
 #: Methods that may be re-sent after an unknown outcome without changing the result.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+#: A connection that cannot be opened this many times in a row is a dead endpoint, not a blip.
+MAX_CONNECT_FAILURES = 3
 
 #: ``verify()`` answers True when the write already took effect (then it is not re-sent).
 Verify = Callable[[], Awaitable[bool]]
@@ -96,6 +98,7 @@ class Pipeline:
         waited = 0.0
         refreshed = False
         unknown_outcome = False  # an earlier attempt may have been processed
+        connect_failures = 0
         last_error: M365Error | None = None
         last_retry_after: float | None = None
         while True:
@@ -112,8 +115,11 @@ class Pipeline:
                     await response.aread()
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: always safe to retry, but a dead endpoint is Unreachable.
+                connect_failures += 1
                 last_error = Unreachable(f"cannot connect ({type(exc).__name__})", method=method, url=url,
                                          hint="check the endpoint and the network")
+                if connect_failures >= MAX_CONNECT_FAILURES:
+                    raise last_error from None
                 retry_after = None
             except httpx.TransportError as exc:
                 # Sent, but no (complete) answer: reset, read timeout, protocol error.
