@@ -11,7 +11,7 @@ raise :class:`ArtifactMissing`; the engine turns that into ``NotChecked``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -37,7 +37,8 @@ class NotCollected:
 
 NOT_IN_INPUT = NotCollected("not part of this input")
 
-Records = list[Mapping[str, Any]] | NotCollected
+#: Sequence (covariant) so collectors can pass ``list[dict[str, Any]]`` as they parsed it.
+Records = Sequence[Mapping[str, Any]] | NotCollected
 Record = Mapping[str, Any] | NotCollected
 OptionalRecord = Mapping[str, Any] | None | NotCollected
 
