@@ -25,6 +25,7 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="analyze")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
+app.command("sweep")(__import__("reclaim.cli.sweep", fromlist=["sweep_command"]).sweep_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,178 @@
+"""``reclaim sweep``: every mailbox of a tenant (or of every configured tenant); ``reclaim hunt``: who else?"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from reclaim.cli.cases import DB_HELP
+from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings
+from reclaim.cli.console import console, err_console, safe
+from reclaim.config import Config
+from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
+from reclaim.store import ENV_VAR, Store
+from reclaim.sweep import SweepOptions, SweepResult, SweepTarget, sweep
+
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+class _Rate(ProgressColumn):
+    """Mailboxes per second (rich's speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} mailboxes/s", style="dim")
+
+
+class _Bar:
+    """The sweep's progress on stderr: one bar per tenant, rate and ETA."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
+                                 TimeRemainingColumn(), console=err_console, disable=not enabled, transient=False)
+        self.tasks: dict[str, TaskID] = {}
+        self.enabled = enabled
+
+    def _task(self, tenant: str) -> TaskID:
+        if tenant not in self.tasks:
+            self.tasks[tenant] = self.progress.add_task(safe(tenant), total=None)
+        return self.tasks[tenant]
+
+    def started(self, case_id: str, resumed: bool) -> None:
+        verb = "resuming" if resumed else "sweep case"
+        err_console.print(f"{verb} {case_id} (interrupted? continue with: reclaim sweep --resume {case_id})",
+                          markup=False, highlight=False, style="dim")
+
+    def listed(self, tenant: str, mailboxes: int, complete: bool) -> None:
+        task = self._task(tenant)
+        current = self.progress.tasks[self.tasks[tenant]].total or 0
+        self.progress.update(task, total=mailboxes if complete else max(current, mailboxes))
+
+    def advanced(self, tenant: str, mailboxes: int) -> None:
+        self.progress.advance(self._task(tenant), mailboxes)
+
+
+def _targets(tenant: str | None, endpoint: str | None) -> list[SweepTarget]:
+    if tenant == "all":
+        with reclaim_errors():
+            if endpoint:
+                raise BadInput("--tenant all uses each tenant's own endpoint; leave out --endpoint")
+            config = Config.load()
+            if not config.tenants:
+                raise BadInput("no tenant configured", hint="`reclaim tenant add NAME ...`")
+            return [SweepTarget(name, entry.settings()) for name, entry in sorted(config.tenants.items())]
+    settings = resolve_settings(tenant, endpoint)
+    return [SweepTarget(settings.name or "endpoint", settings)]
+
+
+def sweep_command(
+    deep: bool = typer.Option(False, "--deep", help="Also read hidden inbox rules and sweep rules per mailbox "
+                                                    "through the Exchange admin API (slower)."),
+    resume: str | None = typer.Option(None, "--resume", metavar="CASE",
+                                      help="Continue an interrupted sweep case from its checkpoint."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    as_jsonl: bool = typer.Option(False, "--jsonl", help="Print JSON Lines: one per flagged mailbox, per tenant, "
+                                                         "then a summary (for big tenants)."),
+    workers: int = typer.Option(16, "--workers", min=1, max=256,
+                                help="$batch envelopes (20 mailboxes each) in flight per tenant."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar on stderr."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Check every mailbox of the tenant (`--tenant all`: of every configured tenant) and list those with
+    findings of medium severity or more.
+
+    Exit codes: 0 nothing of medium or above, 1 compromise indicators found, 2 bad input,
+    3 a tenant could not be reached or read, 4 interrupted (continue with --resume CASE).
+    """
+    if as_json and as_jsonl:
+        with reclaim_errors():
+            raise BadInput("choose one of --json and --jsonl")
+    targets = _targets(tenant, endpoint)
+    with reclaim_errors():
+        store = Store(db)
+    bar = _Bar(progress and err_console.is_terminal)
+    options = SweepOptions(deep=deep, workers=workers)
+    try:
+        with reclaim_errors(), bar.progress:
+            result = asyncio.run(sweep(targets, store, options=options, progress=bar, resume=resume))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    elif as_jsonl:
+        for line in _jsonl(result):
+            typer.echo(json.dumps(line, ensure_ascii=False))
+    else:
+        render(result)
+    raise typer.Exit(exit_code(result))
+
+
+def exit_code(result: SweepResult) -> int:
+    if result.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if result.status == "failed":
+        return EXIT_CONNECT
+    return EXIT_FINDINGS if result.flagged else EXIT_OK
+
+
+def _jsonl(result: SweepResult) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [{"type": "mailbox", **m.to_json()} for m in result.flagged]
+    lines += [{"type": "tenant", **t.to_json()} for t in result.tenants]
+    summary = result.to_json()
+    for key in ("tenants", "flagged"):
+        summary.pop(key)
+    lines.append({"type": "summary", **summary})
+    return lines
+
+
+def render(result: SweepResult) -> None:
+    mailboxes = sum(t.mailboxes for t in result.tenants)
+    requests = sum(t.requests for t in result.tenants)
+    console.print(f"case [bold]{safe(result.case_id)}[/bold] · {mailboxes:,} mailboxes · "
+                  f"{len(result.flagged)} with findings of medium or more · {requests:,} requests · "
+                  f"{result.seconds:.1f} s")
+    for t in result.tenants:
+        line = f"  {safe(t.tenant)}: {t.status}, {t.mailboxes:,} mailboxes"
+        if t.resumed:
+            line += f" ({t.resumed:,} done by the earlier run)"
+        if t.incomplete:
+            line += f", [yellow]{t.incomplete} not checked[/yellow] (reasons in the case)"
+        if t.error:
+            line += f" — [red]{safe(t.error)}[/red]"
+        console.print(line)
+        for kind, reason in sorted(t.not_collected.items()):
+            console.print(f"    [yellow]not collected[/yellow] {safe(kind)}: {safe(reason)}")
+    if result.flagged:
+        multi = len(result.tenants) > 1
+        table = Table(show_edge=False, pad_edge=False)
+        if multi:
+            table.add_column("tenant")
+        table.add_column("mailbox")
+        table.add_column("worst")
+        table.add_column("findings")
+        for m in result.flagged:
+            titles = "\n".join(f"{safe(f.severity)}: {safe(f.title)}" for f in m.findings[:4])
+            if len(m.findings) > 4:
+                titles += f"\n… {len(m.findings) - 4} more"
+            row = [safe(m.user), f"[{_STYLE[m.worst]}]{m.worst}[/{_STYLE[m.worst]}]", titles]
+            table.add_row(*([safe(m.tenant)] if multi else []), *row)
+        console.print(table)
+    skipped = ", ".join(x["check"] for x in result.not_in_sweep)
+    console.print(f"[dim]not part of this sweep (investigate a user for these): {safe(skipped)}[/dim]")

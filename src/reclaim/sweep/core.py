@@ -1,0 +1,677 @@
+"""Sweep every mailbox of one or more tenants with the mailbox checks, streaming into the case store.
+
+Per tenant, the requests are:
+
+- listed once: accepted domains, restricted senders (``Get-BlockedSenderAddress``), risky users and
+  risk detections (paced: Identity Protection answers one request per second per tenant), transport
+  rules, the tenant's OAuth grants and the service principals they name;
+- the mailboxes in pages of ``Get-Mailbox`` (which also carry each mailbox's forwarding);
+- per mailbox, the inbox rules through Graph ``$batch`` (20 mailboxes per envelope; throttled
+  sub-requests are re-sent by the client); with ``deep``, hidden rules (``Get-InboxRule
+  -IncludeHidden``) and sweep rules (``Get-SweepRule``) through the Exchange admin API.
+
+Streaming: the ``Get-Mailbox`` pages feed a bounded queue of 20-mailbox chunks; workers read a
+chunk's rules, run the checks and hand the result to one writer, which commits groups of results
+(evidence as received, findings, not-collected records and the checkpoint) in one transaction each.
+Memory holds a few pages and the queues, whatever the tenant's size.
+
+Resumable: chunk ``k`` holds mailboxes ``20k … 20k+19`` of the ``Get-Mailbox`` order. The checkpoint
+(stored in the same transaction as the results it covers) keeps the prefix of finished chunks and
+the finished chunks beyond it; ``--resume`` lists the mailboxes again and skips those chunks, so
+their rules are not read again.
+
+Checks a sweep cannot run (they need per-user evidence such as sign-ins or the audit log) are listed
+once for the whole sweep as "not part of a sweep", never reported per mailbox as clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from reclaim.collect.investigate import reason_for
+from reclaim.detect.engine import analyze
+from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
+from reclaim.detect.model import Finding
+from reclaim.detect.registry import Check, checks
+from reclaim.m365 import (
+    AuthenticationFailed,
+    BatchRequest,
+    Connection,
+    ConnectionSettings,
+    M365Error,
+    NotFound,
+    Throttled,
+    Unreachable,
+)
+from reclaim.store import NewEvidence, NewFinding, Store
+from reclaim.sweep.model import (
+    FLAG_RANK,
+    RANK,
+    FlaggedFinding,
+    FlaggedMailbox,
+    NoProgress,
+    SweepOptions,
+    SweepProgress,
+    SweepResult,
+    TenantSweep,
+)
+
+JSON = dict[str, Any]
+
+CHUNK = 20
+#: Checks that run per mailbox on what a sweep reads (``deep`` adds ``sweep-rule`` and hidden rules).
+MAILBOX_CHECKS = frozenset({"mailbox-forwarding", "risky-user", "restricted-sender", "oauth-grant-risky"})
+DEEP_CHECKS = frozenset({"sweep-rule"})
+#: Checks that run once per tenant.
+TENANT_CHECKS = frozenset({"transport-rule-forwarding"})
+NOT_IN_SWEEP = "not part of a sweep: it needs evidence only `reclaim investigate USER` collects"
+
+Connect = Callable[[ConnectionSettings], Connection]
+
+
+@dataclass(frozen=True)
+class SweepTarget:
+    """One tenant to sweep: its key in the case (config name, or ``endpoint``) and how to connect."""
+
+    key: str
+    settings: ConnectionSettings
+
+
+def selected_checks(deep: bool) -> tuple[list[Check], list[JSON]]:
+    """The checks a sweep runs per mailbox, and the others with the reason they do not run."""
+    wanted = MAILBOX_CHECKS | (DEEP_CHECKS if deep else frozenset())
+    run: list[Check] = []
+    skipped: list[JSON] = []
+    for check in checks():
+        cid = check.meta.id
+        if check.assess is not None or cid in wanted:
+            run.append(check)
+        elif cid in TENANT_CHECKS:
+            continue
+        elif cid in DEEP_CHECKS:
+            skipped.append({"check": cid, "reason": "not part of this sweep: add --deep"})
+        else:
+            skipped.append({"check": cid, "reason": NOT_IN_SWEEP})
+    if not deep:
+        skipped.append({"check": "inbox-rule-hidden",
+                        "reason": "not part of this sweep: hidden rules are read with --deep"})
+    return run, skipped
+
+
+# -- tenant-wide context ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tenant:
+    """What was listed once for the tenant, indexed for the per-mailbox bundles."""
+
+    domains: list[str] | NotCollected = NOT_IN_INPUT
+    blocked: dict[str, list[JSON]] | NotCollected = NOT_IN_INPUT
+    risky: dict[str, JSON] | NotCollected = NOT_IN_INPUT
+    detections: dict[str, list[JSON]] | NotCollected = NOT_IN_INPUT
+    grants: dict[str, list[JSON]] | NotCollected = NOT_IN_INPUT
+    principals: dict[str, JSON] | NotCollected = NOT_IN_INPUT
+    transport_rules: list[JSON] | NotCollected = NOT_IN_INPUT
+    evidence: list[NewEvidence] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _addresses(mailbox: Mapping[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for key in ("PrimarySmtpAddress", "UserPrincipalName", "WindowsEmailAddress"):
+        value = mailbox.get(key)
+        if isinstance(value, str) and "@" in value:
+            out.add(value.lower())
+    for value in mailbox.get("EmailAddresses") or []:
+        if isinstance(value, str) and value.lower().startswith("smtp:"):
+            out.add(value[5:].lower())
+    return out
+
+
+class _Pacer:
+    """One request at a time, ``spacing`` seconds after the previous answer (Identity Protection)."""
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                self._next = loop.time() + self.spacing
+
+
+async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
+    t = _Tenant()
+    pacer = _Pacer(options.identity_protection_spacing)
+
+    async def read(kind: str, source: str, request: JSON, fetch: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            payload = await fetch()
+        except (AuthenticationFailed, Unreachable):
+            raise
+        except M365Error as exc:
+            t.missing[kind] = reason_for(exc)
+            return NotCollected(reason_for(exc))
+        t.evidence.append(NewEvidence(kind=kind, source=source, request=request, payload=payload,
+                                      collected_at=_now()))
+        return payload
+
+    async def graph_list(url: str, params: Mapping[str, str] | None = None, *, paced: bool = False) -> list[JSON]:
+        t.requests += 1
+        if paced:
+            async with pacer.slot():
+                return [x async for x in conn.graph.paged(url, params)]
+        return [x async for x in conn.graph.paged(url, params)]
+
+    async def exo(cmdlet: str, parameters: JSON) -> list[JSON]:
+        t.requests += 1
+        return await conn.exchange.invoke(cmdlet, parameters)
+
+    async def domains() -> None:
+        value = await read("accepted_domains", "graph", {"method": "GET", "url": "/domains"},
+                           lambda: graph_list("/domains", {"$select": "id,isVerified,isDefault"}))
+        t.domains = value if isinstance(value, NotCollected) else \
+            [str(d["id"]).lower() for d in value if isinstance(d, dict) and d.get("id")]
+
+    async def blocked() -> None:
+        value = await read("blocked_senders", "exchange", {"cmdlet": "Get-BlockedSenderAddress", "parameters": {}},
+                           lambda: exo("Get-BlockedSenderAddress", {}))
+        if isinstance(value, NotCollected):
+            t.blocked = value
+            return
+        index: dict[str, list[JSON]] = {}
+        for item in value:
+            address = str(item.get("SenderAddress") or item.get("senderAddress") or "").lower()
+            if address:
+                index.setdefault(address, []).append(item)
+        t.blocked = index
+
+    async def transport() -> None:
+        params = {"ResultSize": "Unlimited"}
+        value = await read("transport_rules", "exchange", {"cmdlet": "Get-TransportRule", "parameters": params},
+                           lambda: exo("Get-TransportRule", params))
+        t.transport_rules = value
+
+    async def identity_protection() -> None:
+        value = await read("risky_users", "graph", {"method": "GET", "url": "/identityProtection/riskyUsers"},
+                           lambda: graph_list("/identityProtection/riskyUsers", paced=True))
+        if isinstance(value, NotCollected):
+            t.risky = value
+        else:
+            risky: dict[str, JSON] = {}
+            for item in value:
+                for key in ("id", "userPrincipalName"):
+                    if item.get(key):
+                        risky[str(item[key]).lower()] = item
+            t.risky = risky
+        value = await read("risk_detections", "graph",
+                           {"method": "GET", "url": "/identityProtection/riskDetections"},
+                           lambda: graph_list("/identityProtection/riskDetections", paced=True))
+        if isinstance(value, NotCollected):
+            t.detections = value
+        else:
+            detections: dict[str, list[JSON]] = {}
+            for item in value:
+                key = str(item.get("userId") or item.get("userPrincipalName") or "").lower()
+                if key:
+                    detections.setdefault(key, []).append(item)
+            t.detections = detections
+
+    async def grants() -> None:
+        value = await read("oauth_grants", "graph", {"method": "GET", "url": "/oauth2PermissionGrants"},
+                           lambda: graph_list("/oauth2PermissionGrants"))
+        if isinstance(value, NotCollected):
+            t.grants = t.principals = value
+            return
+        by_user: dict[str, list[JSON]] = {}
+        for g in value:
+            principal = str(g.get("principalId") or "").lower()
+            by_user.setdefault(principal or "*", []).append(g)  # "*": AllPrincipals grants
+        t.grants = by_user
+        ids = sorted({str(g["clientId"]) for g in value if g.get("clientId")})
+
+        async def fetch() -> list[JSON]:
+            t.requests += (len(ids) + 19) // 20
+            results = await conn.graph.batch([BatchRequest("GET", f"/servicePrincipals/{quote(i, safe='')}")
+                                              for i in ids])
+            found: list[JSON] = []
+            for r in results:
+                if r.ok and isinstance(r.body, dict):
+                    found.append(r.body)
+                elif r.error is not None and not isinstance(r.error, NotFound):
+                    raise r.error
+            return found
+
+        sps = await read("service_principals", "graph",
+                         {"method": "GET", "url": "/servicePrincipals/{id}", "ids": ids}, fetch)
+        t.principals = sps if isinstance(sps, NotCollected) else {str(sp.get("id")): sp for sp in sps}
+
+    await asyncio.gather(domains(), blocked(), transport(), identity_protection(), grants())
+    return t
+
+
+def _tenant_findings(t: _Tenant, tenant: str) -> list[Finding]:
+    """Checks that judge the tenant as a whole (transport rules), run once."""
+    chosen = [c for c in checks() if c.meta.id in TENANT_CHECKS]
+    transport: Any = t.transport_rules
+    bundle = EvidenceBundle(transport_rules=transport, accepted_domains=t.domains, mailbox_owner=tenant)
+    return list(analyze(bundle, selected=chosen).findings)
+
+
+# -- one chunk of mailboxes -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    index: int
+    mailboxes: list[JSON]
+
+
+@dataclass
+class _ChunkResult:
+    index: int
+    size: int
+    evidence: list[NewEvidence]
+    findings: list[tuple[str, Finding]]
+    not_collected: list[tuple[str, str, str]]  # (kind, reason, upn)
+    incomplete: int = 0
+    requests: int = 0
+
+
+def _upn(mailbox: Mapping[str, Any]) -> str:
+    return str(mailbox.get("UserPrincipalName") or mailbox.get("PrimarySmtpAddress") or mailbox.get("Identity"))
+
+
+def _uid(mailbox: Mapping[str, Any]) -> str:
+    return str(mailbox.get("ExternalDirectoryObjectId") or _upn(mailbox))
+
+
+class _TenantSweeper:
+    def __init__(self, conn: Connection, store: Store, case_id: str, target: str, options: SweepOptions,
+                 progress: SweepProgress, selected: Sequence[Check]) -> None:
+        self.conn = conn
+        self.store = store
+        self.case_id = case_id
+        self.target = target
+        self.options = options
+        self.progress = progress
+        self.selected = list(selected)
+        self.exchange_slots = asyncio.Semaphore(max(1, options.exchange_workers))
+        self.tenant = _Tenant()
+        self.summary = TenantSweep(tenant=target)
+        #: evidence ids of the tenant-wide lists of this run, by kind
+        self.tenant_evidence: dict[str, int] = {}
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    async def _rules(self, chunk: _Chunk) -> tuple[dict[str, list[JSON] | NotCollected], list[JSON], int]:
+        """Graph inbox rules of a chunk through one ``$batch``; per mailbox the rules or why they are missing."""
+        requests = [BatchRequest("GET", f"/users/{quote(_uid(m), safe='@')}/mailFolders/inbox/messageRules",
+                                 id=str(i + 1), mailbox=_upn(m)) for i, m in enumerate(chunk.mailboxes)]
+        sent = 1
+        results = await self.conn.graph.batch(requests)
+        out: dict[str, list[JSON] | NotCollected] = {}
+        raw: list[JSON] = []
+        for mailbox, result in zip(chunk.mailboxes, results, strict=True):
+            upn = _upn(mailbox)
+            raw.append({"mailbox": upn, "status": result.status, "body": result.body})
+            if result.error is not None:
+                if isinstance(result.error, AuthenticationFailed | Unreachable):
+                    raise result.error
+                out[upn] = NotCollected(reason_for(result.error))
+                continue
+            body = result.body if isinstance(result.body, dict) else {}
+            rules = [r for r in body.get("value", []) if isinstance(r, dict)]
+            link = body.get("@odata.nextLink")
+            if link:  # more rules than one page: follow the link exactly as given
+                sent += 1
+                try:
+                    rules.extend([r async for r in self.conn.graph.paged(str(link), mailbox=upn)])
+                except (AuthenticationFailed, Unreachable):
+                    raise
+                except M365Error as exc:
+                    out[upn] = NotCollected(reason_for(exc))
+                    continue
+            out[upn] = rules
+        return out, raw, sent
+
+    async def _exchange(self, cmdlet: str, upn: str, parameters: JSON) -> list[JSON] | NotCollected:
+        async with self.exchange_slots:
+            try:
+                return await self.conn.exchange.invoke(cmdlet, parameters)
+            except (AuthenticationFailed, Unreachable):
+                raise
+            except M365Error as exc:
+                return NotCollected(reason_for(exc))
+
+    async def _deep(self, chunk: _Chunk) -> tuple[dict[str, Any], dict[str, Any]]:
+        upns = [_upn(m) for m in chunk.mailboxes]
+        hidden = await asyncio.gather(*(self._exchange("Get-InboxRule", u, {"Mailbox": u, "IncludeHidden": True})
+                                        for u in upns))
+        sweep = await asyncio.gather(*(self._exchange("Get-SweepRule", u, {"Mailbox": u}) for u in upns))
+        return dict(zip(upns, hidden, strict=True)), dict(zip(upns, sweep, strict=True))
+
+    async def process(self, chunk: _Chunk) -> _ChunkResult:
+        t = self.tenant
+        deep = self.options.deep
+        if deep:
+            (rules, raw, sent), (exo, sweep) = await asyncio.gather(self._rules(chunk), self._deep(chunk))
+            sent += 2 * len(chunk.mailboxes)
+        else:
+            rules, raw, sent = await self._rules(chunk)
+            exo, sweep = {}, {}
+        now = _now()
+        upns = [_upn(m) for m in chunk.mailboxes]
+        evidence = [
+            NewEvidence(kind="mailbox", source="exchange", collected_at=now, payload=chunk.mailboxes,
+                        request={"cmdlet": "Get-Mailbox", "parameters": {"ResultSize": "Unlimited"},
+                                 "chunk": chunk.index}),
+            NewEvidence(kind="graph_rules", source="graph", collected_at=now, payload=raw,
+                        request={"method": "POST", "url": "/$batch", "chunk": chunk.index,
+                                 "each": "GET /users/{id}/mailFolders/inbox/messageRules", "mailboxes": upns}),
+        ]
+        if deep:
+            evidence.append(NewEvidence(
+                kind="exo_rules", source="exchange", collected_at=now,
+                payload={u: (v if isinstance(v, list) else {"notCollected": v.reason}) for u, v in exo.items()},
+                request={"cmdlet": "Get-InboxRule", "parameters": {"IncludeHidden": True}, "mailboxes": upns}))
+            evidence.append(NewEvidence(
+                kind="sweep_rules", source="exchange", collected_at=now,
+                payload={u: (v if isinstance(v, list) else {"notCollected": v.reason}) for u, v in sweep.items()},
+                request={"cmdlet": "Get-SweepRule", "mailboxes": upns}))
+        findings: list[tuple[str, Finding]] = []
+        missing: list[tuple[str, str, str]] = []
+        incomplete = 0
+        for mailbox in chunk.mailboxes:
+            upn = _upn(mailbox)
+            uid = _uid(mailbox).lower()
+            graph_rules = rules.get(upn, NotCollected("not read"))
+            exo_rules: Any = exo.get(upn, NOT_IN_INPUT) if deep else NOT_IN_INPUT
+            sweep_rules: Any = sweep.get(upn, NOT_IN_INPUT) if deep else NOT_IN_INPUT
+            for kind, value in (("graph_rules", graph_rules), ("exo_rules", exo_rules),
+                                ("sweep_rules", sweep_rules)):
+                if isinstance(value, NotCollected) and value is not NOT_IN_INPUT:
+                    missing.append((kind, value.reason, upn))
+            if isinstance(graph_rules, NotCollected) and (not deep or isinstance(exo_rules, NotCollected)):
+                incomplete += 1
+            own = _addresses(mailbox)
+            blocked: Any = t.blocked if isinstance(t.blocked, NotCollected) else \
+                [b for a in own for b in t.blocked.get(a, [])]
+            risky: Any = t.risky if isinstance(t.risky, NotCollected) else \
+                (t.risky.get(uid) or next((t.risky[a] for a in own if a in t.risky), None))
+            detections: Any = t.detections if isinstance(t.detections, NotCollected) else \
+                t.detections.get(uid, []) + [d for a in own for d in t.detections.get(a, [])]
+            grants: Any = t.grants if isinstance(t.grants, NotCollected) else t.grants.get(uid, [])
+            principals: Any = t.principals if isinstance(t.principals, NotCollected) else \
+                [t.principals[c] for c in {str(g.get("clientId")) for g in grants} if c in t.principals]
+            bundle = EvidenceBundle(
+                graph_rules=graph_rules, exo_rules=exo_rules, sweep_rules=sweep_rules, mailbox=mailbox,
+                accepted_domains=t.domains, blocked_senders=blocked, risky_user=risky, risk_detections=detections,
+                oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now)
+            analysis = analyze(bundle, selected=self.selected)
+            findings.extend((upn, f) for f in analysis.findings)
+        return _ChunkResult(index=chunk.index, size=len(chunk.mailboxes), evidence=evidence, findings=findings,
+                            not_collected=missing, incomplete=incomplete, requests=sent)
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def _finding(self, upn: str | None, f: Finding, evidence_ids: Mapping[str, int]) -> NewFinding:
+        kinds = _ARTIFACT_EVIDENCE.get(f.artifact.type, ())
+        ids = tuple(evidence_ids[k] for k in kinds if k in evidence_ids)
+        return NewFinding(check_id=f.check, severity=f.severity.value, title=f.title, kind=f.kind,
+                          detail="; ".join(f.reasons) or None, artifact_type=f.artifact.type,
+                          artifact_id=f.artifact.id,
+                          evidence={**dict(f.evidence), "tenant": self.target, "symptom": f.symptom,
+                                    "time": f.time.isoformat() if f.time else None, "reasons": list(f.reasons)},
+                          evidence_ids=ids, user=upn)
+
+    def write(self, results: Sequence[_ChunkResult], done: set[int], state: JSON) -> None:
+        """One transaction: the results' evidence, findings, not-collected records, and the checkpoint."""
+        store = self.store
+        with store.transaction():
+            for r in results:
+                ids = store.add_evidence_many(self.case_id, r.evidence)
+                by_kind = {e.kind: i for e, i in zip(r.evidence, ids, strict=True)}
+                by_kind.update({k: v for k, v in self.tenant_evidence.items() if k not in by_kind})
+                store.add_findings(self.case_id, (self._finding(u, f, by_kind) for u, f in r.findings))
+                for kind, reason, upn in r.not_collected:
+                    store.record_not_collected(self.case_id, kind, reason, subject=upn)
+                done.add(r.index)
+            prefix = state.get("prefix", 0)
+            while prefix in done:
+                done.discard(prefix)
+                prefix += 1
+            state["prefix"] = prefix
+            state["done"] = sorted(done)
+            state["mailboxes"] = state.get("mailboxes", 0) + sum(r.size for r in results)
+            store.put_checkpoint(self.case_id, self.target, cursor=str(prefix), mailboxes_done=state["mailboxes"],
+                                 state=state)
+
+    # -- the run ---------------------------------------------------------------------------------------
+
+    async def run(self) -> TenantSweep:
+        started = time.perf_counter()
+        summary = self.summary
+        checkpoint = self.store.get_checkpoint(self.case_id, self.target)
+        state: JSON = dict(checkpoint.state) if checkpoint is not None else {}
+        if state.get("deep", self.options.deep) != self.options.deep:
+            state = {**state, "deep": self.options.deep}
+        state["deep"] = self.options.deep
+        skip = set(range(int(state.get("prefix", 0)))) | {int(i) for i in state.get("done", [])}
+        done: set[int] = {int(i) for i in state.get("done", [])}
+        summary.resumed = int(state.get("mailboxes", 0))
+        if summary.resumed:
+            self.progress.advanced(self.target, summary.resumed)
+
+        self.tenant = await _read_tenant(self.conn, self.options)
+        summary.requests += self.tenant.requests
+        summary.not_collected = dict(self.tenant.missing)
+        self.tenant_evidence = {}
+        with self.store.transaction():
+            ids = self.store.add_evidence_many(self.case_id, self.tenant.evidence)
+            self.tenant_evidence = {e.kind: i for e, i in zip(self.tenant.evidence, ids, strict=True)}
+            if not state.get("tenantChecked"):
+                for kind, reason in sorted(self.tenant.missing.items()):
+                    self.store.record_not_collected(self.case_id, kind, reason, subject=self.target)
+                self.store.add_findings(self.case_id, (self._finding(None, f, self.tenant_evidence)
+                                                       for f in _tenant_findings(self.tenant, self.target)))
+                state["tenantChecked"] = True
+                self.store.put_checkpoint(self.case_id, self.target, cursor=str(state.get("prefix", 0)),
+                                          mailboxes_done=int(state.get("mailboxes", 0)), state=state)
+
+        workers = max(1, self.options.workers)
+        chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=workers * 2)
+        results: asyncio.Queue[_ChunkResult | None] = asyncio.Queue(maxsize=workers * 4)
+
+        async def produce() -> None:
+            listed = 0
+            pending: list[JSON] = []
+            index = 0
+            try:
+                async for item in self.conn.exchange.iter_invoke("Get-Mailbox", {"ResultSize": "Unlimited"}):
+                    listed += 1
+                    pending.append(item)
+                    if listed % 200 == 0:
+                        self.progress.listed(self.target, listed, False)
+                    if len(pending) == CHUNK:
+                        if index not in skip:
+                            await chunks.put(_Chunk(index, pending))
+                        index += 1
+                        pending = []
+                if pending and index not in skip:
+                    await chunks.put(_Chunk(index, pending))
+            finally:
+                summary.mailboxes = listed
+                summary.requests += max(1, (listed + self.conn.exchange.page_size - 1) // self.conn.exchange.page_size)
+                self.progress.listed(self.target, listed, True)
+                for _ in range(workers):
+                    await chunks.put(None)
+
+        async def work() -> None:
+            while (chunk := await chunks.get()) is not None:
+                await results.put(await self.process(chunk))
+
+        async def write() -> None:
+            loop_done = False
+            while not loop_done:
+                item = await results.get()
+                if item is None:
+                    return
+                group = [item]
+                while len(group) < self.options.write_group and not results.empty():
+                    nxt = results.get_nowait()
+                    if nxt is None:
+                        loop_done = True
+                        break
+                    group.append(nxt)
+                await asyncio.to_thread(self.write, group, done, state)
+                for r in group:
+                    summary.checked += r.size
+                    summary.incomplete += r.incomplete
+                    summary.requests += r.requests
+                    self.progress.advanced(self.target, r.size)
+
+        writer = asyncio.ensure_future(write())
+        try:
+            await _gather_or_cancel([produce(), *(work() for _ in range(workers))])
+            await results.put(None)
+            await writer
+        except BaseException:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            raise
+        finally:
+            summary.seconds = time.perf_counter() - started
+        return summary
+
+
+async def _gather_or_cancel(jobs: Sequence[Awaitable[None]]) -> None:
+    """Run the jobs; the first failure cancels the others and is raised."""
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+_ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "inboxRule": ("graph_rules", "exo_rules"), "sweepRule": ("sweep_rules",), "mailboxForwarding": ("mailbox",),
+    "oauth2PermissionGrant": ("oauth_grants", "service_principals"), "blockedSender": ("blocked_senders",),
+    "transportRule": ("transport_rules",), "riskyUser": ("risky_users", "risk_detections"),
+}
+
+
+# -- the sweep --------------------------------------------------------------------------------------------
+
+
+async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepOptions | None = None,
+                progress: SweepProgress | None = None, resume: str | None = None,
+                connect: Connect | None = None) -> SweepResult:
+    """Sweep every target tenant concurrently (each with its own connection and limits) into one case.
+
+    ``resume``: a sweep case to continue from its checkpoints. A tenant that fails (cannot connect,
+    throttled beyond the retry budget) is reported as such; the others go on.
+    """
+    options = options or SweepOptions()
+    progress = progress or NoProgress()
+    connect = connect or (lambda settings: Connection.open(settings))
+    selected, not_in_sweep = selected_checks(options.deep)
+    keys = [t.key for t in targets]
+    if resume is not None:
+        case = store.get_case(resume)
+        if case.kind != "sweep":
+            raise _bad(f"case {resume} is a {case.kind} case, not a sweep")
+        previous = case.summary.get("tenants") or []
+        if sorted(previous) != sorted(keys):
+            raise _bad(f"case {resume} swept {', '.join(previous) or 'no tenant'}, not {', '.join(keys)}",
+                       hint="resume with the same --tenant / --endpoint as the first run")
+        if bool(case.summary.get("deep")) != options.deep:
+            raise _bad(f"case {resume} was a {'deep' if case.summary.get('deep') else 'standard'} sweep",
+                       hint="resume with the same --deep setting")
+        case_id = case.id
+        store.set_status(case_id, "open")
+    else:
+        subject = keys[0] if len(keys) == 1 else f"{len(keys)} tenants"
+        case_id = store.create_case("sweep", subject, tenant=",".join(keys),
+                                    summary={"tenants": keys, "deep": options.deep}).id
+    progress.started(case_id, resume is not None)
+    started = time.perf_counter()
+
+    async def one(target: SweepTarget) -> TenantSweep:
+        summary = TenantSweep(tenant=target.key)
+        try:
+            async with connect(target.settings) as conn:
+                sweeper = _TenantSweeper(conn, store, case_id, target.key, options, progress, selected)
+                summary = sweeper.summary
+                return await sweeper.run()
+        except Throttled as exc:
+            summary.status, summary.error = "interrupted", exc.one_line()
+        except M365Error as exc:
+            summary.status, summary.error = "failed", exc.one_line()
+        return summary
+
+    try:
+        tenants = list(await asyncio.gather(*(one(t) for t in targets)))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.set_status(case_id, "interrupted")
+        raise
+    result = SweepResult(case_id=case_id, deep=options.deep, tenants=tenants, flagged=flagged(store, case_id),
+                         not_in_sweep=not_in_sweep, seconds=time.perf_counter() - started)
+    verdict = "compromised" if any(RANK[f.worst] >= RANK["high"] for f in result.flagged) else \
+        ("suspicious" if result.flagged else "clean")
+    status = {"complete": "complete", "interrupted": "interrupted", "failed": "failed"}[result.status]
+    summary = {**result.to_json(), "tenants": keys, "tenantResults": [t.to_json() for t in tenants],
+               "flagged": len(result.flagged)}
+    summary.pop("notInSweep", None)
+    summary["notInSweep"] = not_in_sweep
+    store.set_verdict(case_id, verdict if result.status == "complete" else None, summary=summary)
+    store.set_status(case_id, status)
+    return result
+
+
+def flagged(store: Store, case_id: str) -> list[FlaggedMailbox]:
+    """Mailboxes with findings of medium or more, from the store (so a resumed sweep reports them all)."""
+    by_user: dict[tuple[str, str], list[FlaggedFinding]] = {}
+    for f in store.findings(case_id, min_severity="medium"):
+        tenant = str(f.evidence.get("tenant") or "")
+        by_user.setdefault((tenant, f.user or f"(tenant {tenant})"), []).append(
+            FlaggedFinding(f.check_id, f.severity, f.title, f.artifact_type, f.artifact_id))
+    out = [FlaggedMailbox(tenant=t, user=u, worst=max((x.severity for x in fs), key=lambda s: RANK[s]),
+                          findings=tuple(fs)) for (t, u), fs in by_user.items()]
+    out.sort(key=lambda m: (-RANK[m.worst], m.tenant, m.user))
+    assert all(RANK[m.worst] >= FLAG_RANK for m in out)
+    return out
+
+
+def _bad(message: str, hint: str | None = None) -> Exception:
+    from reclaim.errors import BadInput
+
+    return BadInput(message, hint=hint)
+
+
+__all__ = ["CHUNK", "SweepTarget", "flagged", "selected_checks", "sweep"]
