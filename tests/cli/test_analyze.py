@@ -74,3 +74,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     bad_domain = runner.invoke(app, ["analyze", "rules", str(p), "--domain", "not a domain"])
     assert bad_domain.exit_code != 0
+
+
+def test_checks_listing() -> None:
+    result = runner.invoke(app, ["analyze", "checks", "--json"])
+    assert result.exit_code == 0
+    items = json.loads(result.output)
+    assert {"inbox-rule-external-forward", "mfa-not-required"} <= {i["id"] for i in items}
+    assert all(i["severity"] and i["symptom"] and i["references"] for i in items)
+    text = runner.invoke(app, ["analyze", "checks"])
+    assert text.exit_code == 0 and "sweep-rule" in text.output

@@ -104,3 +104,20 @@ def rules(
         if quiet:
             console.print(f"[green]no findings[/green] for {len(quiet)} mailbox(es): {safe(', '.join(sorted(quiet)))}")
     raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
+
+
+@app.command("checks")
+def list_checks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the checks: id, what they find, how severity is earned, the procedure symptom they cover."""
+    from reclaim.detect.registry import checks
+
+    items = [{"id": c.meta.id, "title": c.meta.title, "kind": c.meta.kind, "severity": c.meta.severity,
+              "symptom": c.meta.symptom, "evidence": list(c.meta.needs), "references": list(c.meta.references)}
+             for c in checks()]
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        console.print(f"[bold]{safe(item['id'])}[/bold]  {safe(item['title'])}  [dim]({safe(item['kind'])})[/dim]")
+        console.print(f"    covers: {safe(item['symptom'])}")
+        console.print(f"    severity: {safe(item['severity'])}")
