@@ -1,0 +1,378 @@
+"""``reclaim remediate`` / ``verify`` / ``undo`` / ``restore-access``: the procedure's steps, planned, applied,
+confirmed by reads, journaled, resumable and reversible where the platform allows.
+
+Permissions (app-only): User.EnableDisableAccount.All, User.RevokeSessions.All,
+User-PasswordProfile.ReadWrite.All (+ the User Administrator role), MailboxSettings.ReadWrite,
+UserAuthenticationMethod.ReadWrite.All (+ Authentication Administrator), DelegatedPermissionGrant.ReadWrite.All,
+IdentityRiskyUser.ReadWrite.All (Entra ID P2), Exchange.ManageAsApp + Exchange Administrator. A missing one
+fails only the steps that need it, each saying which.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from reclaim.cli.cases import DB_HELP
+from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
+from reclaim.cli.console import console, err_console, safe
+from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+from reclaim.m365 import Connection, ConnectionSettings
+from reclaim.remediate import (
+    Outcome,
+    Phase,
+    Plan,
+    PlanOptions,
+    RunReport,
+    State,
+    apply_plan,
+    plan_for_case,
+    restore_access,
+    resume_plan,
+    undo_case,
+    verify_case,
+)
+from reclaim.store import ENV_VAR, Store
+
+OPERATOR_ENV = "RECLAIM_OPERATOR"
+_STATE_STYLE = {State.HELD: "green", State.ALREADY: "green", State.PENDING: "yellow", State.NOT_HELD: "bold red",
+                State.FAILED: "bold red", State.SKIPPED: "dim", State.MANUAL: "yellow", State.UNDONE: "cyan",
+                State.NOT_UNDOABLE: "dim"}
+
+
+def _operator() -> str:
+    return os.environ.get(OPERATOR_ENV) or getpass.getuser()
+
+
+def _names(values: list[str] | None) -> frozenset[str]:
+    return frozenset(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+
+
+def _check_upn(user: str) -> None:
+    if "@" not in user or user.startswith("@") or user.endswith("@") or any(c.isspace() for c in user):
+        raise BadInput(f"{user!r} is not a user principal name", hint="for example alice@contoso.com")
+
+
+def terminal_sink(upn: str, password: str) -> str:
+    """Show the password once on the operator's terminal (stderr, never stdout: stdout may be a file)."""
+    err_console.print(f"\n[bold]new password for {safe(upn)}[/bold] (shown once; the user must change it at the "
+                      "next sign-in; give it over the phone or in person, never by mail):")
+    err_console.print(f"    [bold reverse] {safe(password)} [/bold reverse]\n", highlight=False)
+    return "terminal"
+
+
+def file_sink(path: Path) -> Callable[[str, str], str]:
+    def write(upn: str, password: str) -> str:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, f"{password}\n".encode())
+        finally:
+            os.close(fd)
+        return f"file {path}"
+
+    return write
+
+
+def remediate_command(
+    user: str | None = typer.Argument(None, help="The user's principal name (not with --resume)."),
+    plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
+    apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
+    resume: str | None = typer.Option(None, "--resume", metavar="CASE",
+                                      help="Continue the interrupted run of CASE from its journal."),
+    case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
+                                                         "latest; none: investigate first)."),
+    only: list[str] | None = typer.Option(None, "--only", help="Only these actions (comma-separated)."),
+    skip: list[str] | None = typer.Option(None, "--skip", help="Leave out these actions (comma-separated)."),
+    include: list[str] | None = typer.Option(None, "--include", help="Choose offered steps: an action name or "
+                                                                     "ACTION:TARGET (comma-separated)."),
+    delete_rules: bool = typer.Option(False, "--delete-rules", help="Delete malicious inbox rules instead of "
+                                                                    "disabling them."),
+    keep_forwarding: bool = typer.Option(False, "--keep-forwarding", help="Leave mailbox forwarding (verified "
+                                                                          "as legitimate)."),
+    password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
+                                              "(mode 0600) instead of showing it on the terminal."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Contain, eradicate and recover a compromised account, in the procedure's order.
+
+    Exit codes: 0 planned / applied and verified, 1 some step did not hold or failed, 2 bad input,
+    3 cannot authenticate / reach the tenant, 4 an earlier run was interrupted (use --resume CASE).
+    """
+    with reclaim_errors():
+        if plan_only and apply:
+            raise BadInput("--plan and --apply exclude each other")
+        if resume is None and user is None:
+            raise BadInput("name the user, or --resume CASE", hint="reclaim remediate alice@contoso.com --plan")
+        if user is not None:
+            _check_upn(user)
+        options = PlanOptions(only=_names(only) or None, skip=_names(skip), include=_names(include),
+                              delete_rules=delete_rules, keep_forwarding=keep_forwarding)
+        store = Store(db)
+    settings = resolve_settings(tenant, endpoint)
+    try:
+        if resume is not None:
+            with reclaim_errors():
+                plan = resume_plan(store, resume)
+            _run(settings, store, plan, password_file, as_json, resume=True)
+            return
+        assert user is not None
+        case_id = case or _latest_case(store, user)
+        if case_id is None:
+            case_id = _investigate_first(settings, store, user, quiet=as_json)
+        with reclaim_errors():
+            plan = plan_for_case(store, case_id, options)
+            interrupted = _interrupted(store, case_id)
+        if not apply:
+            if as_json:
+                typer.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+            else:
+                render_plan(plan)
+                if interrupted:
+                    err_console.print(f"note: a run of case {safe(case_id)} was interrupted; continue it with "
+                                      f"`reclaim remediate --resume {safe(case_id)}`", style="yellow")
+            raise typer.Exit(EXIT_OK)
+        if not as_json:
+            render_plan(plan)
+        if not plan.steps:
+            err_console.print("nothing to do: no step is planned", markup=False)
+            raise typer.Exit(EXIT_OK)
+        if not yes:
+            answer = typer.prompt(f"Type {plan.user} to apply these {len(plan.steps)} steps", default="",
+                                  show_default=False, err=True)
+            if answer.strip().casefold() != plan.user.casefold():
+                err_console.print("not confirmed: nothing was changed", markup=False)
+                raise typer.Exit(EXIT_OK)
+        _run(settings, store, plan, password_file, as_json, resume=False)
+    finally:
+        store.close()
+
+
+def _latest_case(store: Store, user: str) -> str | None:
+    with reclaim_errors():
+        found = store.latest_case_for(user)
+        return found.id if found is not None else None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _interrupted(store: Store, case_id: str) -> bool:
+    runs = [e for e in store.journal(case_id) if e.action_id == "run"]
+    return bool(runs) and runs[-1].step == "applying"
+
+
+def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool) -> str:
+    from reclaim.collect import investigate
+
+    if not quiet:
+        err_console.print(f"no investigation of {safe(user)} yet: investigating first")
+
+    async def work(conn: Connection) -> str:
+        return (await investigate(conn, store, user)).case_id
+
+    return run_connected(settings, work)
+
+
+def _sink(plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
+    if password_file is not None:
+        if password_file.exists() and password_file.is_dir():
+            raise BadInput(f"--password-file {password_file} is a directory")
+        return file_sink(password_file)
+    needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps)
+    if needs and not sys.stderr.isatty():
+        raise BadInput("reset-password shows the new password once on the terminal, and there is no terminal",
+                       hint="add --password-file FILE (written with mode 0600), or --skip reset-password")
+    return terminal_sink
+
+
+def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
+         resume: bool) -> None:
+    with reclaim_errors():
+        sink = _sink(plan, password_file)
+    operator = _operator()
+
+    def progress(outcome: Outcome) -> None:
+        if not as_json:
+            render_outcome(outcome)
+
+    async def work(conn: Connection) -> RunReport:
+        return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
+                                progress=progress)
+
+    report = run_connected(settings, work)
+    _finish(report, as_json)
+
+
+def _finish(report: RunReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        render_report(report)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+
+
+def verify_command(
+    case: str = typer.Argument(..., help="The case whose remediation to re-check."),
+    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
+                                                                      "sender unblock) for up to this many seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
+
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
+    """
+    with reclaim_errors():
+        store = Store(db, create=False)
+        store.get_case(case)
+    settings = resolve_settings(tenant, endpoint)
+    operator = _operator()
+
+    async def work(conn: Connection) -> RunReport:
+        return await verify_case(conn, store, case, operator=operator, wait=wait,
+                                 progress=None if as_json else render_outcome)
+
+    try:
+        report = run_connected(settings, work)
+    finally:
+        store.close()
+    _finish(report, as_json)
+
+
+def undo_command(
+    case: str = typer.Argument(..., help="The case whose remediation to undo."),
+    action: str | None = typer.Argument(None, help="Only this action (e.g. disable-inbox-rule) or step "
+                                                   "(ACTION:TARGET)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Restore from the snapshots what the platform lets be restored (journaled); says which steps cannot be."""
+    with reclaim_errors():
+        store = Store(db, create=False)
+        subject = store.get_case(case).subject
+    if not yes and not typer.confirm(f"Undo the remediation of {subject} ({action or 'every step'})?", err=True):
+        store.close()
+        raise typer.Exit(EXIT_OK)
+    settings = resolve_settings(tenant, endpoint)
+    operator = _operator()
+
+    async def work(conn: Connection) -> RunReport:
+        return await undo_case(conn, store, case, only=action, operator=operator,
+                               progress=None if as_json else render_outcome)
+
+    try:
+        report = run_connected(settings, work)
+    finally:
+        store.close()
+    _finish(report, as_json)
+
+
+def restore_access_command(
+    user: str = typer.Argument(..., help="The user's principal name."),
+    case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
+    with reclaim_errors():
+        _check_upn(user)
+        store = Store(db, create=False)
+        case_id = case or _latest_case(store, user)
+        if case_id is None:
+            raise BadInput(f"no case for {user}", hint="investigate and remediate first")
+    if not yes and not typer.confirm(f"Re-enable sign-in for {user}?", err=True):
+        store.close()
+        raise typer.Exit(EXIT_OK)
+    settings = resolve_settings(tenant, endpoint)
+    operator = _operator()
+
+    async def work(conn: Connection) -> Outcome:
+        return await restore_access(conn, store, case_id, operator=operator)
+
+    try:
+        outcome = run_connected(settings, work)
+    finally:
+        store.close()
+    render_outcome(outcome)
+    raise typer.Exit(EXIT_OK if outcome.state.ok else EXIT_FINDINGS)
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+def render_plan(plan: Plan) -> None:
+    console.print(f"remediation plan for [bold]{safe(plan.user)}[/bold] · case {safe(plan.case_id)} · verdict "
+                  f"{safe(plan.verdict)}")
+    if not plan.steps:
+        console.print("  no step is planned")
+    n = 0
+    for phase in Phase:
+        steps = plan.phase(phase)
+        if not steps:
+            continue
+        console.print(f"\n[bold]{phase.value}[/bold]")
+        for step in steps:
+            n += 1
+            undo = "undo: " + step.undo_note if step.reversible else step.undo_note
+            console.print(f"  {n:>2}. [bold]{safe(step.action)}[/bold]  {safe(step.label)}")
+            console.print(f"      because \\[{safe(step.reason.severity)}] {safe(step.reason.check)}: "
+                          f"{safe(step.reason.title)}", style="dim")
+            console.print(f"      {safe(undo)}", style="dim")
+    if plan.offered:
+        console.print("\n[bold]offered[/bold] (not done unless chosen with --include ACTION or ACTION:TARGET)")
+        for step in plan.offered:
+            console.print(f"   - {safe(step.action)}:{safe(step.target)}  {safe(step.label)}")
+    if plan.advice:
+        console.print("\n[bold]prevent[/bold] (advice)")
+        for advice in plan.advice:
+            console.print(f"   - {safe(advice.text)}")
+    if plan.left_alone:
+        console.print("\n[bold]left alone[/bold]")
+        for item in plan.left_alone:
+            console.print(f"   - {safe(item.artifact)}: {safe(item.why)}", style="dim")
+
+
+def render_outcome(outcome: Outcome) -> None:
+    style = _STATE_STYLE.get(outcome.state, "")
+    console.print(f"  [{style}]{outcome.state.value:>12}[/{style}]  {safe(outcome.step.action)}  "
+                  f"{safe(outcome.step.label)}" + (f" — {safe(outcome.detail)}" if outcome.detail else ""))
+
+
+def render_report(report: RunReport) -> None:
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.state.value] = counts.get(o.state.value, 0) + 1
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    console.print(f"\ncase {safe(report.case_id)} · {safe(summary) or 'nothing to do'} · "
+                  f"{report.total_seconds:.1f} s · {report.requests} requests")
+    if report.contain_seconds is not None:
+        console.print(f"  contained in {report.contain_seconds:.1f} s", style="dim")
+    if report.password_delivery:
+        console.print(f"  password reset, delivered to {safe(report.password_delivery)}", style="dim")
+    chain = "intact" if report.chain_ok else "BROKEN"
+    console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
+    if not report.ok:
+        console.print("  some steps did not hold: see above; re-run to retry them", style="red")
+
+
+__all__ = ["remediate_command", "restore_access_command", "undo_command", "verify_command"]
+
+#: Registered by ``reclaim.cli.main``.
+COMMANDS = {"remediate": remediate_command, "verify": verify_command, "undo": undo_command,
+            "restore-access": restore_access_command}

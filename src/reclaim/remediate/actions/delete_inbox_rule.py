@@ -1,0 +1,59 @@
+"""``delete-inbox-rule`` (``--delete-rules``): Graph ``DELETE messageRules/{id}`` for visible rules, Exchange
+``Remove-InboxRule`` for hidden ones.
+
+Undo re-creates a visible rule from its snapshot through Graph (the service gives it a new id); a hidden
+rule cannot be re-created through these APIs (its conditions are what made Graph unable to show it), so its
+snapshot stays in the case as evidence only."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reclaim.remediate.actions import _inbox_rules as rules
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, held, not_held
+from reclaim.remediate.model import JSON, Phase, PlannedStep, State
+
+#: Properties a re-created rule takes from the snapshot.
+RULE_FIELDS = ("displayName", "sequence", "isEnabled", "conditions", "actions", "exceptions")
+
+
+class DeleteInboxRule(Action):
+    name: ClassVar[str] = "delete-inbox-rule"
+    phase: ClassVar[Phase] = Phase.ERADICATE
+    title: ClassVar[str] = "Delete the inbox rule"
+    reversible: ClassVar[bool] = True
+    undo_note: ClassVar[str] = ("re-creates a visible rule from the snapshot (new id); a hidden rule cannot be "
+                                "re-created, its snapshot stays in the case")
+    needs: ClassVar[str] = "MailboxSettings.ReadWrite (visible rules); Exchange Administrator (hidden rules)"
+
+    def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
+        return rules.describe(ctx, step)
+
+    async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
+        return await rules.read_rule(ctx, step)
+
+    def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
+        if state is None:
+            return held("the rule no longer exists")
+        return not_held("the rule still exists")
+
+    async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
+        if rules.via_graph(step):
+            url = rules.rule_url(ctx, step)
+            await ctx.graph_write("DELETE", url, mailbox=ctx.upn)
+            return {"method": "DELETE", "url": url}
+        parameters = rules.exo_identity(ctx, step) | {"AlwaysDeleteOutlookRulesBlob": True}
+        await ctx.exo("Remove-InboxRule", parameters)
+        return {"cmdlet": "Remove-InboxRule", "parameters": parameters}
+
+    async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
+        if not rules.via_graph(step) or not isinstance(before, dict):
+            raise Unsupported("a hidden rule cannot be re-created through Graph or the Exchange admin API; its "
+                              "snapshot stays in the case", state=State.NOT_UNDOABLE)
+        body = {k: before[k] for k in RULE_FIELDS if before.get(k) is not None}
+        url = f"{ctx.user_path}/mailFolders/inbox/messageRules"
+        created = await ctx.graph_write("POST", url, body, mailbox=ctx.upn, idempotent=False)
+        return {"method": "POST", "url": url, "body": body, "newId": (created or {}).get("id")}
+
+
+ACTION = DeleteInboxRule()

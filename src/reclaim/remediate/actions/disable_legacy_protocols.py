@@ -1,0 +1,48 @@
+"""``disable-legacy-protocols``: Set-CASMailbox ImapEnabled / PopEnabled = false and
+SmtpClientAuthenticationDisabled = true, when the attacker signed in over IMAP, POP or SMTP (legacy
+protocols skip MFA). Undo restores the three switches from the snapshot."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.model import JSON, Phase, PlannedStep
+
+WANTED: dict[str, bool] = {"ImapEnabled": False, "PopEnabled": False, "SmtpClientAuthenticationDisabled": True}
+
+
+class DisableLegacyProtocols(Action):
+    name: ClassVar[str] = "disable-legacy-protocols"
+    phase: ClassVar[Phase] = Phase.ERADICATE
+    title: ClassVar[str] = "Turn off IMAP, POP and SMTP AUTH for the mailbox"
+    reversible: ClassVar[bool] = True
+    undo_note: ClassVar[str] = "restores ImapEnabled, PopEnabled and SmtpClientAuthenticationDisabled"
+    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+
+    def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
+        return {"cmdlet": "Get-CASMailbox", "parameters": {"Identity": ctx.upn}}
+
+    async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
+        items = await ctx.exo("Get-CASMailbox", {"Identity": ctx.upn})
+        cas = items[0] if items else {}
+        return {key: cas.get(key) for key in WANTED}
+
+    def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
+        wrong = [k for k, v in WANTED.items() if state.get(k) is not v]
+        if wrong:
+            return not_held("still allowed: " + ", ".join(wrong))
+        return held("IMAP, POP and SMTP AUTH are off for the mailbox")
+
+    async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
+        parameters: JSON = {"Identity": ctx.upn, **WANTED}
+        await ctx.exo("Set-CASMailbox", parameters)
+        return {"cmdlet": "Set-CASMailbox", "parameters": parameters}
+
+    async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
+        parameters: JSON = {"Identity": ctx.upn, **{k: before.get(k) for k in WANTED}}
+        await ctx.exo("Set-CASMailbox", parameters)
+        return {"cmdlet": "Set-CASMailbox", "parameters": parameters}
+
+
+ACTION = DisableLegacyProtocols()

@@ -1,0 +1,170 @@
+"""What a remediation plan is made of: phases, planned steps, and what happened to each.
+
+A :class:`PlannedStep` is one action on one object (``disable-inbox-rule`` on rule ``AQAAAMn_kpCTZ``), with
+the finding that calls for it and whether the platform lets it be undone. Its key ``action:target`` names
+it in the journal, so a resumed run finds every step again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+class Phase(StrEnum):
+    """The procedure's order: contain the account, remove what the attacker left, recover, prevent."""
+
+    CONTAIN = "contain"
+    ERADICATE = "eradicate"
+    RECOVER = "recover"
+    PREVENT = "prevent"
+
+    @property
+    def rank(self) -> int:
+        return list(Phase).index(self)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """The finding a step answers (or, for containment, the verdict)."""
+
+    check: str
+    severity: str
+    title: str
+    finding_id: int | None = None
+
+    def to_json(self) -> JSON:
+        return {"check": self.check, "severity": self.severity, "title": self.title, "findingId": self.finding_id}
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    action: str
+    target: str
+    #: what a person reads: "rule '.' (moves payment mail to RSS Feeds)"
+    label: str
+    phase: Phase
+    reason: Reason
+    reversible: bool
+    #: how undo restores it, or why it cannot
+    undo_note: str
+    #: what the action needs to find its object (rule source, method type, access rights ...)
+    params: JSON = field(default_factory=dict)
+    #: offered, not done unless selected (prevent actions; containment of a merely suspicious account)
+    opt_in: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.action}:{self.target}"
+
+    def to_json(self) -> JSON:
+        return {"action": self.action, "target": self.target, "label": self.label, "phase": self.phase.value,
+                "reason": self.reason.to_json(), "reversible": self.reversible, "undo": self.undo_note,
+                "params": dict(self.params), "optIn": self.opt_in}
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Something the plan tells the operator to do by hand (reclaim never changes tenant-wide policy)."""
+
+    topic: str
+    text: str
+    check: str | None = None
+
+    def to_json(self) -> JSON:
+        return {"topic": self.topic, "text": self.text, "check": self.check}
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """A finding the plan deliberately does not act on, and why."""
+
+    check: str
+    artifact: str
+    why: str
+
+    def to_json(self) -> JSON:
+        return {"check": self.check, "artifact": self.artifact, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Plan:
+    case_id: str
+    user: str
+    user_id: str
+    verdict: str
+    steps: tuple[PlannedStep, ...]
+    #: offered but not selected
+    offered: tuple[PlannedStep, ...] = ()
+    advice: tuple[Advice, ...] = ()
+    left_alone: tuple[LeftAlone, ...] = ()
+    options: JSON = field(default_factory=dict)
+
+    def phase(self, phase: Phase) -> list[PlannedStep]:
+        return [s for s in self.steps if s.phase is phase]
+
+    def to_json(self) -> JSON:
+        return {"case": self.case_id, "user": self.user, "userId": self.user_id, "verdict": self.verdict,
+                "steps": [s.to_json() for s in self.steps], "offered": [s.to_json() for s in self.offered],
+                "advice": [a.to_json() for a in self.advice], "leftAlone": [x.to_json() for x in self.left_alone],
+                "options": dict(self.options)}
+
+
+class State(StrEnum):
+    """Where a step stands after a run, a verify or an undo."""
+
+    HELD = "held"            # applied (now or before) and a read confirms it
+    ALREADY = "already"      # nothing to do: the tenant was already in the wanted state
+    PENDING = "pending"      # requested; the service applies it later (restricted-sender unblock)
+    NOT_HELD = "not held"    # applied, but a read shows it did not hold (or was reverted)
+    SKIPPED = "skipped"      # not run, with a reason (licence, federated user, containment not verified)
+    FAILED = "failed"        # the request failed; the error says why
+    MANUAL = "manual"        # must be done elsewhere (on-premises password reset)
+    UNDONE = "undone"
+    NOT_UNDOABLE = "not undoable"
+
+    @property
+    def ok(self) -> bool:
+        return self in (State.HELD, State.ALREADY, State.PENDING, State.SKIPPED, State.MANUAL, State.UNDONE,
+                        State.NOT_UNDOABLE)
+
+
+@dataclass
+class Outcome:
+    step: PlannedStep
+    state: State
+    detail: str = ""
+    #: seconds from the start of the run until this step was confirmed
+    at: float | None = None
+
+    def to_json(self) -> JSON:
+        return {"action": self.step.action, "target": self.step.target, "label": self.step.label,
+                "phase": self.step.phase.value, "state": self.state.value, "detail": self.detail}
+
+
+@dataclass
+class RunReport:
+    case_id: str
+    user: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: seconds until containment was confirmed by reads (None: no containment in the plan)
+    contain_seconds: float | None = None
+    total_seconds: float = 0.0
+    requests: int = 0
+    chain_ok: bool = True
+    chain_detail: str = ""
+    password_delivery: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.chain_ok and all(o.state.ok for o in self.outcomes)
+
+    def to_json(self) -> JSON:
+        return {"case": self.case_id, "user": self.user, "ok": self.ok,
+                "outcomes": [o.to_json() for o in self.outcomes], "containSeconds": self.contain_seconds,
+                "totalSeconds": round(self.total_seconds, 3), "requests": self.requests,
+                "chain": {"ok": self.chain_ok, "detail": self.chain_detail},
+                "passwordDelivery": self.password_delivery}

@@ -1,0 +1,388 @@
+"""Apply a plan, verify it, undo it, restore access: every change snapshotted, journaled and confirmed by a read.
+
+``apply_plan``: containment first, one step after the other, each confirmed by a read; then the eradication
+steps concurrently (they touch different objects); then recovery, only if containment and eradication held;
+then the chosen prevention steps. Every step is idempotent (a step whose wanted state already holds sends no
+write and is journaled as "already holds") and resumable (see :mod:`reclaim.remediate.journal`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from reclaim.errors import BadInput, Interrupted
+from reclaim.m365 import Connection, M365Error
+from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Unsupported
+from reclaim.remediate.journal import RUN, Attempt, Journal
+from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
+from reclaim.remediate.playbook import steps_from_json
+from reclaim.store import Store, StoreError
+
+Progress = Callable[[Outcome], None]
+
+#: States after which recovery (unblocking the sender) may run.
+CONTAINED = frozenset({State.HELD, State.ALREADY, State.SKIPPED})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _source(action: Action, step: PlannedStep, ctx: ActionContext) -> str:
+    return "exchange" if "cmdlet" in action.describe_read(ctx, step) else "graph"
+
+
+class _Runner:
+    def __init__(self, conn: Connection, store: Store, case_id: str, upn: str, user_id: str, *,
+                 operator: str | None, password_sink: PasswordSink | None, progress: Progress | None) -> None:
+        self.store = store
+        self.case_id = case_id
+        self.journal = Journal(store, case_id, operator)
+        self.ctx = ActionContext(conn=conn, upn=upn, user_id=user_id, password_sink=password_sink)
+        self.progress = progress
+        self.started = time.monotonic()
+        self.password_delivery: str | None = None
+
+    def _done(self, step: PlannedStep, state: State, detail: str) -> Outcome:
+        outcome = Outcome(step, state, detail, at=time.monotonic() - self.started)
+        if self.progress is not None:
+            self.progress(outcome)
+        return outcome
+
+    def _write(self, step: PlannedStep, name: str, **kw: Any) -> None:
+        self.journal.write(step.action, step.target, name, **kw)
+
+    def _snapshot_payload(self, attempt: Attempt) -> Any:
+        if attempt.snapshot is None or attempt.snapshot.before_evidence_id is None:
+            return None
+        return self.store.get_evidence(attempt.snapshot.before_evidence_id).json()
+
+    async def _read(self, action: Action, step: PlannedStep) -> tuple[Any, Outcome | None]:
+        try:
+            return await action.read(self.ctx, step), None
+        except Unsupported as exc:
+            self._write(step, "skipped" if exc.state is State.SKIPPED else "failed",
+                        result={"reason": str(exc), "state": exc.state.value})
+            return None, self._done(step, exc.state, str(exc))
+        except M365Error as exc:
+            self._write(step, "failed", result={"stage": "read", "error": exc.one_line()})
+            return None, self._done(step, State.FAILED, f"could not read the current state: {exc.one_line()}")
+
+    async def run_step(self, step: PlannedStep) -> Outcome:
+        action = ACTIONS[step.action]
+        if not self.journal.planned(step):
+            self._write(step, "planned", request=step.to_json())
+        attempt = self.journal.attempt(step)
+        state, failed = await self._read(action, step)
+        if failed is not None:
+            return failed
+        before = self._snapshot_payload(attempt)
+        if attempt.snapshot is not None and attempt.write_in_doubt and action.repeat_after_interruption:
+            # The earlier request's effect (a password nobody received) is useless: make the change again.
+            return await self._apply(action, step, before, None, note="the interrupted request is sent again")
+        if attempt.snapshot is not None:
+            check = action.check(step, state, before)
+            if check.holds:
+                if attempt.write_in_doubt:
+                    self._write(step, "applied", result={"recovered": "the request sent before the interruption "
+                                                                      "took effect"})
+                if attempt.write_in_doubt or attempt.last == "applied":
+                    self._write(step, "verified", verify={"holds": True, "detail": check.detail})
+                    return self._done(step, State.HELD, check.detail)
+                self._write(step, "skipped", result={"reason": "already holds", "detail": check.detail})
+                return self._done(step, State.ALREADY, f"already holds: {check.detail}")
+            if getattr(action, "eventual", False) and attempt.applied:
+                self._write(step, "not_held", verify={"holds": False, "state": "pending", "detail": check.detail})
+                return self._done(step, State.PENDING, f"pending: {check.detail} (requested; Microsoft applies it "
+                                                       "within 1 h, up to 24 h)")
+            if not attempt.applied and not attempt.undone:
+                # Snapshot taken, change not made (or not confirmed): use that snapshot.
+                return await self._apply(action, step, before, None)
+            # Applied earlier but no longer holds (re-created by the attacker?) or undone: a new attempt.
+            return await self._apply(action, step, None, state)
+        check = action.check(step, state, None)
+        if check.holds:
+            self._write(step, "skipped", result={"reason": "already holds", "detail": check.detail})
+            return self._done(step, State.ALREADY, f"already holds: {check.detail}")
+        return await self._apply(action, step, None, state)
+
+    async def _apply(self, action: Action, step: PlannedStep, before: Any, current: Any, *,
+                     note: str | None = None) -> Outcome:
+        if before is None:
+            try:
+                evidence = self.store.add_evidence(
+                    self.case_id, f"snapshot:{step.action}", _source(action, step, self.ctx),
+                    action.describe_read(self.ctx, step), current, _now())
+            except StoreError as exc:
+                self._write(step, "failed", result={"stage": "snapshot", "error": exc.one_line()})
+                return self._done(step, State.FAILED, f"the snapshot failed, nothing was changed: {exc.one_line()}")
+            self._write(step, "snapshot", before_evidence_id=evidence.id, result={"sha256": evidence.sha256})
+            before = current
+        self._write(step, "applying", request={"action": step.action, "target": step.target,
+                                               **({"note": note} if note else {})})
+        try:
+            request = await action.apply(self.ctx, step, before)
+        except Unsupported as exc:
+            self._write(step, "skipped" if exc.state in (State.SKIPPED, State.MANUAL) else "failed",
+                        result={"reason": str(exc), "state": exc.state.value})
+            return self._done(step, exc.state, str(exc))
+        except M365Error as exc:
+            self._write(step, "failed", result={"stage": "apply", "error": exc.one_line()})
+            return self._done(step, State.FAILED, exc.one_line())
+        delivered = request.pop("delivered", None)
+        if delivered is not None:
+            self.password_delivery = str(delivered)
+        result: JSON = {"ok": True}
+        if delivered is not None:
+            result["passwordReset"] = f"delivered to {delivered}"
+        self._write(step, "applied", request=request, result=result)
+        return await self._verify(action, step, before, applied_now=True)
+
+    async def _verify(self, action: Action, step: PlannedStep, before: Any, *, applied_now: bool) -> Outcome:
+        try:
+            state = await action.read(self.ctx, step)
+        except (M365Error, Unsupported) as exc:
+            text = exc.one_line() if isinstance(exc, M365Error) else str(exc)
+            self._write(step, "not_held", verify={"holds": False, "state": "unknown", "detail": text})
+            return self._done(step, State.NOT_HELD, f"could not re-read: {text}")
+        check: Check = action.check(step, state, before)
+        if check.holds:
+            self._write(step, "verified", verify={"holds": True, "detail": check.detail})
+            return self._done(step, State.HELD, check.detail)
+        if getattr(action, "eventual", False):
+            self._write(step, "not_held", verify={"holds": False, "state": "pending", "detail": check.detail})
+            return self._done(step, State.PENDING, f"pending: {check.detail} (requested; Microsoft applies it "
+                                                   "within 1 h, up to 24 h)")
+        self._write(step, "not_held", verify={"holds": False, "state": "not held", "detail": check.detail})
+        return self._done(step, State.NOT_HELD, check.detail)
+
+    def skip(self, step: PlannedStep, reason: str) -> Outcome:
+        if not self.journal.planned(step):
+            self._write(step, "planned", request=step.to_json())
+        self._write(step, "skipped", result={"reason": reason})
+        return self._done(step, State.SKIPPED, reason)
+
+
+def _next_run(journal: Journal) -> str:
+    return f"run-{sum(1 for e in journal.runs() if e.step == 'applying') + 1}"
+
+
+async def apply_plan(conn: Connection, store: Store, plan: Plan, *, password_sink: PasswordSink | None,
+                     operator: str | None = None, resume: bool = False,
+                     progress: Progress | None = None) -> RunReport:
+    """Run ``plan`` against the tenant; journal everything into the plan's case."""
+    runner = _Runner(conn, store, plan.case_id, plan.user, plan.user_id, operator=operator,
+                     password_sink=password_sink, progress=progress)
+    journal = runner.journal
+    interrupted = journal.interrupted_run()
+    if interrupted is not None and not resume:
+        raise Interrupted(f"a remediation run of case {plan.case_id} ({interrupted.target}, started "
+                          f"{interrupted.recorded_at:%Y-%m-%d %H:%M:%S} UTC) was interrupted",
+                          hint=f"continue it with `reclaim remediate --resume {plan.case_id}`")
+    run_id = _next_run(journal)
+    journal.write(RUN, run_id, "applying", request={
+        "kind": "apply", "user": plan.user, "userId": plan.user_id, "options": plan.options,
+        "steps": [s.to_json() for s in plan.steps],
+        **({"resumes": interrupted.target} if interrupted is not None else {})})
+    report = RunReport(case_id=plan.case_id, user=plan.user)
+    restored = access_restored(store, plan.case_id)
+    for step in plan.phase(Phase.CONTAIN):
+        if step.action == "block-sign-in" and restored:
+            report.outcomes.append(runner.skip(step, "access was restored with `reclaim restore-access`; "
+                                                     "block sign-in again with --only block-sign-in after undo"))
+            continue
+        report.outcomes.append(await runner.run_step(step))
+    if plan.phase(Phase.CONTAIN):
+        report.contain_seconds = time.monotonic() - runner.started
+    report.outcomes += await asyncio.gather(*(runner.run_step(s) for s in plan.phase(Phase.ERADICATE)))
+    contained = all(o.state in CONTAINED for o in report.outcomes)
+    for step in plan.phase(Phase.RECOVER):
+        if contained:
+            report.outcomes.append(await runner.run_step(step))
+        else:
+            bad = [o for o in report.outcomes if o.state not in CONTAINED]
+            report.outcomes.append(runner.skip(step, "containment and eradication were not all verified ("
+                                               + ", ".join(f"{o.step.action} {o.state.value}" for o in bad[:3])
+                                               + "): the sender stays restricted; fix them and re-run"))
+    for step in plan.phase(Phase.PREVENT):
+        report.outcomes.append(await runner.run_step(step))
+    report.total_seconds = time.monotonic() - runner.started
+    report.requests = runner.ctx.requests[0]
+    report.password_delivery = runner.password_delivery
+    journal.write(RUN, run_id, "applied", result={
+        "ok": report.ok, "states": {o.step.key: o.state.value for o in report.outcomes}})
+    chain = store.verify_chain(plan.case_id)
+    report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
+    return report
+
+
+def resume_plan(store: Store, case_id: str) -> Plan:
+    """The plan of the case's last run, exactly as it was journaled."""
+    journal = Journal(store, case_id, None)
+    recorded = journal.last_plan()
+    if recorded is None:
+        raise BadInput(f"case {case_id} has no remediation run to resume",
+                       hint="start one with `reclaim remediate USER --apply`")
+    case = store.get_case(case_id)
+    steps = steps_from_json(recorded.get("steps") or [])
+    return Plan(case_id=case_id, user=str(recorded.get("user") or case.subject),
+                user_id=str(recorded.get("userId") or case.subject), verdict=str(case.verdict or ""),
+                steps=tuple(steps), options=dict(recorded.get("options") or {}))
+
+
+def journaled_steps(store: Store, case_id: str) -> list[PlannedStep]:
+    """Every step ever planned in the case (from its ``planned`` entries), in journal order."""
+    seen: dict[str, PlannedStep] = {}
+    for e in store.journal(case_id):
+        if e.step == "planned" and e.action_id != RUN and e.request:
+            for step in steps_from_json([e.request]):
+                seen.setdefault(step.key, step)
+    return list(seen.values())
+
+
+def access_restored(store: Store, case_id: str) -> bool:
+    """True when the last sign-in change journaled in the case was ``restore-access`` (enable-sign-in)."""
+    last: str | None = None
+    for e in store.journal(case_id):
+        if e.action_id in ("block-sign-in", "enable-sign-in") and e.step in ("applied", "undone"):
+            enabling = (e.action_id == "enable-sign-in") == (e.step == "applied")
+            last = "enabled" if enabling else "blocked"
+    return last == "enabled"
+
+
+def _user_of(store: Store, case_id: str) -> tuple[str, str]:
+    case = store.get_case(case_id)
+    user = (case.summary or {}).get("user") or {}
+    upn = str(user.get("userPrincipalName") or case.subject)
+    return upn, str(user.get("id") or upn)
+
+
+async def verify_case(conn: Connection, store: Store, case_id: str, *, operator: str | None = None,
+                      wait: float = 0.0, poll: float = 5.0, progress: Progress | None = None) -> RunReport:
+    """Re-read every applied step of the case and re-check the journal chain (journaled too).
+
+    ``wait``: keep polling steps that are pending (the restricted-sender unblock) for up to this many seconds.
+    """
+    upn, user_id = _user_of(store, case_id)
+    runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=None)
+    report = RunReport(case_id=case_id, user=upn)
+    deadline = time.monotonic() + wait
+    restored = access_restored(store, case_id)
+    for step in journaled_steps(store, case_id):
+        if step.action == "block-sign-in" and restored:
+            report.outcomes.append(Outcome(step, State.SKIPPED, "access was restored with `reclaim restore-access`"))
+            continue
+        outcome = await _verify_one(runner, step)
+        while outcome.state is State.PENDING and time.monotonic() + poll <= deadline:
+            await asyncio.sleep(poll)
+            outcome = await _verify_one(runner, step)
+        if progress is not None:
+            progress(outcome)
+        report.outcomes.append(outcome)
+    chain = store.verify_chain(case_id)
+    report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
+    report.total_seconds = time.monotonic() - runner.started
+    report.requests = runner.ctx.requests[0]
+    return report
+
+
+async def _verify_one(runner: _Runner, step: PlannedStep) -> Outcome:
+    action = ACTIONS[step.action]
+    attempt = runner.journal.attempt(step)
+    last = attempt.last
+    if attempt.undone:
+        return Outcome(step, State.UNDONE, "undone")
+    if last == "failed" or (last == "skipped" and attempt.snapshot is None and not _already(attempt)):
+        entry = attempt.entries[-1]
+        reason = str((entry.result or {}).get("reason") or (entry.result or {}).get("error") or last)
+        state = State((entry.result or {}).get("state") or ("failed" if last == "failed" else "skipped"))
+        return Outcome(step, state, reason)
+    if last is None:
+        return Outcome(step, State.SKIPPED, "planned, never run")
+    before = runner._snapshot_payload(attempt)
+    try:
+        state = await action.read(runner.ctx, step)
+    except Unsupported as exc:
+        return Outcome(step, exc.state, str(exc))
+    except M365Error as exc:
+        runner._write(step, "not_held", verify={"holds": False, "state": "unknown", "detail": exc.one_line()})
+        return Outcome(step, State.NOT_HELD, f"could not re-read: {exc.one_line()}")
+    check = action.check(step, state, before)
+    if check.holds:
+        runner._write(step, "verified", verify={"holds": True, "detail": check.detail, "by": "verify"})
+        return Outcome(step, State.HELD, check.detail)
+    if getattr(action, "eventual", False) and attempt.applied:
+        runner._write(step, "not_held", verify={"holds": False, "state": "pending", "detail": check.detail})
+        return Outcome(step, State.PENDING, f"pending: {check.detail}")
+    runner._write(step, "not_held", verify={"holds": False, "state": "not held", "detail": check.detail,
+                                           "by": "verify"})
+    return Outcome(step, State.NOT_HELD, check.detail)
+
+
+def _already(attempt: Attempt) -> bool:
+    return any(e.step == "skipped" and (e.result or {}).get("reason") == "already holds" for e in attempt.entries)
+
+
+async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str | None = None,
+                    operator: str | None = None, progress: Progress | None = None) -> RunReport:
+    """Restore from the snapshots what can be restored, newest phase first; journaled as undoing → undone."""
+    upn, user_id = _user_of(store, case_id)
+    runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=progress)
+    report = RunReport(case_id=case_id, user=upn)
+    steps = journaled_steps(store, case_id)
+    if only is not None:
+        steps = [s for s in steps if only in (s.action, s.key)]
+        if not steps:
+            raise BadInput(f"case {case_id} has no step {only!r}",
+                           hint="name an action (disable-inbox-rule) or a step (disable-inbox-rule:<id>)")
+    for step in sorted(steps, key=lambda s: -s.phase.rank):
+        report.outcomes.append(await _undo_one(runner, step))
+    chain = store.verify_chain(case_id)
+    report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
+    report.total_seconds = time.monotonic() - runner.started
+    report.requests = runner.ctx.requests[0]
+    return report
+
+
+async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
+    action = ACTIONS[step.action]
+    attempt = runner.journal.attempt(step)
+    if attempt.undone:
+        return runner._done(step, State.UNDONE, "already undone")
+    if attempt.snapshot is None or not (attempt.applied or attempt.write_in_doubt):
+        return runner._done(step, State.SKIPPED, "nothing to undo: this step changed nothing")
+    if not action.reversible:
+        runner._write(step, "skipped", result={"reason": "cannot be undone", "detail": action.undo_note})
+        return runner._done(step, State.NOT_UNDOABLE, action.undo_note)
+    before = runner._snapshot_payload(attempt)
+    runner._write(step, "undoing", request={"action": step.action, "target": step.target,
+                                            "restores": attempt.snapshot.before_evidence_id})
+    try:
+        request = await action.undo(runner.ctx, step, before)
+    except Unsupported as exc:
+        runner._write(step, "skipped", result={"reason": str(exc), "state": exc.state.value})
+        return runner._done(step, exc.state, str(exc))
+    except M365Error as exc:
+        runner._write(step, "failed", result={"stage": "undo", "error": exc.one_line()})
+        return runner._done(step, State.FAILED, exc.one_line())
+    runner._write(step, "undone", request=request, result={"ok": True})
+    return runner._done(step, State.UNDONE, f"restored ({action.undo_note})")
+
+
+async def restore_access(conn: Connection, store: Store, case_id: str, *, operator: str | None = None) -> Outcome:
+    """Re-enable sign-in (``reclaim restore-access``), journaled in the case like any step."""
+    upn, user_id = _user_of(store, case_id)
+    runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=None)
+    action = ACTIONS["enable-sign-in"]
+    step = PlannedStep(action=action.name, target=user_id, label=f"re-enable sign-in for {upn}",
+                       phase=action.phase, reason=Reason("restore-access", "info", "the operator restored access"),
+                       reversible=action.reversible, undo_note=action.undo_note)
+    run_id = _next_run(runner.journal)
+    runner.journal.write(RUN, run_id, "applying", request={"kind": "restore-access", "user": upn})
+    outcome = await runner.run_step(step)
+    runner.journal.write(RUN, run_id, "applied", result={"ok": outcome.state.ok, "state": outcome.state.value})
+    return outcome
