@@ -26,6 +26,8 @@ app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="ana
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
 app.command("sweep")(__import__("reclaim.cli.sweep", fromlist=["sweep_command"]).sweep_command)
+for _name, _command in __import__("reclaim.cli.remediate", fromlist=["COMMANDS"]).COMMANDS.items():
+    app.command(_name)(_command)
 
 
 def _version(value: bool) -> None:
