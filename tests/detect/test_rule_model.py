@@ -116,3 +116,10 @@ def test_merge_marks_exchange_only_rules_hidden() -> None:
     merged = merge_rules([g], [e1, e2])
     assert [(r.id, r.hidden, r.alt_id) for r in merged] == [("G1", False, "1"), ("2", True, None)]
     assert [r.hidden for r in merge_rules(None, [e1, e2])] == [False, False]  # no Graph view: unknown
+
+
+def test_merge_pairs_a_unique_name_even_when_priorities_differ() -> None:
+    g = from_graph({"id": "G1", "displayName": "News", "sequence": 1})
+    e = from_exchange({"Name": "News", "RuleIdentity": "5", "Priority": 3})
+    hidden = from_exchange({"Name": "x", "RuleIdentity": "6", "Priority": 1})
+    assert [(r.id, r.hidden) for r in merge_rules([g], [hidden, e])] == [("6", True), ("G1", False)]

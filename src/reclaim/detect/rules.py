@@ -508,6 +508,10 @@ def merge_rules(graph: Sequence[InboxRule] | None, exo: Sequence[InboxRule] | No
             twin = next((g for g in unpaired if g.name == rule.name and (
                 g.priority is None or rule.priority is None or g.priority == rule.priority)), None)
         if twin is None:
+            # Priorities can differ between the two views (hidden rules take numbers too): a unique name will do.
+            same_name = [g for g in unpaired if g.name == rule.name]
+            twin = same_name[0] if len(same_name) == 1 else None
+        if twin is None:
             merged.append(replace(rule, hidden=True))
             continue
         unpaired.remove(twin)
