@@ -1,0 +1,63 @@
+"""``reclaim report CASE --format html|md|json|csv|all [--out PATH] [--tz ZONE]``.
+
+Thin: open the store, build the report, write it (to ``--out`` or standard output), say where. Exits 1
+when the case's journal chain or evidence hashes do not verify (the report is still written, and says so),
+2 on bad input (unknown case, format or zone; an unwritable path).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from reclaim.cli.common import reclaim_errors
+from reclaim.cli.console import err_console, safe
+from reclaim.errors import EXIT_FINDINGS, BadInput
+from reclaim.report import FORMATS, build_report, render, resolve_zone, write_reports
+from reclaim.store import ENV_VAR, Store
+
+DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, else reclaim.db in the user data "
+           "directory).")
+
+
+def report_command(
+    case_id: str = typer.Argument(..., metavar="CASE", help="The case id, e.g. c-20261127-0001."),
+    fmt: str = typer.Option("html", "--format", "-f",
+                            help="html (for the customer), md (for a ticket), json (for a SIEM / SOAR; schema "
+                                 "shipped in the package), csv (the findings), or all (every format into the "
+                                 "--out directory)."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Write to this file (a directory with --format all); default: standard "
+                                         "output. Files are created readable by you only."),
+    tz: str | None = typer.Option(None, "--tz", help="Show times in this zone (IANA name such as Europe/Berlin, "
+                                                     "or UTC); default: this machine's zone."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+) -> None:
+    """Write the report of a case: summary, findings with evidence, timeline, remediation journal, what was not
+    checked."""
+    with reclaim_errors():
+        fmt = fmt.strip().lower()
+        if fmt == "markdown":
+            fmt = "md"
+        if fmt not in FORMATS:
+            raise BadInput(f"unknown report format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+        if fmt == "all" and out is None:
+            raise BadInput("--format all needs --out DIRECTORY")
+        zone = resolve_zone(tz)
+        with Store(db, create=db is None) as store:
+            if out is None:
+                report = build_report(store, case_id, zone)
+                sys.stdout.write(render(report, fmt))
+                sys.stdout.flush()
+                intact = report.intact
+            else:
+                written = write_reports(store, case_id, fmt, out, zone)
+                detail = store.case_detail(case_id)
+                intact = detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+                for item in written:
+                    err_console.print(f"wrote {safe(item.format)} report: {safe(item.path)}")
+    if not intact:
+        err_console.print("warning: the case's journal chain or evidence hashes do not verify (see the report)")
+        raise typer.Exit(EXIT_FINDINGS)

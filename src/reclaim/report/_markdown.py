@@ -1,0 +1,189 @@
+"""The Markdown report (for a ticket): attacker-controlled text cannot add Markdown or HTML.
+
+- :func:`md_text` for prose that carries tenant text: made visible and kept on one line; the characters
+  with an inline Markdown / GFM meaning (``\\ ` * _ ~ [ ] < > # | ! $ & @``) are backslash-escaped, and so
+  are a colon next to a letter (``http:``, ``mailto:``, ``:emoji:``), the dot of ``www.`` and a leading
+  ``- + = >`` or ``1.`` (block starts inside list items): no emphasis, link, image, raw HTML, entity, table
+  cell, autolink, mention or heading can form;
+- :func:`md_code` for raw values (ids, hashes, addresses): a code span whose backtick fence is longer than
+  any run of backticks inside (nothing in a code span is interpreted), pipes escaped for tables.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from reclaim.report._build import format_time, value_text
+from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
+from reclaim.text import visible_line
+
+__all__ = ["md_code", "md_text", "report_markdown"]
+
+_SPECIAL = re.compile(r"([\\`*_~\[\]<>#|!$&@]|(?<=[A-Za-z]):|:(?=[A-Za-z]))")
+_WWW = re.compile(r"(?i)\b(www)\.")
+_LEADING = re.compile(r"^(\s*)([-+=>]|\d{1,9}(?=[.)]))")
+_BACKTICKS = re.compile(r"`+")
+
+
+def md_text(value: object) -> str:
+    """Tenant text as inert Markdown inline text, on one line."""
+    text = _SPECIAL.sub(r"\\\1", visible_line(str(value)))
+    text = _WWW.sub(r"\1\\.", text)
+    return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
+                                               else m.group(2) + "\\"), text, count=1)
+
+
+def md_code(value: object) -> str:
+    """Tenant text as an inert code span (longest backtick run + 1 as the fence), pipes escaped for tables."""
+    text = visible_line(str(value)).replace("|", "\\|")
+    if not text:
+        return "` `"
+    longest = max((len(m.group()) for m in _BACKTICKS.finditer(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _finding(f: FindingView, lines: list[str], when: str) -> None:
+    lines.append(f"#### {f.severity.upper()}: {md_text(f.title)}")
+    lines.append("")
+    meta = f"Check {md_code(f.check)} · explains: {md_text(f.symptom)}"
+    if f.time is not None:
+        meta += f" · {md_text(when)}"
+    lines.append(meta)
+    lines.append("")
+    for fact in f.facts:
+        lines.append(f"- **{md_text(fact.label)}:** {md_code(fact.value)}")
+    for reason in f.reasons:
+        lines.append(f"- {md_text(reason)}")
+    lines.append("")
+
+
+def report_markdown(report: Report) -> str:
+    zone = report.generated_at.tzinfo
+    assert zone is not None
+
+    def when(moment: datetime | None) -> str:
+        return format_time(moment, zone)
+
+    s, case, chain = report.summary, report.case, report.chain
+    out: list[str] = [
+        f"# Compromised account report: {md_text(s.account)}",
+        "",
+        f"Case {md_code(case.id)} · {md_text(case.kind)} · written {md_text(when(report.generated_at))} by reclaim."
+        f" All times are in **{md_text(report.tz_name)}**.",
+        "",
+        "## Summary",
+        "",
+        f"**Verdict: {md_text((s.verdict or case.status).upper())}.** {md_text(s.headline)}",
+        "",
+        f"**Account:** {md_code(s.account)}"
+        + (f" (display name now {md_code(s.display_name)})" if s.display_name else ""),
+        "",
+        f"**When:** {md_text(s.when)}",
+        "",
+        "### How it was found",
+        "",
+        *[f"- {md_text(line)}" for line in s.how_found],
+        "",
+        "### What was done",
+        "",
+        *[f"- {md_text(line)}" for line in s.done],
+        "",
+        "### What still needs a person",
+        "",
+        *[f"{i}. {md_text(line)}" for i, line in enumerate(s.needs_a_person, 1)],
+        "",
+        "## Findings by severity",
+        "",
+        _row("Severity", "Findings"),
+        _row("---", "---:"),
+        *[_row(name, str(report.severity_counts[name])) for name in SEVERITY_ORDER],
+        "",
+    ]
+    if not report.findings:
+        out += ["No compromise indicators were found.", ""]
+    for name in SEVERITY_ORDER:
+        group = [f for f in report.findings if f.severity == name]
+        if group:
+            out += [f"### {name.capitalize()} ({len(group)})", ""]
+            for f in group:
+                _finding(f, out, when(f.time))
+    out += ["### Prevention", ""]
+    if report.prevention:
+        for f in report.prevention:
+            _finding(f, out, when(f.time))
+    else:
+        out += ["No prevention findings.", ""]
+
+    out += ["## Timeline", "", f"Oldest first, newest last; times in {md_text(report.tz_name)}.", ""]
+    if report.timeline:
+        out += [_row(f"Time ({md_text(report.tz_name)})", "Kind", "Event"), _row("---", "---", "---")]
+        for t in report.timeline:
+            kind = f"{t.severity} {t.kind}" if t.severity else t.kind
+            out.append(_row(md_text(when(t.time)), md_text(kind), md_text(t.summary)))
+        out.append("")
+    else:
+        out += ["The case has no timeline events.", ""]
+
+    out += ["## Remediation journal", ""]
+    if chain.ok:
+        out.append(f"**Hash chain verified:** {chain.length} journal entries, each pointing at the hash of the one "
+                   "before; every before-state snapshot matches its SHA-256.")
+    else:
+        out.append(f"**Hash chain BROKEN at entry {chain.first_bad_seq}:** {md_text(chain.reason or '')}. "
+                   "Do not rely on this journal.")
+    out += ["", f"Head hash: {md_code(chain.head_hash)}", ""]
+    bad = [e for e in report.evidence if not e.hash_ok]
+    if bad:
+        out += [f"**{len(bad)} evidence item(s) no longer match their SHA-256.**", ""]
+    if report.actions:
+        out += ["### Actions", "",
+                _row("Action", "Target", "Before the change", "Result", "Verification", "Can it be undone?"),
+                _row("---", "---", "---", "---", "---", "---")]
+        for a in report.actions:
+            before = ("no snapshot" if a.before_evidence_id is None else
+                      f"evidence {a.before_evidence_id} {md_code(value_text(a.before_state, cap=300))}")
+            result = md_text(a.outcome) + (f" {md_code(value_text(a.request, cap=200))}" if a.request else "")
+            check = md_text(a.verification) + (f" {md_code(value_text(a.verify, cap=200))}" if a.verify else "")
+            undo = {True: "yes", False: "no", None: "not recorded"}[a.reversible]
+            if a.undo_note:
+                undo += f": {md_text(a.undo_note)}"
+            out.append(_row(f"{md_text(a.label)} ({md_code(a.action_id)})", md_code(a.target), before, result,
+                            check, undo))
+        out += ["", "### Entries", "",
+                _row("#", "Time", "Action", "Target", "Step", "Entry hash"),
+                _row("---:", "---", "---", "---", "---", "---")]
+        owner = {j.seq: a for a in report.actions for j in a.steps}
+        for j in report.journal:
+            a = owner[j.seq]
+            out.append(_row(str(j.seq), md_text(when(j.recorded_at)), md_code(a.action_id), md_code(a.target),
+                            md_text(j.step), md_code(j.entry_hash)))
+        out.append("")
+    else:
+        out += ["No remediation has been journaled for this case: nothing was changed in the tenant by reclaim.", ""]
+
+    out += ["## What was not checked", ""]
+    if report.not_checked:
+        out += ["For these, the absence of a finding means \u201cunknown\u201d, not \u201cclean\u201d.", "",
+                _row("What", "Why not"), _row("---", "---")]
+        for n in report.not_checked:
+            what = md_code(n.what) + (" (evidence)" if n.source == "evidence" else "")
+            out.append(_row(what, md_text(n.reason + (f": {n.detail}" if n.detail else ""))))
+        out.append("")
+    else:
+        out += ["Everything reclaim checks was checked: every source could be read.", ""]
+
+    out += ["## Evidence", "", _row("#", "Kind", "Source", "Collected", "Bytes", "SHA-256", "Hash"),
+            _row("---:", "---", "---", "---", "---:", "---", "---")]
+    for e in report.evidence:
+        out.append(_row(str(e.id), md_code(e.kind), md_text(e.source), md_text(when(e.collected_at)), str(e.size),
+                        md_code(e.sha256), "ok" if e.hash_ok else "**MISMATCH**"))
+    out += ["", "---", "",
+            f"Written by reclaim from case {md_code(case.id)}; journal head hash {md_code(chain.head_hash)}.", ""]
+    return "\n".join(out)

@@ -1,0 +1,154 @@
+"""The report's own read model: everything the writers show, built once from the case store.
+
+Strings in here are as stored (attacker-controlled text included); each writer makes them inert for its
+format. Times are aware datetimes in the reader's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reclaim.store import ChainStatus, EvidenceInfo
+from reclaim.store.models import Case
+
+#: Most severe first: the order findings are shown in.
+SEVERITY_ORDER: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of a finding's evidence: "Forwards to" → "invoices.contoso@mailvault.example"."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    id: int
+    check: str
+    severity: str
+    kind: str
+    title: str
+    detail: str | None
+    #: the source procedure's symptom (or step) this finding explains, or "beyond the procedure (...)"
+    symptom: str
+    reasons: tuple[str, ...]
+    artifact_type: str | None
+    artifact_id: str | None
+    time: datetime | None
+    user: str | None
+    #: the evidence a person reads first (the exact rule, forwarding address, sign-in IP and place ...)
+    facts: tuple[Fact, ...]
+    #: the finding's whole evidence record, as stored
+    evidence: dict[str, Any]
+    evidence_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    time: datetime
+    kind: str
+    summary: str
+    #: "evidence" (collected from the tenant) or "remediation" (from the journal)
+    origin: str
+    severity: str | None = None
+    source: str | None = None
+    artifact_type: str | None = None
+    artifact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JournalStepView:
+    seq: int
+    step: str
+    recorded_at: datetime
+    started_at: datetime | None
+    operator: str | None
+    request: dict[str, Any] | None
+    result: dict[str, Any] | None
+    verify: dict[str, Any] | None
+    before_evidence_id: int | None
+    before_evidence_sha256: str | None
+    prev_hash: str
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """One remediation action (all journal entries of one ``action_id`` on one target)."""
+
+    action_id: str
+    target: str
+    label: str
+    #: the last step reached, in words: "done and verified", "applied but did not hold", ...
+    outcome: str
+    #: held / not held / not verified
+    verification: str
+    #: True / False as the journal records it; None when the journal does not say
+    reversible: bool | None
+    undo_note: str | None
+    before_evidence_id: int | None
+    before_evidence_sha256: str | None
+    #: the snapshot payload (parsed JSON) of the state before the change, when it could be read
+    before_state: Any
+    request: dict[str, Any] | None
+    result: dict[str, Any] | None
+    verify: dict[str, Any] | None
+    steps: tuple[JournalStepView, ...]
+
+
+@dataclass(frozen=True)
+class NotCheckedView:
+    what: str
+    reason: str
+    detail: str | None = None
+    #: "check" (a check could not run) or "evidence" (something could not be collected)
+    source: str = "check"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The first section, for a reader who is not technical."""
+
+    headline: str
+    account: str
+    display_name: str | None
+    verdict: str | None
+    because: str | None
+    window_since: datetime | None
+    window_until: datetime | None
+    when: str
+    how_found: tuple[str, ...]
+    done: tuple[str, ...]
+    needs_a_person: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    #: the IANA name (or offset) of the reader's zone every time is shown in
+    tz_name: str
+    case: Case
+    summary: Summary
+    findings: tuple[FindingView, ...]
+    prevention: tuple[FindingView, ...]
+    severity_counts: dict[str, int]
+    timeline: tuple[TimelineItem, ...]
+    actions: tuple[ActionView, ...]
+    journal: tuple[JournalStepView, ...]
+    chain: ChainStatus
+    not_checked: tuple[NotCheckedView, ...]
+    evidence: tuple[EvidenceInfo, ...]
+    user: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def intact(self) -> bool:
+        """The journal's chain verifies and every evidence payload still matches its SHA-256."""
+        return self.chain.ok and all(e.hash_ok for e in self.evidence)
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """``moment`` in the report's time zone."""
+        return None if moment is None else moment.astimezone(self.generated_at.tzinfo)
