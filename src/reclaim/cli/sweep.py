@@ -27,6 +27,7 @@ from reclaim.config import Config
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
 from reclaim.store import ENV_VAR, Store
 from reclaim.sweep import SweepOptions, SweepResult, SweepTarget, sweep
+from reclaim.sweep.hunt import HuntResult
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -176,3 +177,83 @@ def render(result: SweepResult) -> None:
         console.print(table)
     skipped = ", ".join(x["check"] for x in result.not_in_sweep)
     console.print(f"[dim]not part of this sweep (investigate a user for these): {safe(skipped)}[/dim]")
+
+
+def hunt_command(
+    from_case: str | None = typer.Option(None, "--from-case", metavar="CASE",
+                                         help="An investigation case whose indicators to hunt for."),
+    ioc: list[str] = typer.Option([], "--ioc", metavar="KIND:VALUE",
+                                  help="An indicator from elsewhere: ip:192.0.2.7, address:x@evil.example, "
+                                       "domain:evil.example, app:<appId>, rule:<name>, subject:<text> (repeatable)."),
+    since: str = typer.Option("30d", "--since", help="How far back to look: 7d, 30d, 12h or a date "
+                                                     "(default: the case's window, else 30d)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    tenant: str | None = TENANT_OPTION,
+    endpoint: str | None = ENDPOINT_OPTION,
+) -> None:
+    """Find a case's indicators (attacker IPs, forwarding destinations, rules, apps, phishing subjects)
+    across the tenant: who else is hit?
+
+    Exit codes: 0 nobody else found at medium or above, 1 other users found, 2 bad input, 3 cannot connect.
+    """
+    from reclaim.collect import parse_since
+    from reclaim.m365 import Connection
+    from reclaim.sweep.hunt import Indicators, hunt, indicators_from_case, parse_iocs
+
+    with reclaim_errors():
+        if not from_case and not ioc:
+            raise BadInput("nothing to hunt for", hint="give --from-case CASE or --ioc KIND:VALUE")
+        store = Store(db)
+        try:
+            given = parse_iocs(ioc)
+            found = indicators_from_case(store, from_case) if from_case else Indicators()
+        except BaseException:
+            store.close()
+            raise
+        indicators = found.merged(given)
+        start = None if from_case and since == "30d" and found.since else parse_since(since)
+    settings = resolve_settings(tenant, endpoint)
+
+    async def work(conn: Connection) -> HuntResult:
+        return await hunt(conn, store, indicators, since=start)
+
+    from reclaim.cli.common import run_connected
+
+    try:
+        result = run_connected(settings, work)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        render_hunt(result)
+    rank = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+    raise typer.Exit(EXIT_FINDINGS if any(rank[h.severity] >= 2 for h in result.hits) else EXIT_OK)
+
+
+def render_hunt(result: HuntResult) -> None:
+    ind = result.indicators
+    console.print(f"hunt case [bold]{safe(result.case_id)}[/bold]"
+                  + (f" · from {safe(ind.source)} ({safe(ind.source_case)})" if ind.source else "")
+                  + f" · {result.requests} requests · {result.seconds:.1f} s")
+    for label, values in (("IPs", ind.ips), ("addresses", ind.addresses), ("domains", ind.domains),
+                          ("rule names", ind.rule_names), ("apps", ind.app_ids), ("subjects", ind.subjects)):
+        if values:
+            console.print(f"  [dim]{label}:[/dim] {safe(', '.join(sorted(values)))}")
+    for dest, senders in sorted(result.campaigns.items()):
+        console.print(f"  [red]campaign[/red]: {len(senders)} users send mail to {safe(dest)}: "
+                      f"{safe(', '.join(senders))}")
+    users = result.users()
+    if not users:
+        console.print("nobody else in the tenant matches these indicators")
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("user")
+    table.add_column("found")
+    for user, hits in sorted(users.items()):
+        table.add_row(safe(user), "\n".join(f"[{_STYLE[h.severity]}]{h.severity}[/{_STYLE[h.severity]}] "
+                                            f"{safe(h.title)}" for h in hits))
+    if users:
+        console.print(table)
+    for kind, reason in sorted(result.not_collected.items()):
+        console.print(f"  [yellow]not checked[/yellow] {safe(kind)}: {safe(reason)}")
