@@ -25,8 +25,11 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="analyze")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
+app.command("report")(__import__("reclaim.cli.report", fromlist=["report_command"]).report_command)
 app.command("sweep")(__import__("reclaim.cli.sweep", fromlist=["sweep_command"]).sweep_command)
 app.command("hunt")(__import__("reclaim.cli.sweep", fromlist=["hunt_command"]).hunt_command)
+for _name, _command in __import__("reclaim.cli.remediate", fromlist=["COMMANDS"]).COMMANDS.items():
+    app.command(_name)(_command)
 
 
 def _version(value: bool) -> None:
