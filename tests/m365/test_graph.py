@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -97,9 +98,10 @@ def test_next_link_is_used_verbatim_and_never_sent_elsewhere() -> None:
 # ---------------------------------------------------------------------------------------------- $batch
 def test_batch_maps_shuffled_sub_responses_back_and_retries_only_what_failed(serve: Serve) -> None:
     c = serve(fixture(30, rules=1), faults=FaultSpec.parse("429=0.2,503=0.1,retry_after=0.25"), seed=11)
+    sleep = VirtualSleep(c.emulator)
 
     async def main() -> tuple[list[Any], Any]:
-        async with connect(c) as conn:
+        async with connect(c, sleep=sleep) as conn:
             requests = [BatchRequest("GET", f"/users/u{i:04d}", id=f"get-{i}") for i in range(30)]
             requests += [BatchRequest("GET", f"/users/missing-{i}", id=f"miss-{i}") for i in range(5)]
             results = await conn.graph.batch(requests)
@@ -116,6 +118,7 @@ def test_batch_maps_shuffled_sub_responses_back_and_retries_only_what_failed(ser
             result.json()
     assert any(r.attempts > 1 for r in results), "the seeded faults should have forced sub-request retries"
     assert stats.retries > 0
+    assert 0.25 in sleep.delays  # the sub-responses' own Retry-After, honoured
     # a 404 is final: never re-sent
     assert all(r.attempts == 1 for r in results[30:]) or stats.retries > 0
     sub_gets = [r for r in c.emulator.calls if r.via == "$batch" and "/users/missing-" in r.path]
@@ -543,3 +546,29 @@ def test_a_dead_endpoint_is_unreachable_after_a_few_tries() -> None:
     with pytest.raises(Unreachable) as caught:
         asyncio.run(main())
     assert len(tries) == 3 and caught.value.exit_code == 3
+
+
+def test_retry_after_as_an_http_date() -> None:
+    from email.utils import format_datetime
+
+    answers: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answers.append(1)
+        if len(answers) == 1:
+            when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+            return httpx.Response(429, headers={"Retry-After": when},
+                                  json={"error": {"code": "TooManyRequests", "message": "later"}})
+        return httpx.Response(200, json={"id": "u"})
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def main() -> Any:
+        async with mock_connection(handler, StaticTokens(), sleep=sleep) as conn:
+            return await conn.graph.get("/users/u")
+
+    assert asyncio.run(main()) == {"id": "u"}
+    assert len(slept) == 1 and 18 <= slept[0] <= 20
