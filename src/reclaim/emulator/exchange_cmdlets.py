@@ -638,6 +638,37 @@ def remove_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     return []
 
 
+def _add_rights(entries: list[JSON], who_key: str, who: str, rights: list[str], ctx: CmdletContext,
+                extra: JSON) -> None:
+    """Give ``rights`` to ``who`` (merging into an existing allow entry); warn when all are already there."""
+    for entry in entries:
+        if same_principal(ctx, entry.get(who_key), who) and not entry.get("deny"):
+            current = entry.get("accessRights") or []
+            current = current if isinstance(current, list) else [current]
+            missing = [r for r in rights if r.lower() not in {str(c).lower() for c in current}]
+            if not missing:
+                ctx.warnings.append(f"The access control entry for \"{who}\" already has {', '.join(rights)}.")
+                return
+            entry["accessRights"] = [*current, *missing]
+            return
+    entries.append({who_key: who, "accessRights": list(rights), **extra})
+
+
+@cmdlet("Add-MailboxPermission", parameters=("Identity", "User", "AccessRights", "InheritanceType",
+                                             "AutoMapping"), mandatory=("Identity", "User", "AccessRights"))
+def add_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
+    user = resolve_mailbox(ctx, str(p.text("Identity")))
+    who = str(p.text("User"))
+    if resolve_recipient(ctx, who) is None:
+        raise not_found(who)
+    rights = _rights(p, MAILBOX_RIGHTS)
+    entries: list[JSON] = user["mailbox"].setdefault("permissions", [])
+    _add_rights(entries, "user", who, rights, ctx,
+                {"isInherited": False, "deny": False, "inheritanceType": p.text("InheritanceType") or "All"})
+    view = next(e for e in entries if same_principal(ctx, e.get("user"), who))
+    return [mailbox_permission_view(user, view)]
+
+
 def _recipient_permissions(user: JSON) -> list[JSON]:
     return [{"trustee": SELF, "accessRights": ["SendAs"]}, *user["mailbox"].get("recipientPermissions", [])]
 
@@ -670,6 +701,20 @@ def remove_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
         ctx.warnings.append(f"Can't remove the access control entry on the object \"{mailbox_name(user)}\" for "
                             f"account \"{trustee}\" because the ACE doesn't exist on the object.")
     return []
+
+
+@cmdlet("Add-RecipientPermission", parameters=("Identity", "Trustee", "AccessRights", "Confirm"),
+        mandatory=("Identity", "Trustee", "AccessRights"))
+def add_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
+    user = resolve_mailbox(ctx, str(p.text("Identity")))
+    trustee = str(p.text("Trustee"))
+    if resolve_recipient(ctx, trustee) is None:
+        raise not_found(trustee)
+    rights = _rights(p, ("SendAs",))
+    entries: list[JSON] = user["mailbox"].setdefault("recipientPermissions", [])
+    _add_rights(entries, "trustee", trustee, rights, ctx, {"accessControlType": "Allow", "isInherited": False})
+    view = next(e for e in entries if same_principal(ctx, e.get("trustee"), trustee))
+    return [recipient_permission_view(user, view)]
 
 
 # ------------------------------------------------------------------------------------------ mobile devices
