@@ -224,3 +224,14 @@ def test_a_configured_tenant_checks_through_azure_identity(https_emulator: tuple
     assert token_calls and all(x.body.get("client_info") == "1" for x in token_calls)  # MSAL made them
     r = invoke("tenant", "check", "lab", env={"LAB_SECRET": ""})
     assert r.exit_code == 3 and "LAB_SECRET is not set" in r.output
+
+
+def test_error_lines_cannot_carry_escape_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    from reclaim.cli.common import fail
+    from reclaim.m365 import ExchangeError
+
+    with pytest.raises(typer.Exit) as caught:
+        fail(ExchangeError("rule '\x1b]0;pwned\x07\x1b[2J' not found", cmdlet="Get-InboxRule"))
+    assert caught.value.exit_code == 3
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b]0;pwned" in err

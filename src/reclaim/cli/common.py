@@ -23,7 +23,7 @@ from typing import NoReturn, TypeVar
 
 import typer
 
-from reclaim.cli.console import err_console
+from reclaim.cli.console import err_console, visible
 from reclaim.config import TENANT_ENV, Config
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 from reclaim.m365 import Connection, ConnectionSettings
@@ -56,7 +56,8 @@ ENDPOINT_OPTION: str | None = typer.Option(
 
 def fail(exc: ReclaimError) -> NoReturn:
     """Print ``error: <one line>`` on stderr and exit with the error's code."""
-    err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+    # The message can quote the service, which can quote attacker-controlled names: no escape sequences.
+    err_console.print(f"error: {visible(exc.one_line())}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
