@@ -130,13 +130,14 @@ def test_check_with_a_full_permission_app(serve: Callable[..., TenantClient]) ->
     r = invoke("tenant", "check", "--endpoint", c.base_url)
     assert r.exit_code == 0, r.output
     assert TENANT in r.output and "Exchange.ManageAsApp" in r.output
-    for command in ("investigate", "remediate", "sweep", "hunt", "verify/undo", "report"):
+    for command in ("investigate", "remediate", "sweep", "hunt", "verify", "undo", "report"):
         assert command in r.output
     assert "blocked" not in r.output.split("command")[-1].split("ready: everything works")[0]
     data = json.loads(invoke("tenant", "check", "--endpoint", c.base_url, "--json").output)
     assert {x["command"]: x["state"] for x in data["commands"]} == {
-        "investigate": "ready", "remediate": "ready", "sweep": "ready", "hunt": "ready", "verify/undo": "ready",
-        "report": "ready"}
+        "investigate": "ready", "remediate": "ready", "sweep": "ready", "hunt": "ready", "verify": "ready",
+        "undo": "ready", "report": "ready"}
+    assert data["toGrant"] == {"permissions": [], "roles": []}
     assert all(p["ok"] for p in data["probes"])
 
 
@@ -153,9 +154,14 @@ def test_check_with_a_read_only_app(serve: Callable[..., TenantClient]) -> None:
     assert "User.EnableDisableAccount.All" in missing and "MailboxSettings.ReadWrite" in missing
     assert "User Administrator" in missing
     assert data["roles"] == ["Global Reader"]
+    assert states["verify"]["state"] == "partial" and states["undo"]["state"] == "blocked"
+    assert "User.EnableDisableAccount.All" in data["toGrant"]["permissions"]
+    assert "MailboxSettings.ReadWrite" in data["toGrant"]["permissions"]
+    assert data["toGrant"]["roles"][:1] == ["Exchange Administrator"]
 
     table = invoke("tenant", "check", "--endpoint", c.base_url, env=env).output
     assert "blocked" in table and "partial" in table and "User.EnableDisableAccount.All" in table
+    assert "to make every command ready, grant:" in table
 
     r = invoke("tenant", "check", "--endpoint", c.base_url, "--require", "investigate", env=env)
     assert r.exit_code == 0

@@ -16,7 +16,7 @@ from reclaim.config import TENANT_ENV, Config, TenantEntry
 from reclaim.errors import EXIT_CONNECT, BadInput
 from reclaim.m365.check import TenantReport, check_tenant
 from reclaim.m365.credentials import CredentialKind
-from reclaim.m365.permissions import COMMANDS
+from reclaim.m365.permissions import COMMANDS, missing_grants
 
 app = typer.Typer(help="Configure Microsoft 365 tenants and check what reclaim may do in them.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -173,5 +173,9 @@ def _render(report: TenantReport) -> None:
         table.add_row(safe(cmd.command), f"[{style}]{cmd.state}[/{style}]",
                       safe("\n".join(missing_lines)) if missing_lines else "-")
     console.print(table)
+    to_grant, roles_to_assign = missing_grants(report.commands)
+    if to_grant or roles_to_assign:
+        parts = [", ".join(to_grant), ", ".join(f"{r} (role)" for r in roles_to_assign)]
+        console.print("to make every command ready, grant: " + safe("; ".join(p for p in parts if p)))
     console.print("ready: everything works · partial: runs, some checks/actions skipped and reported · "
                   "blocked: a required permission or role is missing", style="dim")

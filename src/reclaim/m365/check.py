@@ -20,6 +20,7 @@ from reclaim.m365.permissions import (
     CommandReadiness,
     Grants,
     assess,
+    missing_grants,
 )
 
 __all__ = ["Probe", "TenantReport", "check_tenant", "grants_from_claims"]
@@ -60,6 +61,7 @@ class TenantReport:
             "unknownRoleIds": list(self.unknown_role_ids),
             "exchangeError": self.exchange_error,
             "probes": [{"name": p.name, "ok": p.ok, "detail": p.detail} for p in self.probes],
+            "toGrant": dict(zip(("permissions", "roles"), missing_grants(self.commands), strict=True)),
             "commands": [
                 {"command": c.command, "state": c.state, "summary": c.summary,
                  "missing": [{"capability": s.capability.name, "required": s.capability.required,

@@ -32,6 +32,7 @@ __all__ = [
     "exchange_roles_for",
     "graph_permissions_for",
     "graph_route_for",
+    "missing_grants",
     "render_markdown",
 ]
 
@@ -288,8 +289,14 @@ COMMANDS: tuple[CommandRequirements, ...] = (
         _graph("search the unified audit log", "AuditLogsQuery.Read.All", required=False),
         _graph("read inbox rules (Graph)", *_MAILBOX_READ, required=False),
     )),
-    CommandRequirements("verify/undo", "re-read what remediate changed; restore what can be restored",
-                        _READS[:2] + _WRITES),
+    CommandRequirements("verify", "re-read what remediate changed: did every change hold?", (
+        *_READS[:2],
+        _exo("read mailbox forwarding, sweep rules, delegates, devices, protocols (Exchange)", _EXO_READ,
+             required=False),
+        _exo("read hidden inbox rules (Exchange Get-InboxRule -IncludeHidden)", _EXO_READ_HIDDEN, required=False),
+        _exo("read restricted senders (Exchange)", EXCHANGE_CMDLETS["Get-BlockedSenderAddress"], required=False),
+    )),
+    CommandRequirements("undo", "restore what remediate changed, where the platform allows", _READS[:2] + _WRITES),
     CommandRequirements("report", "render a case from the local store (no tenant access)", ()),
 )
 
@@ -377,3 +384,21 @@ def render_markdown(commands: Iterable[CommandRequirements] = COMMANDS) -> str:
             required = "required" if cap.required else "optional: skipped and reported if missing"
             lines.append(f"| {name} | {cap.name} | {permissions} | {roles} | {required} |")
     return "\n".join(lines) + "\n"
+
+
+def missing_grants(readiness: Iterable[CommandReadiness]) -> tuple[list[str], list[str]]:
+    """What to grant so every listed command is ``ready``: the least privileged permission and role of
+    each unmet capability (deduplicated, in order of appearance)."""
+    permissions: list[str] = []
+    roles: list[str] = []
+    for cmd in readiness:
+        for status in cmd.statuses:
+            if status.allowed:
+                continue
+            cap = status.capability
+            for item in status.missing:
+                if item.startswith("permission ") and cap.permissions[0] not in permissions:
+                    permissions.append(cap.permissions[0])
+                if item.startswith("role ") and cap.roles[0] not in roles:
+                    roles.append(cap.roles[0])
+    return permissions, roles
