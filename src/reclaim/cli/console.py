@@ -10,7 +10,7 @@ from reclaim.text import visible
 __all__ = ["console", "err_console", "safe", "visible"]
 
 console = Console(highlight=False, soft_wrap=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def safe(text: object) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.detect.engine import Analysis, analyze
-from reclaim.detect.evidence import EvidenceBundle, NotCollected, Window
+from reclaim.detect.evidence import AUDIT_OPERATIONS, EvidenceBundle, NotCollected, Window
 from reclaim.errors import BadInput, CannotConnect
 from reclaim.m365 import (
     AccessDenied,
@@ -53,7 +53,6 @@ MESSAGE_SELECT = "id,subject,sentDateTime,receivedDateTime,internetMessageId,toR
 TRACE_SLICE = timedelta(days=10)
 #: and looks back at most 90 days.
 TRACE_MAX_AGE = timedelta(days=90)
-RULE_OPERATIONS = ["New-InboxRule", "Set-InboxRule", "UpdateInboxRules", "Enable-InboxRule"]
 
 #: Default investigation window.
 DEFAULT_SINCE = timedelta(days=30)
@@ -331,10 +330,11 @@ class _Collector:
                          {"$search": '"5.1.8"', "$select": MESSAGE_SELECT, "$top": "250"}, mailbox=True)
 
     async def audit_records(self) -> None:
-        """The unified audit log's rule events, through an audit-log query (asynchronous on the service)."""
-        body = {"displayName": f"reclaim: inbox rule events of {self.upn}",
+        """The unified audit log's events that date rules, forwarding, delegates, auto-replies and deletions,
+        through an audit-log query (asynchronous on the service)."""
+        body = {"displayName": f"reclaim: mailbox events of {self.upn}",
                 "filterStartDateTime": self._since(), "filterEndDateTime": self._until(),
-                "operationFilters": RULE_OPERATIONS, "userPrincipalNameFilters": [self.upn]}
+                "operationFilters": list(AUDIT_OPERATIONS), "userPrincipalNameFilters": [self.upn]}
         request = {"method": "POST", "url": "/security/auditLog/queries", "body": body}
 
         async def fetch() -> list[JSON]:
