@@ -1,0 +1,190 @@
+"""Every format for the cases the investigate / remediate tests create: content, schema, inertness."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import jsonschema
+import pytest
+from markdown_it import MarkdownIt
+
+from reclaim.report import build_report, render, schema
+from reclaim.store import Store
+from tests.report.cases import HOSTILE_RULES, HOSTILE_UPN, SCRIPT_RULE, Investigated
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Elements(HTMLParser):
+    """The element names and the text of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> Elements:
+    parser = Elements()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def rendered(investigated: Investigated, name: str, tz: str = "UTC") -> dict[str, str]:
+    zone = UTC if tz == "UTC" else ZoneInfo(tz)
+    with Store(investigated.db) as store:
+        report = build_report(store, investigated.cases[name], zone)
+    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
+
+
+@pytest.mark.parametrize("name", ["bec-classic", "journal", "clean", "hostile", "bec-campaign"])
+def test_all_formats_for_every_case(investigated: Investigated, name: str) -> None:
+    out = rendered(investigated, name)
+    doc = json.loads(out["json"])
+    jsonschema.Draft202012Validator(schema()).validate(doc)
+    assert doc["case"]["id"] == investigated.cases[name]
+    assert all(ord(c) < 128 for c in out["json"]), "JSON is written with ensure_ascii"
+    html = parse(out["html"])
+    assert not {t for t, _ in html.tags} & {"script", "iframe", "object", "embed", "link", "img", "form", "base"}
+    assert not any(k.startswith("on") for _, attrs in html.tags for k in attrs), "no event handler attributes"
+    assert not re.search(r"(?i)(src|href)\s*=\s*[\"']?(https?:|//)", out["html"]), "nothing is fetched"
+    assert [t for t, a in html.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    text = "".join(html.text)
+    for heading in ("Summary", "Findings by severity", "Timeline", "Remediation journal", "What was not checked"):
+        assert heading in text
+    assert doc["journal"]["chain"]["headHash"] in text and doc["journal"]["chain"]["headHash"] in out["md"]
+    for line in out["md"].splitlines():
+        assert "\x1b" not in line and "\u202e" not in line
+    rows = list(csv.reader(io.StringIO(out["csv"])))
+    assert rows[0][0] == "case" and len(rows) == 1 + len(doc["findings"]) + len(doc["prevention"])
+    assert not any(cell.startswith(FORMULA_START) for row in rows for cell in row)
+
+
+def test_bec_classic_summary_and_key_evidence(investigated: Investigated) -> None:
+    out = rendered(investigated, "bec-classic")
+    doc = json.loads(out["json"])
+    summary = doc["summary"]
+    assert summary["verdict"] == "compromised" and summary["account"] == "alice.wu@contoso.com"
+    assert summary["suspiciousWindow"]["since"].startswith("20")
+    needs = " ".join(summary["needsAPerson"])
+    for must in ("received mail from this account", "Sent Items", "Re-enable access", "re-compromise"):
+        assert must in needs
+    assert "Nothing has been changed" in summary["done"][0]
+    text = "".join(parse(out["html"]).text)
+    # the exact rule, forwarding address, sign-in IP and place, method added, grant scopes
+    for fact in ("RSS Feeds", "invoice, payment, wire, bank", "invoices.contoso@mailvault.example", "203.0.113.45",
+                 "NG", "+234 8030000142", "Mail.ReadWrite, Mail.Send", "Outlook Secure Access"):
+        assert fact in text, fact
+        assert fact in out["md"].replace("\\", ""), fact
+    # each finding names the procedure symptom it explains
+    assert all(f["symptom"] for f in doc["findings"])
+    assert "explains: remove mailbox forwarding" in text
+    severities = [f["severity"] for f in doc["findings"]]
+    order = ["critical", "high", "medium", "low", "info"]
+    assert severities == sorted(severities, key=order.index), "most severe first"
+    assert sum(doc["severityCounts"].values()) == len(doc["findings"])
+
+
+def test_timeline_newest_last_in_the_readers_zone(investigated: Investigated) -> None:
+    utc = json.loads(rendered(investigated, "journal")["json"])
+    times = [t["time"] for t in utc["timeline"]]
+    assert times == sorted(times) and len(times) > 20
+    assert utc["timeline"][-1]["origin"] == "remediation"  # remediation happened after the evidence
+    berlin = rendered(investigated, "journal", "Europe/Berlin")
+    tokyo = rendered(investigated, "journal", "Asia/Tokyo")
+    assert "Europe/Berlin" in berlin["html"] and " CET" in berlin["html"]
+    assert " JST" in tokyo["html"] and " CET" not in tokyo["html"]
+    # Tokyo has no daylight saving time: every UTC time moves by exactly 9 hours
+    moment = datetime.fromisoformat(utc["timeline"][0]["time"].replace("Z", "+00:00"))
+    assert (moment + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S JST") in tokyo["html"]
+    berlin_time = moment.astimezone(ZoneInfo("Europe/Berlin"))
+    assert berlin_time.strftime("%Y-%m-%d %H:%M:%S %Z") in berlin["html"]
+    assert berlin_time.utcoffset() in (timedelta(hours=1), timedelta(hours=2))
+
+
+def test_journal_actions_with_before_state_result_verification_reversibility(investigated: Investigated) -> None:
+    out = rendered(investigated, "journal")
+    doc = json.loads(out["json"])
+    actions = {a["actionId"]: a for a in doc["journal"]["actions"]}
+    block = actions["block-sign-in"]
+    assert block["beforeState"] == {"id": block["target"], "accountEnabled": True}
+    assert block["verification"] == "held" and block["reversible"] is True and block["outcome"] == "done and verified"
+    assert block["request"]["body"] == {"accountEnabled": False}
+    assert actions["reset-password"]["reversible"] is False
+    assert actions["reset-password"]["request"]["body"]["passwordProfile"]["password"] == "[redacted]"
+    assert actions["disable-inbox-rule"]["verification"] == "did not hold"
+    assert actions["unblock-sender"]["outcome"].startswith("skipped: containment not verified")
+    chain = doc["journal"]["chain"]
+    assert chain["ok"] is True and chain["length"] == 13 and doc["intact"] is True
+    html = parse(out["html"])
+    text = "".join(html.text)
+    assert "Hash chain verified" in text and chain["headHash"] in text
+    assert "did not hold" in text
+    assert actions["unblock-sender"]["reversible"] is None  # the journal does not say: shown as "not recorded"
+    assert "Block sign-in: done and verified (can be undone)." in doc["summary"]["done"]
+    assert "Reset the password: done and verified (cannot be undone)." in doc["summary"]["done"]
+    assert any("reclaim restore-access" in line for line in doc["summary"]["needsAPerson"])
+    md = out["md"]
+    assert "### Actions" in md and "| Action | Target | Before the change |" in md
+
+
+def test_hostile_text_is_inert_and_visible(investigated: Investigated) -> None:
+    out = rendered(investigated, "hostile")
+    doc = json.loads(out["json"])
+    names = {f["evidence"].get("name") for f in doc["findings"] if f["check"] == "inbox-rule-external-forward"}
+    assert set(HOSTILE_RULES) <= names, "every hostile rule is a finding (the JSON keeps the text as data)"
+    html = parse(out["html"])
+    text = "".join(html.text)
+    assert SCRIPT_RULE in text, "the script is shown as text"
+    assert "\\x1b[2J\\x1b]0;owned\\x07" in text and "<U+202E>gpj.exe" in text, "escapes shown visibly"
+    assert '=HYPERLINK("http://evil.example/x","Click me")' in text
+    assert "[bold red]OK[/bold red]" in text
+    assert "\x1b" not in out["html"] and "\u202e" not in out["html"]
+    md = MarkdownIt("commonmark", {"html": True}).enable("table").render(out["md"])
+    found = parse(md)
+    assert not {t for t, _ in found.tags} & {"script", "img", "a", "em", "strong"} - {"strong"}
+    assert not [a for t, a in found.tags if t == "a"], "no link forms from tenant text"
+    assert SCRIPT_RULE in "".join(found.text)
+    rows = list(csv.reader(io.StringIO(out["csv"])))
+    titles = [r[5] for r in rows[1:]]
+    assert any(SCRIPT_RULE in t for t in titles)
+
+
+def test_the_display_name_and_subject_are_escaped_in_the_summary(investigated: Investigated) -> None:
+    out = rendered(investigated, "hostile")
+    doc = json.loads(out["json"])
+    assert doc["summary"]["account"] == HOSTILE_UPN
+    assert "<img src=x onerror=alert(1)>" in " ".join(doc["summary"]["needsAPerson"])
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out["html"]
+    assert "\\<img src=x onerror=alert(1)\\>" in out["md"]
+
+
+def test_schema_is_valid_and_strict(investigated: Investigated) -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+    doc = json.loads(rendered(investigated, "clean")["json"])
+    validator = jsonschema.Draft202012Validator(schema())
+    broken = {**doc, "surprise": 1}
+    assert list(validator.iter_errors(broken)), "unknown top-level keys are refused"
+    bad_finding = json.loads(json.dumps(doc))
+    bad_finding["severityCounts"]["critical"] = -1
+    assert list(validator.iter_errors(bad_finding))
+
+
+def test_clean_case_says_so_and_lists_nothing_to_fix(investigated: Investigated) -> None:
+    doc = json.loads(rendered(investigated, "clean")["json"])
+    assert doc["summary"]["verdict"] == "clean"
+    assert doc["summary"]["headline"].startswith("No sign")
+    assert not any(f["severity"] in ("critical", "high") for f in doc["findings"])
