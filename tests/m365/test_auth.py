@@ -145,18 +145,25 @@ def test_azure_cli_credential_without_az_is_authentication_failed(monkeypatch: p
         asyncio.run(provider.get_token("https://graph.microsoft.com/.default"))
 
 
-def test_build_credential_types() -> None:
+def test_build_credential_types(capsys: pytest.CaptureFixture[str]) -> None:
     import azure.identity as ai
 
     assert isinstance(build_credential(CredentialSpec(kind="managed-identity"), tenant_id=TENANT),
                       ai.ManagedIdentityCredential)
     assert isinstance(build_credential(CredentialSpec(kind="device-code", client_id=CERT_APP_ID), tenant_id=TENANT),
                       ai.DeviceCodeCredential)
+    from datetime import UTC, datetime
+
+    from reclaim.m365.credentials import _device_code_prompt
+
+    _device_code_prompt("https://microsoft.com/devicelogin", "ABCD-1234", datetime(2026, 11, 27, 8, 15, tzinfo=UTC))
     with pytest.raises(BadInput, match="needs a client id"):
         build_credential(CredentialSpec(kind="device-code"), tenant_id=TENANT)
     with pytest.raises(AuthenticationFailed, match="certificate file not found"):
         build_credential(CredentialSpec(kind="certificate", client_id=CERT_APP_ID, certificate_path="/nope.pem"),
                          tenant_id=TENANT)
+    shown = capsys.readouterr()
+    assert shown.out == "" and "ABCD-1234" in shown.err and "08:15" in shown.err  # stdout stays clean for --json
 
 
 # ---------------------------------------------------------------------------------------------- secrets

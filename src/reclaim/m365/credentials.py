@@ -9,7 +9,9 @@ tenant's published secret and never written anywhere.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,6 +98,12 @@ def _keyring_secret(client_id: str) -> str:
     return str(value)
 
 
+def _device_code_prompt(verification_uri: str, user_code: str, expires_on: Any) -> None:
+    """Show the sign-in code on stderr, so that ``--json`` output on stdout stays clean."""
+    until = f" (valid until {expires_on:%H:%M} UTC)" if isinstance(expires_on, datetime) else ""
+    print(f"To sign in, open {verification_uri} and enter the code {user_code}{until}.", file=sys.stderr, flush=True)
+
+
 def build_credential(spec: CredentialSpec, *, tenant_id: str, authority: str | None = None,
                      ca_bundle: str | None = None, retries: int | None = None) -> Any:
     """The azure-identity (sync) credential for ``spec``.
@@ -133,7 +141,8 @@ def build_credential(spec: CredentialSpec, *, tenant_id: str, authority: str | N
             mi["connection_verify"] = ca_bundle
         return ai.ManagedIdentityCredential(**mi)
     if spec.kind == "device-code":
-        return ai.DeviceCodeCredential(client_id=client_id, tenant_id=tenant_id, **options)
+        return ai.DeviceCodeCredential(client_id=client_id, tenant_id=tenant_id, prompt_callback=_device_code_prompt,
+                                       **options)
     if spec.kind == "azure-cli":
         if tenant_id == "organizations":
             return ai.AzureCliCredential()
