@@ -319,6 +319,8 @@ class _TenantSweeper:
         self.selected = list(selected)
         self.exchange_slots = asyncio.Semaphore(max(1, options.exchange_workers))
         self.tenant = _Tenant()
+        #: set once the tenant-wide lists are read (the mailbox reads start before, the checks wait)
+        self.tenant_ready = asyncio.Event()
         self.summary = TenantSweep(tenant=target)
         #: evidence ids of the tenant-wide lists of this run, by kind
         self.tenant_evidence: dict[str, int] = {}
@@ -373,7 +375,6 @@ class _TenantSweeper:
         return dict(zip(upns, hidden, strict=True)), dict(zip(upns, sweep, strict=True))
 
     async def process(self, chunk: _Chunk) -> _ChunkResult:
-        t = self.tenant
         deep = self.options.deep
         if deep:
             (rules, raw, sent), (exo, sweep) = await asyncio.gather(self._rules(chunk), self._deep(chunk))
@@ -381,6 +382,8 @@ class _TenantSweeper:
         else:
             rules, raw, sent = await self._rules(chunk)
             exo, sweep = {}, {}
+        await self.tenant_ready.wait()
+        t = self.tenant
         now = _now()
         upns = [_upn(m) for m in chunk.mailboxes]
         evidence = [
@@ -468,6 +471,20 @@ class _TenantSweeper:
             store.put_checkpoint(self.case_id, self.target, cursor=str(prefix), mailboxes_done=state["mailboxes"],
                                  state=state)
 
+    def _store_tenant(self, state: JSON) -> None:
+        """The tenant-wide lists as evidence; on the first run also the tenant's findings."""
+        with self.store.transaction():
+            ids = self.store.add_evidence_many(self.case_id, self.tenant.evidence)
+            self.tenant_evidence = {e.kind: i for e, i in zip(self.tenant.evidence, ids, strict=True)}
+            if not state.get("tenantChecked"):
+                for kind, reason in sorted(self.tenant.missing.items()):
+                    self.store.record_not_collected(self.case_id, kind, reason, subject=self.target)
+                self.store.add_findings(self.case_id, (self._finding(None, f, self.tenant_evidence)
+                                                       for f in _tenant_findings(self.tenant, self.target)))
+                state["tenantChecked"] = True
+                self.store.put_checkpoint(self.case_id, self.target, cursor=str(state.get("prefix", 0)),
+                                          mailboxes_done=int(state.get("mailboxes", 0)), state=state)
+
     # -- the run ---------------------------------------------------------------------------------------
 
     async def run(self) -> TenantSweep:
@@ -484,21 +501,12 @@ class _TenantSweeper:
         if summary.resumed:
             self.progress.advanced(self.target, summary.resumed)
 
-        self.tenant = await _read_tenant(self.conn, self.options)
-        summary.requests += self.tenant.requests
-        summary.not_collected = dict(self.tenant.missing)
-        self.tenant_evidence = {}
-        with self.store.transaction():
-            ids = self.store.add_evidence_many(self.case_id, self.tenant.evidence)
-            self.tenant_evidence = {e.kind: i for e, i in zip(self.tenant.evidence, ids, strict=True)}
-            if not state.get("tenantChecked"):
-                for kind, reason in sorted(self.tenant.missing.items()):
-                    self.store.record_not_collected(self.case_id, kind, reason, subject=self.target)
-                self.store.add_findings(self.case_id, (self._finding(None, f, self.tenant_evidence)
-                                                       for f in _tenant_findings(self.tenant, self.target)))
-                state["tenantChecked"] = True
-                self.store.put_checkpoint(self.case_id, self.target, cursor=str(state.get("prefix", 0)),
-                                          mailboxes_done=int(state.get("mailboxes", 0)), state=state)
+        async def tenant_wide() -> None:
+            self.tenant = await _read_tenant(self.conn, self.options)
+            summary.requests += self.tenant.requests
+            summary.not_collected = dict(self.tenant.missing)
+            await asyncio.to_thread(self._store_tenant, state)
+            self.tenant_ready.set()
 
         workers = max(1, self.options.workers)
         chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=workers * 2)
@@ -554,7 +562,7 @@ class _TenantSweeper:
 
         writer = asyncio.ensure_future(write())
         try:
-            await _gather_or_cancel([produce(), *(work() for _ in range(workers))])
+            await _gather_or_cancel([tenant_wide(), produce(), *(work() for _ in range(workers))])
             await results.put(None)
             await writer
         except BaseException:
