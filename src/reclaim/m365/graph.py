@@ -223,7 +223,14 @@ class GraphClient:
     async def request(self, method: str, url: str, *, params: Mapping[str, str] | None = None, json: Any = None,
                       headers: Mapping[str, str] | None = None, mailbox: str | None = None,
                       idempotent: bool | None = None, verify: Verify | None = None) -> JSON | None:
-        """Send one request; the JSON body, or ``None`` (204, or an earlier attempt took effect)."""
+        """Send one request; the JSON body, or ``None`` (204, or an earlier attempt took effect).
+
+        ``mailbox``: a stable key of the mailbox the request touches (use the user's object id
+        everywhere), so that at most four requests per mailbox are in flight. ``idempotent=True``:
+        the caller asserts that sending the request twice gives the same result (e.g. a PATCH that
+        sets a value). ``verify``: called before a re-send after an unknown outcome; True means the
+        first attempt took effect. Without either, a POST/PATCH is never re-sent after a 5xx or a reset.
+        """
         target = self.url(url)
         method = method.upper()
 
