@@ -54,8 +54,12 @@ class CallRecord:
     query: str
     headers: dict[str, str]
     body: Any
+    #: the status answered (``None``: no answer, e.g. an injected connection reset)
     status: int | None = None
     via: str | None = None  # "$batch" for sub-requests
+    #: the fault injected into this call, if any ("429", "503", "reset", "slow", ...); a "slow" call
+    #: was still processed, every other fault means the request never reached the tenant
+    fault: str | None = None
 
     def to_json(self) -> JSON:
         return {k: v for k, v in self.__dict__.items()}
@@ -151,11 +155,13 @@ class Emulator:
         return Starlette(routes=routes)
 
     # ------------------------------------------------------------------ faults
-    async def _draw_fault(self) -> Fault | None:
+    async def _draw_fault(self, record: CallRecord | None = None) -> Fault | None:
         """One draw per top-level request. ``slow`` is served here: the request waits ``slow_seconds``
         (without blocking the loop) and is then answered normally, so a write still takes effect even
         though the client has timed out, as with the real service."""
         fault = self.faults.draw()
+        if fault is not None and record is not None:
+            record.fault = fault.kind
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(self.faults.spec.slow_seconds)
             return None
@@ -195,13 +201,13 @@ class Emulator:
     async def _token(self, request: Request) -> Response:
         raw = (await request.body()).decode("utf-8", "replace")
         form = dict(parse_qsl(raw, keep_blank_values=True))
-        self._record(request, {k: ("<redacted>" if k in _REDACTED_FORM else v) for k, v in form.items()})
+        record = self._record(request, {k: ("<redacted>" if k in _REDACTED_FORM else v) for k, v in form.items()})
         await self._latency()
         try:
             body = self._issue_token(request.path_params["tenant"], form)
         except AadError as exc:
-            return JSONResponse(exc.body(), status_code=exc.status)
-        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+            return _answered(record, JSONResponse(exc.body(), status_code=exc.status))
+        return _answered(record, JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}))
 
     def _issue_token(self, tenant: str, form: dict[str, str]) -> JSON:
         st = self.state
@@ -279,8 +285,11 @@ class Emulator:
 
     async def _graph(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
-        self._record(request, body if bad is None else bad)
-        fault = await self._draw_fault()
+        record = self._record(request, body if bad is None else bad)
+        return _answered(record, await self._graph_answer(request, record, body, bad))
+
+    async def _graph_answer(self, request: Request, record: CallRecord, body: Any, bad: str | None) -> Response:
+        fault = await self._draw_fault(record)
         if fault is not None:
             await self._latency()
             return await self._fault_response(fault, "graph", request)
@@ -304,9 +313,12 @@ class Emulator:
 
     async def _graph_batch(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
-        self._record(request, body if bad is None else bad)
+        record = self._record(request, body if bad is None else bad)
+        return _answered(record, await self._graph_batch_answer(request, record, body))
+
+    async def _graph_batch_answer(self, request: Request, record: CallRecord, body: Any) -> Response:
         await self._latency()
-        fault = await self._draw_fault()
+        fault = await self._draw_fault(record)
         if fault is not None:
             return await self._fault_response(fault, "graph", request)
         rid = str(uuid.uuid4())
@@ -322,20 +334,25 @@ class Emulator:
     def _record_sub(self, request: Request) -> Any:
         headers = self._logged_headers(request)  # the envelope's headers, logged with each sub-request
 
-        def record(method: str, url: str, body: Any) -> None:
+        def record(method: str, url: str, body: Any) -> CallRecord | None:
             if not self.record_calls:
-                return
+                return None
             path, _, query = url.partition("?")
-            self.calls.append(CallRecord(time=self._now_iso(), method=method.upper(),
-                                         path="/v1.0" + (path if path.startswith("/") else "/" + path),
-                                         query=query, headers=headers, body=body, via="$batch"))
+            call = CallRecord(time=self._now_iso(), method=method.upper(),
+                              path="/v1.0" + (path if path.startswith("/") else "/" + path),
+                              query=query, headers=headers, body=body, via="$batch")
+            self.calls.append(call)
+            return call
         return record
 
     # ------------------------------------------------------------------ Exchange admin API
     async def _exchange(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
-        self._record(request, body if bad is None else bad)
-        fault = await self._draw_fault()
+        record = self._record(request, body if bad is None else bad)
+        return _answered(record, await self._exchange_answer(request, record, body, bad))
+
+    async def _exchange_answer(self, request: Request, record: CallRecord, body: Any, bad: str | None) -> Response:
+        fault = await self._draw_fault(record)
         if fault is not None:
             await self._latency()
             return await self._fault_response(fault, "exchange", request)
@@ -422,6 +439,13 @@ class Emulator:
                 return JSONResponse({"error": "send {\"advanceSeconds\": N} with N >= 0"}, status_code=400)
             self.clock.advance(float(seconds))
         return JSONResponse({"now": iso(self.clock.now()), "epoch": time.time()})
+
+
+def _answered(record: CallRecord, response: Response) -> Response:
+    """Note the status in the call log (a dropped connection's placeholder is not an answer)."""
+    if record.fault != "reset":
+        record.status = response.status_code
+    return response
 
 
 def _fmt_seconds(value: float) -> str:

@@ -153,7 +153,7 @@ def _fmt(seconds: float) -> str:
 
 
 async def batch(emulator: Emulator, claims: TokenClaims, body: Any, *, base_url: str, request_id: str,
-                record: Callable[[str, str, Any], None]) -> ApiResponse:
+                record: Callable[[str, str, Any], Any]) -> ApiResponse:
     """``POST /$batch``: ≤ 20 sub-requests, ``dependsOn``, each throttled on its own, 424 on failed deps."""
     probe = ApiRequest(method="POST", path="/$batch", query={}, headers={}, body=body, claims=claims,
                        emulator=emulator, base_url=base_url, request_id=request_id)
@@ -214,13 +214,23 @@ def _sub_request(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: s
 
 
 async def _run_sub(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: str,
-                   record: Callable[[str, str, Any], None]) -> ApiResponse:
+                   record: Callable[[str, str, Any], Any]) -> ApiResponse:
+    """One sub-request; its call-log record (``record`` returns it, or ``None``) gets the status and fault."""
     req = _sub_request(emulator, claims, sub, base_url)
-    record(req.method, str(sub["url"]), req.body)
+    call = record(req.method, str(sub["url"]), req.body)
+    response = await _answer_sub(emulator, req, call)
+    if call is not None:
+        call.status = response.status
+    return response
+
+
+async def _answer_sub(emulator: Emulator, req: ApiRequest, call: Any) -> ApiResponse:
     if req.body is not None and req.header("content-type") is None:
         return error(req, 400, "BadRequest", "Content-Type header is required for a request with a body.")
     fault = emulator.faults.draw(kinds=("429", "500", "502", "503", "504"))
     if fault is not None:
+        if call is not None:
+            call.fault = fault.kind
         status = int(fault.kind)
         headers = {}
         if status in (429, 503) and fault.retry_after is not None:
