@@ -62,8 +62,10 @@ class Practice:
 
 
 @contextmanager
-def practice(scenario: str, users: list[str], tmp: Path) -> Iterator[Practice]:
+def practice(scenario: str, users: list[str], tmp: Path, *, throttling: bool = True) -> Iterator[Practice]:
     fixture = load_scenario(scenario)
+    if not throttling:  # for runs in a subprocess, which cannot move the emulator's clock while it waits
+        fixture["tenant"].setdefault("settings", {})["throttling"] = False
     emulator = Emulator(fixture)
     with serve_in_thread(emulator) as url:
         template = tmp / "template.db"
