@@ -1,0 +1,116 @@
+"""The reports in a real browser (headless Chromium): no script runs, the key facts are visible, a screenshot.
+
+Skips only when Chromium is not installed (``.ci/run`` installs Debian's ``chromium`` and sets
+``RECLAIM_REQUIRE_BROWSER=1``, which turns that skip into a failure). Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reclaim.report import build_report, render
+from reclaim.report.browser import find_chromium, load
+from reclaim.store import Store
+from tests.report.cases import ANSI_RULE, FORMULA_RULE, IMG_RULE, MARKUP_RULE, SCRIPT_RULE, Investigated
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REPORT_TITLE = re.compile(r"^reclaim report c-\d{8}-\d{4}: ")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("RECLAIM_REQUIRE_BROWSER"):
+            pytest.fail("RECLAIM_REQUIRE_BROWSER is set but headless Chromium was not found")
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    return found
+
+
+class Dom(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text = ""
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False if tag == "title" else self._in_title
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+        if self._in_title:
+            self.title += data
+
+
+def parse(html: str) -> Dom:
+    dom = Dom()
+    dom.feed(html)
+    dom.close()
+    return dom
+
+
+def test_reports_in_headless_chromium(chromium: str, investigated: Investigated, tmp_path: Path) -> None:
+    pages: dict[str, Path] = {}
+    with Store(investigated.db) as store:
+        for name in ("journal", "hostile"):
+            page = tmp_path / f"{name}.html"
+            page.write_text(render(build_report(store, investigated.cases[name], UTC), "html"), encoding="utf-8")
+            pages[name] = page
+    # The control: the same payloads unescaped, without the report's CSP, do run in this browser, so the
+    # checks below would see it if they ran in a report.
+    control = tmp_path / "control.html"
+    control.write_text(f"<!DOCTYPE html><html><head><title>control</title></head><body><p>{SCRIPT_RULE}</p>"
+                       f"<p>{IMG_RULE}</p></body></html>", encoding="utf-8")
+    pages["control"] = control
+
+    pngs = {name: ARTIFACTS / f"report-{name}.png" for name in ("journal", "hostile")}
+    for png in pngs.values():
+        png.unlink(missing_ok=True)
+    with ThreadPoolExecutor(max_workers=3) as pool:  # one Chromium per page: DOM and screenshot in one run
+        futures = {name: pool.submit(load, page, png=pngs.get(name), height=2000) for name, page in pages.items()}
+        dumped = {name: future.result() for name, future in futures.items()}
+
+    control_dom = parse(dumped["control"])
+    assert control_dom.title == "pwned", "the control page's script must run (else this test proves nothing)"
+    assert ("body", {"data-pwned": "img"}) in control_dom.elements or any(
+        a.get("data-pwned") for _, a in control_dom.elements)
+
+    for name in ("journal", "hostile"):
+        dom = parse(dumped[name])
+        assert REPORT_TITLE.match(dom.title), f"{name}: document.title was changed: {dom.title!r}"
+        tags = {tag for tag, _ in dom.elements}
+        assert not tags & {"script", "img", "iframe", "object", "embed"}, f"{name}: injected elements {tags}"
+        assert not any("data-pwned" in attrs for _, attrs in dom.elements), f"{name}: a payload ran"
+        assert "Summary" in dom.text and "Hash chain verified" in dom.text
+        assert pngs[name].stat().st_size > 20_000
+
+    alice = parse(dumped["journal"]).text
+    for fact in ("COMPROMISED", "alice.wu@contoso.com", "invoices.contoso@mailvault.example", "203.0.113.45 (NG)",
+                 "+234 8030000142", "Mail.ReadWrite, Mail.Send", "Block sign-in", "done and verified",
+                 "What still needs a person", "Watch for re-compromise"):
+        assert fact in alice, fact
+    head = re.search(r"[0-9a-f]{64}", alice[alice.index("Head hash"):])
+    assert head is not None
+
+    hostile = parse(dumped["hostile"]).text
+    assert SCRIPT_RULE in hostile and IMG_RULE in hostile  # shown as text
+    assert FORMULA_RULE in hostile and MARKUP_RULE in hostile
+    assert "\x1b" not in hostile and "\u202e" not in hostile
+    assert "\\x1b[2J\\x1b]0;owned\\x07" in hostile and "<U+202E>gpj.exe" in hostile  # escapes shown visibly
+    assert ANSI_RULE.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "<U+202E>") in hostile
+    assert "Updated banking details for outstanding invoices <img src=x onerror=alert(1)>" in hostile
