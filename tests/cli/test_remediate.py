@@ -1,0 +1,107 @@
+"""``reclaim remediate`` / ``verify`` / ``undo`` / ``restore-access`` through the CLI, against the practice
+tenant over HTTP: the plan changes nothing, --apply asks for the UPN, the password goes to a 0600 file only,
+exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reclaim.cli.main import app
+from reclaim.remediate import generate_password
+from reclaim.store import Store
+from tests.remediate.helpers import Practice, practice, tenant_view, writes
+
+ALICE = "alice.wu@contoso.com"
+
+
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
+    with practice("bec-classic", [ALICE], tmp_path_factory.mktemp("cli"), throttling=False) as p:
+        yield p
+
+
+@pytest.fixture
+def env(tenant: Practice, tmp_path: Path) -> dict[str, str]:
+    db = tenant.fresh(tmp_path)
+    return {"RECLAIM_ENDPOINT": tenant.url, "RECLAIM_DB": str(db), "RECLAIM_OPERATOR": "cli-test", "COLUMNS": "200"}
+
+
+def test_plan_changes_nothing(tenant: Practice, env: dict[str, str]) -> None:
+    tenant.emulator.calls.clear()
+    result = CliRunner().invoke(app, ["remediate", ALICE, "--plan", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["case"] == tenant.cases[ALICE] and plan["verdict"] == "compromised"
+    assert [s["phase"] for s in plan["steps"]][:3] == ["contain"] * 3
+    assert all(s["reason"]["check"] and "reversible" in s for s in plan["steps"])
+    assert writes(tenant.emulator) == [] and not tenant.emulator.calls  # the plan works from the stored case
+    text = CliRunner().invoke(app, ["remediate", ALICE], env=env)
+    assert text.exit_code == 0 and "contain" in text.stdout and "because" in text.stdout and "undo:" in text.stdout
+
+
+def test_apply_asks_for_the_upn(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    before = tenant_view(tenant.emulator, ALICE)
+    refused = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--password-file", str(tmp_path / "pw")],
+                                 env=env, input="bob@contoso.com\n")
+    assert refused.exit_code == 0 and "nothing was changed" in refused.output
+    assert tenant_view(tenant.emulator, ALICE) == before
+    # no terminal and no --password-file: refused before anything changes
+    no_tty = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes"], env=env)
+    assert no_tty.exit_code == 2 and "--password-file" in no_tty.output
+    assert tenant_view(tenant.emulator, ALICE) == before
+
+
+def test_apply_verify_undo_restore(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    pw = tmp_path / "new-password"
+    done = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--password-file", str(pw), "--json"], env=env,
+                              input=ALICE.upper() + "\n")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    assert report["ok"] and report["passwordDelivery"] == f"file {pw}"
+    password = pw.read_text().strip()
+    assert len(password) >= 16 and oct(pw.stat().st_mode & 0o777) == "0o600"
+    assert password not in done.output
+    assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is False
+    case_id = report["case"]
+
+    verified = CliRunner().invoke(app, ["verify", case_id, "--json"], env=env)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["chain"]["ok"]
+
+    undone = CliRunner().invoke(app, ["undo", case_id, "remove-forwarding", "--yes"], env=env)
+    assert undone.exit_code == 0, undone.output
+    assert tenant_view(tenant.emulator, ALICE)["forwarding"][0]
+    broken = CliRunner().invoke(app, ["verify", case_id], env=env)
+    assert broken.exit_code == 0  # an undone step is reported as undone, not as "did not hold"
+    assert "undone" in broken.stdout
+
+    restored = CliRunner().invoke(app, ["restore-access", ALICE, "--yes"], env=env)
+    assert restored.exit_code == 0, restored.output
+    assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is True
+    with Store(env["RECLAIM_DB"]) as store:
+        journal = store.journal(case_id)
+        assert store.verify_chain(case_id).ok
+    assert {e.operator for e in journal} == {"cli-test"}
+    assert password not in repr(journal)
+
+
+def test_usage_errors(env: dict[str, str]) -> None:
+    assert CliRunner().invoke(app, ["remediate"], env=env).exit_code == 2
+    assert CliRunner().invoke(app, ["remediate", "not-a-upn", "--plan"], env=env).exit_code == 2
+    assert CliRunner().invoke(app, ["remediate", ALICE, "--only", "nuke"], env=env).exit_code == 2
+    assert CliRunner().invoke(app, ["remediate", "--resume", "c-19990101-0001"], env=env).exit_code == 2
+    assert CliRunner().invoke(app, ["verify", "c-19990101-0001"], env=env).exit_code == 2
+
+
+def test_generated_passwords() -> None:
+    seen = {generate_password() for _ in range(200)}
+    assert len(seen) == 200
+    for p in seen:
+        assert len(p) == 20
+        assert any(c.islower() for c in p) and any(c.isupper() for c in p)
+        assert any(c.isdigit() for c in p) and any(not c.isalnum() for c in p)
