@@ -15,6 +15,7 @@ from reclaim.emulator import Emulator
 from reclaim.emulator.scenarios import load_scenario
 from reclaim.emulator.server import serve_in_thread
 from reclaim.m365 import Connection, ConnectionSettings
+from reclaim.report.screenshot import remediated_sample_case
 from reclaim.store import REDACTED, NewFinding, NewTimelineEvent, Store
 from tests.conftest import TenantClient
 
@@ -119,7 +120,8 @@ class Investigated:
 
 
 def investigate_scenarios(db: Path) -> Investigated:
-    """bec-classic's alice (then a remediation journal on a second case of her), bec-campaign's tom.berg with
+    """bec-classic's alice (then a remediation journal on a second case of her, and a third case remediated by
+    reclaim's own remediation against the emulator), bec-campaign's tom.berg with
     hostile rule names added over Graph, bec-campaign's nina.fischer (an app name with ANSI escapes), and a
     clean user."""
     cases: dict[str, str] = {}
@@ -130,6 +132,7 @@ def investigate_scenarios(db: Path) -> Investigated:
             cases["bec-classic"] = run_investigation(url, store, ALICE)
             cases["journal"] = run_investigation(url, store, ALICE)
             cases["clean"] = run_investigation(url, store, "ben.carter@contoso.com")
+            cases["remediated"] = remediated_sample_case(store, url, ALICE)
         user_id = str(store.get_case(cases["journal"]).summary["user"]["id"])
         add_remediation_journal(store, cases["journal"], ALICE, user_id)
         emulator = Emulator(unthrottled("bec-campaign"))

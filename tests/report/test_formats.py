@@ -50,7 +50,7 @@ def rendered(investigated: Investigated, name: str, tz: str = "UTC") -> dict[str
     return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
 
 
-@pytest.mark.parametrize("name", ["bec-classic", "journal", "clean", "hostile", "bec-campaign"])
+@pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign"])
 def test_all_formats_for_every_case(investigated: Investigated, name: str) -> None:
     out = rendered(investigated, name)
     doc = json.loads(out["json"])
@@ -188,3 +188,29 @@ def test_clean_case_says_so_and_lists_nothing_to_fix(investigated: Investigated)
     assert doc["summary"]["verdict"] == "clean"
     assert doc["summary"]["headline"].startswith("No sign")
     assert not any(f["severity"] in ("critical", "high") for f in doc["findings"])
+
+
+def test_a_case_remediated_by_reclaim(investigated: Investigated) -> None:
+    out = rendered(investigated, "remediated")
+    doc = json.loads(out["json"])
+    actions = {a["actionId"]: a for a in doc["journal"]["actions"]}
+    assert "run" not in actions, "the run brackets are not actions"
+    assert {"block-sign-in", "revoke-sessions", "reset-password", "remove-forwarding", "disable-inbox-rule",
+            "unblock-sender"} <= set(actions)
+    for name in ("block-sign-in", "reset-password", "remove-forwarding", "disable-inbox-rule"):
+        action = actions[name]
+        assert action["verification"] == "held", action
+        assert action["beforeEvidenceId"] is not None and action["beforeState"] is not None
+        assert isinstance(action["reversible"], bool) and action["undo"]
+    assert actions["block-sign-in"]["beforeState"]["accountEnabled"] is True
+    assert actions["reset-password"]["reversible"] is False
+    assert actions["unblock-sender"]["verification"] == "pending"  # the emulator lifts the block after a delay
+    assert "[redacted]" in json.dumps(actions["reset-password"]["request"])
+    assert doc["journal"]["chain"]["ok"] and doc["intact"]
+    done = doc["summary"]["done"]
+    assert done[0].startswith("Remediation run-1 by responder@contoso.com started") and "finished" in done[0]
+    assert any(line.startswith("Block sign-in") and "done and verified (can be undone)" in line for line in done)
+    assert doc["summary"]["howFound"][0].startswith(
+        f"reclaim read {sum(1 for e in doc['evidence'] if not e['kind'].startswith('snapshot:'))} pieces")
+    kinds = [t["summary"] for t in doc["timeline"] if t["origin"] == "remediation"]
+    assert kinds[0] == "remediation run-1 started" and kinds[-1] == "remediation run-1 finished"

@@ -160,7 +160,8 @@ def _by_severity(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
 
 
 def _step_view(entry: JournalEntry, zone: tzinfo) -> JournalStepView:
-    return JournalStepView(seq=entry.seq, step=entry.step, recorded_at=entry.recorded_at.astimezone(zone),
+    return JournalStepView(seq=entry.seq, action_id=entry.action_id, target=entry.target, step=entry.step,
+                           recorded_at=entry.recorded_at.astimezone(zone),
                            started_at=None if entry.started_at is None else entry.started_at.astimezone(zone),
                            operator=entry.operator, request=entry.request, result=entry.result, verify=entry.verify,
                            before_evidence_id=entry.before_evidence_id,
@@ -191,21 +192,41 @@ def _before_state(store: Store, evidence_id: int | None) -> Any:
         return {"unreadable": str(exc)}
 
 
+#: The journal's bracket around one remediation run (``applying`` at its start, ``applied`` at its end).
+RUN = "run"
+
+
+def _verification(steps: Sequence[JournalStepView]) -> str:
+    last = steps[-1]
+    if last.step in ("undone", "undoing"):
+        return "undone" if last.step == "undone" else "not verified"
+    held = _last(steps, "verified", "not_held")
+    if held is None:
+        reason = last.result.get("reason") if last.step == "skipped" and last.result else None
+        return "held" if reason == "already holds" else "not verified"
+    if held.step == "verified":
+        return "held"
+    return "pending" if (held.verify or {}).get("state") == "pending" else "did not hold"
+
+
 def _actions(store: Store, entries: Sequence[JournalEntry], zone: tzinfo) -> tuple[ActionView, ...]:
     groups: dict[tuple[str, str], list[JournalStepView]] = {}
     for entry in entries:
-        groups.setdefault((entry.action_id, entry.target), []).append(_step_view(entry, zone))
+        if entry.action_id != RUN:
+            groups.setdefault((entry.action_id, entry.target), []).append(_step_view(entry, zone))
     views: list[ActionView] = []
     for (action_id, target), steps in groups.items():
         last = steps[-1]
+        verification = _verification(steps)
         outcome = _OUTCOME.get(last.step, last.step)
         why = _lookup([last], "reason") or _lookup([last], "error") or _lookup([last], "detail")
         if last.step in ("skipped", "failed") and why:
             outcome = f"{outcome}: {value_text(why)}"
-        held = _last(steps, "verified", "not_held")
-        verification = ("not verified" if held is None else "held" if held.step == "verified" else "did not hold")
-        snapshot = next((s for s in steps if s.before_evidence_id is not None), None)
+        elif verification == "pending":
+            outcome = "requested; the service applies it later (a re-run of `reclaim verify` checks it)"
+        snapshot = next((s for s in reversed(steps) if s.before_evidence_id is not None), None)
         applied = _last(steps, "applied", "applying", "undone", "undoing")
+        held = _last(steps, "verified", "not_held")
         reversible = _lookup(steps, "reversible")
         undo = _lookup(steps, "undo") or _lookup(steps, "undoNote") or _lookup(steps, "undo_note")
         label = _lookup(steps, "label")
@@ -222,6 +243,25 @@ def _actions(store: Store, entries: Sequence[JournalEntry], zone: tzinfo) -> tup
     return tuple(views)
 
 
+def _runs(entries: Sequence[JournalEntry], case_id: str, zone: tzinfo) -> list[str]:
+    """One sentence per remediation run: who, when, finished or interrupted."""
+    lines: list[str] = []
+    for entry in entries:
+        if entry.action_id != RUN:
+            continue
+        who = f" by {entry.operator}" if entry.operator else ""
+        if entry.step == "applying":
+            lines.append(f"Remediation {entry.target}{who} started {format_time(entry.recorded_at, zone)}.")
+        elif entry.step == "applied" and lines:
+            ok = (entry.result or {}).get("ok")
+            lines[-1] = lines[-1][:-1] + f", finished {format_time(entry.recorded_at, zone)}" + (
+                "." if ok is not False else ": some steps did not hold or failed (below).")
+    for i, line in enumerate(lines):
+        if ", finished" not in line:
+            lines[i] = line[:-1] + (f" and was interrupted: resume it with `reclaim remediate --resume {case_id}`.")
+    return lines
+
+
 # -- timeline --------------------------------------------------------------------------------------------
 
 
@@ -233,10 +273,13 @@ def _timeline(detail: CaseDetail, findings: Sequence[FindingView], zone: tzinfo)
                           source=t.source, artifact_type=t.artifact_type, artifact_id=t.artifact_id)
              for t in detail.timeline]
     for entry in detail.journal:
-        what = _OUTCOME.get(entry.step, entry.step) if entry.step != "planned" else "planned"
-        items.append(TimelineItem(time=entry.recorded_at.astimezone(zone), kind="remediation",
-                                  summary=f"{entry.action_id} on {entry.target}: {what}", origin="remediation",
-                                  source=entry.action_id))
+        if entry.action_id == RUN:
+            what = "started" if entry.step == "applying" else "finished"
+            summary = f"remediation {entry.target} {what}"
+        else:
+            summary = f"{entry.action_id} on {entry.target}: {_OUTCOME.get(entry.step, entry.step)}"
+        items.append(TimelineItem(time=entry.recorded_at.astimezone(zone), kind="remediation", summary=summary,
+                                  origin="remediation", source=entry.action_id))
     return tuple(sorted(items, key=lambda i: i.time))  # stable: newest last, store order within a moment
 
 
@@ -263,7 +306,8 @@ def _count_phrase(n: int, one: str, many: str | None = None) -> str:
 
 
 def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Sequence[FindingView],
-             actions: Sequence[ActionView], not_checked: Sequence[NotCheckedView], zone: tzinfo) -> Summary:
+             actions: Sequence[ActionView], not_checked: Sequence[NotCheckedView], zone: tzinfo,
+             runs: Sequence[str]) -> Summary:
     case = detail.case
     user = case.summary.get("user") if isinstance(case.summary.get("user"), Mapping) else {}
     account = str((user or {}).get("userPrincipalName") or case.subject)
@@ -296,7 +340,8 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
         when = "No suspicious window could be derived from the evidence."
 
     serious = [f for f in findings if f.severity in ("critical", "high")]
-    how = [f"reclaim read {_count_phrase(len(detail.evidence), 'piece')} of evidence from Microsoft 365 on "
+    collected = [e for e in detail.evidence if not e.kind.startswith("snapshot:")]
+    how = [f"reclaim read {_count_phrase(len(collected), 'piece')} of evidence from Microsoft 365 on "
            f"{format_time(case.created_at, zone)}, covering {format_time(case.since, zone)} to "
            f"{format_time(case.until, zone)}, stored each with its SHA-256, and ran its checks on them."]
     if because:
@@ -305,14 +350,14 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
     if len(serious) > 6:
         how.append(f"… and {len(serious) - 6} more findings of high or critical severity (listed below).")
 
-    done: list[str] = []
+    done: list[str] = list(runs)
     if not actions:
         done.append("Nothing has been changed in the tenant yet: this case has no remediation journal "
                     f"(`reclaim remediate {account} --plan` shows what would be done).")
     for action in actions:
         undo = ("can be undone" if action.reversible else "cannot be undone" if action.reversible is False
                 else "reversibility not recorded")
-        done.append(f"{action.label}: {action.outcome} ({undo}).")
+        done.append(f"{action.label[:1].upper()}{action.label[1:]}: {action.outcome} ({undo}).")
 
     applied = {a.action_id for a in actions if a.verification == "held"}
     sent = [f for f in findings if f.check in ("outbound-spike", "sent-items-gap", "restricted-sender")]
@@ -371,7 +416,8 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
     generated = (now or datetime.now(zone)).astimezone(zone)
     user = detail.case.summary.get("user")
     return Report(generated_at=generated, tz_name=zone_name(zone), case=detail.case,
-                  summary=_summary(detail, findings, prevention, actions, not_checked, zone), findings=findings,
+                  summary=_summary(detail, findings, prevention, actions, not_checked, zone,
+                                   _runs(detail.journal, case_id, zone)), findings=findings,
                   prevention=prevention, severity_counts=counts, timeline=_timeline(detail, views, zone),
                   actions=actions, journal=tuple(_step_view(e, zone) for e in detail.journal), chain=detail.chain,
                   not_checked=not_checked, evidence=tuple(detail.evidence),

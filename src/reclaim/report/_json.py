@@ -37,7 +37,8 @@ def _timeline(t: TimelineItem) -> dict[str, Any]:
 
 
 def _step(s: JournalStepView) -> dict[str, Any]:
-    return {"seq": s.seq, "step": s.step, "recordedAt": _iso(s.recorded_at), "startedAt": _iso(s.started_at),
+    return {"seq": s.seq, "actionId": s.action_id, "target": s.target, "step": s.step,
+            "recordedAt": _iso(s.recorded_at), "startedAt": _iso(s.started_at),
             "operator": s.operator, "request": s.request, "result": s.result, "verify": s.verify,
             "beforeEvidenceId": s.before_evidence_id, "beforeEvidenceSha256": s.before_evidence_sha256,
             "prevHash": s.prev_hash, "entryHash": s.entry_hash}

@@ -159,10 +159,8 @@ def report_markdown(report: Report) -> str:
         out += ["", "### Entries", "",
                 _row("#", "Time", "Action", "Target", "Step", "Entry hash"),
                 _row("---:", "---", "---", "---", "---", "---")]
-        owner = {j.seq: a for a in report.actions for j in a.steps}
         for j in report.journal:
-            a = owner[j.seq]
-            out.append(_row(str(j.seq), md_text(when(j.recorded_at)), md_code(a.action_id), md_code(a.target),
+            out.append(_row(str(j.seq), md_text(when(j.recorded_at)), md_code(j.action_id), md_code(j.target),
                             md_text(j.step), md_code(j.entry_hash)))
         out.append("")
     else:

@@ -63,6 +63,8 @@ class TimelineItem:
 @dataclass(frozen=True)
 class JournalStepView:
     seq: int
+    action_id: str
+    target: str
     step: str
     recorded_at: datetime
     started_at: datetime | None
