@@ -14,6 +14,7 @@ from rich.table import Table
 from reclaim.cli.analyze import render_analysis
 from reclaim.cli.common import reclaim_errors, run_connected
 from reclaim.cli.console import console, safe
+from reclaim.cli.remediate import remediate_demo
 from reclaim.collect import Investigation, investigate
 from reclaim.m365 import Connection, ConnectionSettings
 from reclaim.store import Store
@@ -46,14 +47,15 @@ def demo(
                 for upn in targets:
                     console.print(f"\n[bold]investigate {safe(upn)}[/bold]")
                     results.append(await investigate(conn, store, upn))
+                    console.print(f"case [bold]{safe(results[-1].case_id)}[/bold] · {results[-1].requests} requests")
+                    render_analysis(console, results[-1].analysis)
+                    await remediate_demo(conn, store, results[-1].case_id, out)
                 return results
 
             results = run_connected(settings, work)
     finally:
         store.close()
-    for result in results:
-        console.print(f"case [bold]{safe(result.case_id)}[/bold] · {result.requests} requests")
-        render_analysis(console, result.analysis)
+    console.print(f"\n{len(results)} user(s) investigated and remediated")
     console.print(f"\ncase store: {safe(out / 'cases.db')}  (reclaim cases list --db {safe(out / 'cases.db')})")
 
 

@@ -376,3 +376,20 @@ __all__ = ["remediate_command", "restore_access_command", "undo_command", "verif
 #: Registered by ``reclaim.cli.main``.
 COMMANDS = {"remediate": remediate_command, "verify": verify_command, "undo": undo_command,
             "restore-access": restore_access_command}
+
+
+async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
+    """``reclaim demo``: plan, apply and verify the remediation of an investigated practice-tenant user.
+
+    The new password goes to a 0600 file in ``out`` (the demo has no user to hand it to)."""
+    plan = plan_for_case(store, case_id)
+    console.print()
+    render_plan(plan)
+    console.print(f"\n[bold]remediate {safe(plan.user)}[/bold] (apply, each change confirmed by a read)")
+    sink = file_sink(out / f"{plan.user}.password.txt")
+    report = await apply_plan(conn, store, plan, password_sink=sink, operator=_operator(), progress=render_outcome)
+    render_report(report)
+    console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
+    checked = await verify_case(conn, store, case_id, operator=_operator(), progress=render_outcome)
+    render_report(checked)
+    return checked
