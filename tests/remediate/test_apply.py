@@ -232,3 +232,42 @@ def test_verify_reports_what_did_not_hold(classic: Practice, tmp_path: Path) -> 
     again = _apply(classic, db, PlanOptions(skip=frozenset({"unblock-sender"})))
     assert again.ok
     assert tenant_view(classic.emulator, ALICE)["forwarding"] == (None, None, False)
+
+
+def test_federated_user_and_no_identity_protection_licence(classic: Practice, tmp_path: Path) -> None:
+    db = classic.fresh(tmp_path)
+    user = classic.emulator.state.find_user(ALICE)
+    assert user is not None
+    user["onPremisesSyncEnabled"] = True
+    classic.emulator.state.settings["licenses"] = {"entraIdP1": True, "entraIdP2": False}
+    before = tenant_view(classic.emulator, ALICE)
+    report = _apply(classic, db)
+    states = {o.step.action: o for o in report.outcomes}
+    assert states["reset-password"].state is State.MANUAL and "on-premises" in states["reset-password"].detail
+    assert states["confirm-compromised"].state is State.SKIPPED and "P2" in states["confirm-compromised"].detail
+    # the account is not contained until the password is reset on-premises: the sender stays restricted
+    assert states["unblock-sender"].state is State.SKIPPED
+    assert "not all verified" in states["unblock-sender"].detail
+    assert not report.ok
+    after = tenant_view(classic.emulator, ALICE)
+    assert after["passwordChanged"] == before["passwordChanged"] and after["accountEnabled"] is False
+    assert after["unblockRequested"] == [False] and classic.passwords[-1:] != [None]
+
+
+def test_a_failed_snapshot_stops_the_action(classic: Practice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reclaim.store import StoreError
+
+    db = classic.fresh(tmp_path)
+    before = tenant_view(classic.emulator, ALICE)
+
+    def refuse(self: Store, *args: object, **kwargs: object) -> None:
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(Store, "add_evidence", refuse)
+    classic.emulator.calls.clear()
+    report = _apply(classic, db)
+    assert writes(classic.emulator) == []
+    assert tenant_view(classic.emulator, ALICE) == before
+    assert report.outcomes and all(o.state is State.FAILED for o in report.outcomes
+                                   if o.step.action != "unblock-sender")
+    assert all("snapshot failed" in o.detail for o in report.outcomes if o.state is State.FAILED)

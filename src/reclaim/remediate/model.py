@@ -128,8 +128,8 @@ class State(StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self in (State.HELD, State.ALREADY, State.PENDING, State.SKIPPED, State.MANUAL, State.UNDONE,
-                        State.NOT_UNDOABLE)
+        # MANUAL is not ok: the step still has to be done (elsewhere) before the account is contained.
+        return self in (State.HELD, State.ALREADY, State.PENDING, State.SKIPPED, State.UNDONE, State.NOT_UNDOABLE)
 
 
 @dataclass
