@@ -105,3 +105,16 @@ def test_generated_passwords() -> None:
         assert len(p) == 20
         assert any(c.islower() for c in p) and any(c.isupper() for c in p)
         assert any(c.isdigit() for c in p) and any(not c.isalnum() for c in p)
+
+
+def test_password_file_through_a_symlink_is_refused_before_any_change(tenant: Practice, env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    link = tmp_path / "pw-link"
+    link.symlink_to(target)
+    before = tenant_view(tenant.emulator, ALICE)
+    result = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--password-file", str(link)], env=env)
+    assert result.exit_code == 2 and "password file" in result.output
+    assert tenant_view(tenant.emulator, ALICE) == before
+    assert target.read_text() == ""

@@ -68,9 +68,21 @@ def terminal_sink(upn: str, password: str) -> str:
 
 
 def file_sink(path: Path) -> Callable[[str, str], str]:
+    """Write the password to ``path`` (mode 0600, never through a symlink). The file is created (empty) right
+    away, so a path that cannot be written fails before anything in the tenant changes."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        probe = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise BadInput(f"cannot write the password file {path}: {exc.strerror}",
+                       hint="choose a writable path that is not a symbolic link") from None
+    try:
+        os.fchmod(probe, 0o600)
+    finally:
+        os.close(probe)
+
     def write(upn: str, password: str) -> str:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(path, flags, 0o600)
+        fd = os.open(path, flags | os.O_TRUNC, 0o600)
         try:
             os.fchmod(fd, 0o600)
             os.write(fd, f"{password}\n".encode())
@@ -164,6 +176,10 @@ def _latest_case(store: Store, user: str) -> str | None:
         found = store.latest_case_for(user)
         return found.id if found is not None else None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _password_reset(store: Store, case_id: str) -> bool:
+    return any(e.action_id == "reset-password" and e.step == "verified" for e in store.journal(case_id))
 
 
 def _interrupted(store: Store, case_id: str) -> bool:
@@ -297,6 +313,9 @@ def restore_access_command(
         case_id = case or _latest_case(store, user)
         if case_id is None:
             raise BadInput(f"no case for {user}", hint="investigate and remediate first")
+    if not _password_reset(store, case_id):
+        err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
+                          "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     if not yes and not typer.confirm(f"Re-enable sign-in for {user}?", err=True):
         store.close()
         raise typer.Exit(EXIT_OK)
