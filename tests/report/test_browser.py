@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from reclaim.report import build_report, render
-from reclaim.report.browser import find_chromium, load
+from reclaim.report.browser import find_chromium, load, print_pdf
 from reclaim.store import Store
 from tests.report.cases import ANSI_RULE, FORMULA_RULE, IMG_RULE, MARKUP_RULE, SCRIPT_RULE, Investigated
 
@@ -83,7 +83,9 @@ def test_reports_in_headless_chromium(chromium: str, investigated: Investigated,
         png.unlink(missing_ok=True)
     with ThreadPoolExecutor(max_workers=3) as pool:  # one Chromium per page: DOM and screenshot in one run
         futures = {name: pool.submit(load, page, png=pngs.get(name), height=2000) for name, page in pages.items()}
+        printed = pool.submit(print_pdf, pages["journal"], ARTIFACTS / "report-journal.pdf")
         dumped = {name: future.result() for name, future in futures.items()}
+        pdf = printed.result().read_bytes()
 
     control_dom = parse(dumped["control"])
     assert control_dom.title == "pwned", "the control page's script must run (else this test proves nothing)"
@@ -98,6 +100,13 @@ def test_reports_in_headless_chromium(chromium: str, investigated: Investigated,
         assert not any("data-pwned" in attrs for _, attrs in dom.elements), f"{name}: a payload ran"
         assert "Summary" in dom.text and "Hash chain verified" in dom.text
         assert pngs[name].stat().st_size > 20_000
+
+    # printed with the print stylesheet: several pages, all of one paper size (A4 or Letter, the browser's default)
+    pages_printed = re.findall(rb"/Type\s*/Page[^s]", pdf)
+    boxes = set(re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf))
+    assert len(pages_printed) >= 3 and len(boxes) == 1, (len(pages_printed), boxes)
+    width, height = (float(n) for n in boxes.pop().split()[2:])
+    assert any(abs(width - w) < 2 and abs(height - h) < 2 for w, h in ((612, 792), (595, 842))), (width, height)
 
     alice = parse(dumped["journal"]).text
     for fact in ("COMPROMISED", "alice.wu@contoso.com", "invoices.contoso@mailvault.example", "203.0.113.45 (NG)",

@@ -214,3 +214,18 @@ def test_a_case_remediated_by_reclaim(investigated: Investigated) -> None:
         f"reclaim read {sum(1 for e in doc['evidence'] if not e['kind'].startswith('snapshot:'))} pieces")
     kinds = [t["summary"] for t in doc["timeline"] if t["origin"] == "remediation"]
     assert kinds[0] == "remediation run-1 started" and kinds[-1] == "remediation run-1 finished"
+
+
+def test_html_is_accessible_by_structure(investigated: Investigated) -> None:
+    html = parse(rendered(investigated, "remediated")["html"])
+    tags = [t for t, _ in html.tags]
+    assert tags.count("h1") == 1 and tags.count("main") == 1 and tags.count("nav") == 1
+    assert [a.get("lang") for t, a in html.tags if t == "html"] == ["en"]
+    ids = {a["id"] for _, a in html.tags if a.get("id")}
+    for tag, attrs in html.tags:
+        if tag in ("section", "article", "svg") and "aria-labelledby" in attrs:
+            assert set(str(attrs["aria-labelledby"]).split()) <= ids, attrs
+    assert all("aria-labelledby" in a for t, a in html.tags if t == "section")
+    assert all(a.get("role") == "img" and "aria-labelledby" in a for t, a in html.tags if t == "svg")
+    scopes = [a.get("scope") for t, a in html.tags if t == "th"]
+    assert scopes and all(scope in ("col", "row") for scope in scopes), "every header cell says what it heads"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reclaim.errors import ReclaimError
 
-__all__ = ["BROWSER_ENV", "BrowserError", "dump_dom", "find_chromium", "load", "screenshot"]
+__all__ = ["BROWSER_ENV", "BrowserError", "dump_dom", "find_chromium", "load", "print_pdf", "screenshot"]
 
 BROWSER_ENV = "RECLAIM_CHROMIUM"
 _NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
@@ -73,6 +73,15 @@ def load(page: Path, *, png: Path | None = None, width: int = 1200, height: int 
     if png is not None and (not png.is_file() or png.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n"):
         raise BrowserError(f"Chromium wrote no PNG screenshot to {png}")
     return dom
+
+
+def print_pdf(page: Path, pdf: Path, *, timeout: float = 60) -> Path:
+    """The page printed to PDF (its print stylesheet, the browser's default paper size, no header or footer)."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    _run(page, [f"--print-to-pdf={pdf.resolve()}", "--no-pdf-header-footer"], timeout=timeout)
+    if not pdf.is_file() or pdf.read_bytes()[:5] != b"%PDF-":
+        raise BrowserError(f"Chromium wrote no PDF to {pdf}")
+    return pdf
 
 
 def dump_dom(page: Path, *, timeout: float = 60) -> str:
