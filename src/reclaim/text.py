@@ -6,7 +6,7 @@ Rule names, subjects, display names and user agents come from the attacker. Befo
 - C0 / C1 control characters (ESC starts ANSI / OSC sequences: colours, screen clears, hyperlinks, window
   titles) become ``\\xNN``; tab and newline are kept (each writer decides how to show a line break);
 - bidirectional overrides / isolates / marks and zero-width or otherwise invisible characters (which let one
-  string look like another) become ``<U+NNNN>``.
+  string look like another), and lone surrogates (undecodable input), become ``<U+NNNN>``.
 
 The format's own escaping (rich markup, HTML, Markdown, CSV formulas) is applied after this, by each writer.
 """
@@ -21,9 +21,10 @@ __all__ = ["visible", "visible_line"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidi controls (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and invisible characters (soft hyphen,
 # Mongolian vowel separator, U+200B-D, word joiner and invisible operators, Hangul fillers, BOM, interlinear
-# annotation, tag characters), and the line / paragraph separators.
+# annotation, tag characters), the line / paragraph separators, and lone surrogates (undecodable bytes of an
+# export read with ``surrogateescape``: they cannot be written as UTF-8).
 _INVISIBLE = re.compile("[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064"
-                        "\u2066-\u2069\u3164\uffa0\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+                        "\u2066-\u2069\u3164\uffa0\ufeff\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff]")
 
 
 def visible(text: str) -> str:

@@ -101,3 +101,4 @@ def test_visible_shows_what_hides() -> None:
     assert visible("pay\u200bpal") == "pay<U+200B>pal"
     assert visible("\u061c\u00ad\U000e0041") == "<U+061C><U+00AD><U+E0041>"
     assert visible_line("a\tb\nc") == "a\\tb\\nc"
+    assert visible("bad\udcff byte") == "bad<U+DCFF> byte"  # undecodable input stays writable as UTF-8
