@@ -339,8 +339,10 @@ class _Collector:
 
         async def fetch() -> list[JSON]:
             self.out.requests += 1
+            # Creating an audit-log search changes nothing in the tenant (a duplicate is only a second
+            # search): safe to re-send after a reset or a 5xx, instead of losing the audit checks.
             created = await self.conn.graph.request("POST", "/security/auditLog/queries", json=body,
-                                                    idempotent=False)
+                                                    idempotent=True)
             if not created or "id" not in created:
                 raise M365Error("the audit log query was not created")
             query_id = str(created["id"])
