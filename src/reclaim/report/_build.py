@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -121,10 +122,17 @@ def _facts(finding: Finding) -> tuple[Fact, ...]:
     for key, value in evidence.items():
         if key in seen or key in _NOT_FACTS or value in (None, "", [], {}):
             continue
-        facts.append(Fact(key, value_text(value)))
+        facts.append(Fact(_label(key), value_text(value)))
     if finding.artifact_type:
         facts.append(Fact("Artifact", f"{finding.artifact_type} {finding.artifact_id or ''}".strip()))
     return tuple(facts)
+
+
+def _label(key: str) -> str:
+    """``externalRecipients`` → ``External recipients``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).split()
+    text = " ".join(w if sum(c.isupper() for c in w) > 1 else w.lower() for w in words)
+    return text[:1].upper() + text[1:] if text else key
 
 
 def _time(value: Any) -> datetime | None:
