@@ -72,14 +72,17 @@ def practice(scenario: str, users: list[str], tmp: Path, *, throttling: bool = T
         store = Store(str(template))
         cases: dict[str, str] = {}
 
+        made = Practice(emulator, url, template, cases, fixture.get("scenarioTruth", {}))
+
         async def main() -> None:
-            async with Connection.open(ConnectionSettings.for_endpoint(url)) as conn:
-                for upn in users:
-                    cases[upn] = (await investigate(conn, store, upn, audit_wait=5)).case_id
+            async with Connection.open(made.settings()) as conn:
+                # concurrently: each investigation paces its Identity Protection requests (1/s) on its own
+                done = await asyncio.gather(*(investigate(conn, store, upn, audit_wait=5) for upn in users))
+                cases.update({upn: result.case_id for upn, result in zip(users, done, strict=True)})
 
         asyncio.run(main())
         store.close()
-        yield Practice(emulator, url, template, cases, fixture.get("scenarioTruth", {}))
+        yield made
 
 
 def writes(emulator: Emulator) -> list[str]:

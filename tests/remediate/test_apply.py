@@ -223,10 +223,16 @@ def test_verify_reports_what_did_not_hold(classic: Practice, tmp_path: Path) -> 
     async def check(conn: Connection) -> RunReport:
         return await verify_case(conn, store, classic.cases[ALICE], operator="test")
 
+    # and the attacker re-creates the "." rule under a new id
+    rules = user["mailbox"]["inboxRules"]
+    original = next(r for r in rules if r["displayName"] == ".")
+    rules.append({**original, "id": "AQAAAREcreated", "isEnabled": True})
     report = classic.run(check)
     assert not report.ok
-    bad = [o for o in report.outcomes if o.state is State.NOT_HELD]
-    assert [o.step.action for o in bad] == ["remove-forwarding"]
+    bad = {o.step.action: o.detail for o in report.outcomes if o.state is State.NOT_HELD}
+    assert set(bad) == {"remove-forwarding", "disable-inbox-rule"}
+    assert "AQAAAREcreated" in bad["disable-inbox-rule"] and "reclaim investigate" in bad["disable-inbox-rule"]
+    rules.remove(rules[-1])
     # re-running the remediation puts it right again (a new snapshot of the re-created forward first)
     store.close()
     again = _apply(classic, db, PlanOptions(skip=frozenset({"unblock-sender"})))

@@ -1,11 +1,17 @@
 """Reading one inbox rule the way it was found: through Graph (visible rules, by Graph id) or through
-Exchange ``Get-InboxRule -IncludeHidden`` (hidden rules, which Graph never shows, by RuleIdentity)."""
+Exchange ``Get-InboxRule -IncludeHidden`` (hidden rules, which Graph never shows, by RuleIdentity).
+
+The whole rule list is read, so that a rule the attacker re-created under the same name (a new id) shows up
+in ``check`` as "re-created" instead of passing unnoticed. The state (and the snapshot) is
+``{"rule": <the rule as read, or None>, "recreated": [<ids of other enabled rules with the same name>]}``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from reclaim.remediate.actions._base import ActionContext
+from reclaim.remediate.actions._base import ActionContext, Check, held, not_held
 from reclaim.remediate.model import JSON, PlannedStep
 
 
@@ -13,26 +19,56 @@ def via_graph(step: PlannedStep) -> bool:
     return step.params.get("source") != "exchange"
 
 
+def rules_url(ctx: ActionContext) -> str:
+    return f"{ctx.user_path}/mailFolders/inbox/messageRules"
+
+
 def rule_url(ctx: ActionContext, step: PlannedStep) -> str:
-    return f"{ctx.user_path}/mailFolders/inbox/messageRules/{quote(step.target, safe='')}"
-
-
-def describe(ctx: ActionContext, step: PlannedStep) -> JSON:
-    if via_graph(step):
-        return {"method": "GET", "url": rule_url(ctx, step)}
-    return {"cmdlet": "Get-InboxRule", "parameters": exo_identity(ctx, step) | {"IncludeHidden": True}}
+    return f"{rules_url(ctx)}/{quote(step.target, safe='')}"
 
 
 def exo_identity(ctx: ActionContext, step: PlannedStep) -> JSON:
     return {"Mailbox": ctx.upn, "Identity": step.target}
 
 
-async def read_rule(ctx: ActionContext, step: PlannedStep) -> JSON | None:
-    """The rule as it is now, or ``None`` when it no longer exists."""
+def describe(ctx: ActionContext, step: PlannedStep) -> JSON:
     if via_graph(step):
-        return await ctx.graph_get_or_none(rule_url(ctx, step), mailbox=ctx.upn)
-    items = await ctx.exo_or_none("Get-InboxRule", exo_identity(ctx, step) | {"IncludeHidden": True})
-    return items[0] if items else None
+        return {"method": "GET", "url": rules_url(ctx)}
+    return {"cmdlet": "Get-InboxRule", "parameters": {"Mailbox": ctx.upn, "IncludeHidden": True}}
+
+
+def _id(rule: JSON) -> str:
+    return str(rule.get("id") or rule.get("RuleIdentity") or "")
+
+
+def _name(rule: JSON) -> str:
+    return str(rule.get("displayName") or rule.get("Name") or "")
+
+
+async def read_rule(ctx: ActionContext, step: PlannedStep) -> JSON:
+    if via_graph(step):
+        body = await ctx.graph_get(rules_url(ctx), mailbox=ctx.upn)
+        rules = [r for r in body.get("value", []) if isinstance(r, dict)]
+    else:
+        rules = await ctx.exo("Get-InboxRule", {"Mailbox": ctx.upn, "IncludeHidden": True})
+    rule = next((r for r in rules if _id(r) == step.target), None)
+    name = str(step.params.get("name") or (_name(rule) if rule else "")).casefold()
+    twins = [_id(r) for r in rules if name and _id(r) != step.target and _name(r).casefold() == name and enabled(r)]
+    return {"rule": rule, "recreated": twins}
+
+
+def recreated(state: Any) -> Check | None:
+    twins = state.get("recreated") or []
+    if twins:
+        return not_held(f"a rule with the same name was created again ({', '.join(twins[:3])}): run "
+                        "`reclaim investigate` and remediate again")
+    return None
+
+
+def gone_or(state: Any, detail: str) -> Check | None:
+    if state.get("rule") is None:
+        return recreated(state) or held(detail)
+    return None
 
 
 def enabled(rule: JSON) -> bool:

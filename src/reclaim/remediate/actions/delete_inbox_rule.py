@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from reclaim.remediate.actions import _inbox_rules as rules
-from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
 
 #: Properties a re-created rule takes from the snapshot.
@@ -33,9 +33,7 @@ class DeleteInboxRule(Action):
         return await rules.read_rule(ctx, step)
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
-        if state is None:
-            return held("the rule no longer exists")
-        return not_held("the rule still exists")
+        return rules.gone_or(state, "the rule no longer exists") or not_held("the rule still exists")
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         if rules.via_graph(step):
@@ -47,10 +45,11 @@ class DeleteInboxRule(Action):
         return {"cmdlet": "Remove-InboxRule", "parameters": parameters}
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        if not rules.via_graph(step) or not isinstance(before, dict):
+        rule = (before or {}).get("rule")
+        if not rules.via_graph(step) or not isinstance(rule, dict):
             raise Unsupported("a hidden rule cannot be re-created through Graph or the Exchange admin API; its "
                               "snapshot stays in the case", state=State.NOT_UNDOABLE)
-        body = {k: before[k] for k in RULE_FIELDS if before.get(k) is not None}
+        body = {k: rule[k] for k in RULE_FIELDS if rule.get(k) is not None}
         url = f"{ctx.user_path}/mailFolders/inbox/messageRules"
         created = await ctx.graph_write("POST", url, body, mailbox=ctx.upn, idempotent=False)
         return {"method": "POST", "url": url, "body": body, "newId": (created or {}).get("id")}

@@ -27,17 +27,19 @@ class DisableInboxRule(Action):
         return await rules.read_rule(ctx, step)
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
-        if state is None:
-            return held("the rule no longer exists")
-        if not rules.enabled(state):
-            return held("the rule is disabled")
-        return not_held("the rule is enabled")
+        gone = rules.gone_or(state, "the rule no longer exists")
+        if gone is not None:
+            return gone
+        if rules.enabled(state["rule"]):
+            return not_held("the rule is enabled")
+        return rules.recreated(state) or held("the rule is disabled")
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         return await self._set(ctx, step, False)
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        return await self._set(ctx, step, rules.enabled(before) if before else True)
+        rule = (before or {}).get("rule")
+        return await self._set(ctx, step, rules.enabled(rule) if rule else True)
 
     async def _set(self, ctx: ActionContext, step: PlannedStep, enable: bool) -> JSON:
         if rules.via_graph(step):
