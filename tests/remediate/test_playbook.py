@@ -121,3 +121,13 @@ def test_plan_json_round_trips_through_the_journal_form() -> None:
 
     plan = build_plan("c-1", UPN, UID, "compromised", FINDINGS)
     assert steps_from_json([s.to_json() for s in plan.steps]) == list(plan.steps)
+
+
+def test_methods_dated_before_the_window_are_only_offered() -> None:
+    old = finding("mfa-method-added", "high", "authenticationMethod", "M9", type="phoneAuthenticationMethod",
+                  createdDateTime="2026-10-01T10:00:00Z")
+    new = finding("mfa-method-added", "high", "authenticationMethod", "M8", type="phoneAuthenticationMethod",
+                  createdDateTime="2026-11-26T10:00:00Z")
+    plan = build_plan("c-1", UPN, UID, "compromised", [old, new], window_since=datetime(2026, 11, 25, tzinfo=UTC))
+    assert "remove-auth-method:M8" in {s.key for s in plan.steps}
+    assert "remove-auth-method:M9" in {s.key for s in plan.offered}

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from reclaim.errors import BadInput
 from reclaim.remediate.actions import ACTIONS
+from reclaim.remediate.actions._base import parse_time
 from reclaim.remediate.model import Advice, LeftAlone, Phase, Plan, PlannedStep, Reason
 from reclaim.store import Finding, Store
 
@@ -66,6 +68,7 @@ class _Builder:
     upn: str
     user_id: str
     options: PlanOptions
+    window_since: datetime | None = None
     steps: dict[str, PlannedStep] = field(default_factory=dict)
     advice: list[Advice] = field(default_factory=list)
     left: list[LeftAlone] = field(default_factory=list)
@@ -124,12 +127,22 @@ def _delegate(b: _Builder, f: Finding, action: str) -> None:
               "user)", _reason(f), params=params, opt_in=True)
 
 
+def _before_window(b: _Builder, f: Finding) -> bool:
+    """True when the artifact is dated before the suspicious window: the user's own, whatever its rating."""
+    moment = parse_time(f.evidence.get("createdDateTime") or f.evidence.get("time"))
+    return b.window_since is not None and moment is not None and moment < b.window_since
+
+
 def _maybe(b: _Builder, f: Finding, action: str, target: str, label: str,
            params: dict[str, Any] | None = None) -> None:
-    """Act on a finding rated medium or above; offer the step for one rated lower."""
+    """Act on a finding rated medium or above (and not dated before the suspicious window); offer the step
+    for one rated lower."""
     if not target:
         return
-    if _acts(f):
+    if _acts(f) and _before_window(b, f):
+        b.add(action, target, label + " (dated before the suspicious window: confirm with the user)", _reason(f),
+              params=params, opt_in=True)
+    elif _acts(f):
         b.add(action, target, label, _reason(f), params=params)
     elif f.kind == "compromise" and f.severity != "info":
         b.add(action, target, label + " (not clearly the attacker's: confirm with the user)", _reason(f),
@@ -137,9 +150,12 @@ def _maybe(b: _Builder, f: Finding, action: str, target: str, label: str,
 
 
 def build_plan(case_id: str, upn: str, user_id: str, verdict: str, findings: Sequence[Finding], *,
-               because: str = "", federated: bool = False, options: PlanOptions | None = None) -> Plan:
+               because: str = "", federated: bool = False, options: PlanOptions | None = None,
+               window_since: datetime | None = None) -> Plan:
+    """``window_since``: start of the suspicious window; methods, devices and grants dated before it are only
+    offered, never removed by default (they are the user's own)."""
     opts = options or PlanOptions()
-    b = _Builder(upn, user_id, opts)
+    b = _Builder(upn, user_id, opts, window_since)
     contain_reason = Reason("verdict", "critical" if verdict == "compromised" else "medium",
                             f"the account is {verdict}" + (f": {because}" if because else ""))
     if verdict in ("compromised", "suspicious"):
@@ -251,9 +267,11 @@ def plan_for_case(store: Store, case_id: str, options: PlanOptions | None = None
     upn = str(user.get("userPrincipalName") or case.subject)
     user_id = str(user.get("id") or upn)
     federated = _federated(store, case_id)
+    window = summary.get("suspiciousWindow") or {}
     return build_plan(case_id, upn, user_id, str(case.verdict or summary.get("verdict") or "clean"),
                       store.findings(case_id), because=str(summary.get("because") or ""), federated=federated,
-                      options=options)
+                      options=options, window_since=parse_time(window.get("since") if isinstance(window, dict)
+                                                               else None))
 
 
 def _federated(store: Store, case_id: str) -> bool:
