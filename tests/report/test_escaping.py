@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -102,3 +106,25 @@ def test_visible_shows_what_hides() -> None:
     assert visible("\u061c\u00ad\U000e0041") == "<U+061C><U+00AD><U+E0041>"
     assert visible_line("a\tb\nc") == "a\\tb\\nc"
     assert visible("bad\udcff byte") == "bad<U+DCFF> byte"  # undecodable input stays writable as UTF-8
+
+
+def test_very_long_hostile_strings_stay_bounded_and_inert(tmp_path: Path) -> None:
+    from reclaim.report import build_report, render
+    from reclaim.store import NewFinding, Store
+
+    huge = ("<script>x</script>=cmd|' /C calc'!A0 \x1b[31m\u202e" * 2000)[:60_000]
+    with Store(tmp_path / "c.db") as store:
+        case = store.create_case("investigate", "pat@contoso.com")
+        store.add_findings(case.id, [NewFinding("inbox-rule-hiding", "high", f"Inbox rule {huge}",
+                                                artifact_type="inboxRule", artifact_id="r1",
+                                                evidence={"name": huge, "reasons": [huge]})])
+        report = build_report(store, case.id, UTC)
+    facts = {f.label: f.value for f in report.findings[0].facts}
+    assert len(facts["Rule name"]) < 700 and facts["Rule name"].endswith("more characters)")
+    out = {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
+    assert "<script>x" not in out["html"] and "\x1b" not in out["html"] and "\u202e" not in out["html"]
+    title_line = next(line for line in out["md"].splitlines() if line.startswith("#### HIGH"))
+    assert len(title_line) > 60_000 and "\\<script\\>" in title_line  # whole, escaped, on one line
+    rows = list(csv.reader(io.StringIO(out["csv"])))
+    assert len(rows) == 2 and rows[1][-1].startswith("<script>x</script>=cmd")  # reasons: kept whole, as text
+    assert "\x1b" not in out["csv"] and "\\x1b[31m" in out["csv"]
