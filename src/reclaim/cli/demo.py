@@ -17,6 +17,7 @@ from reclaim.cli.console import console, safe
 from reclaim.cli.remediate import remediate_demo
 from reclaim.collect import Investigation, investigate
 from reclaim.m365 import Connection, ConnectionSettings
+from reclaim.report import resolve_zone, write_reports
 from reclaim.store import Store
 
 
@@ -24,7 +25,7 @@ def demo(
     scenario: str = typer.Option("bec-classic", "--scenario", help="Built-in scenario to run against."),
     out: Path = typer.Option(Path("reclaim-demo"), "--out", help="Folder for the demo's case store and report."),
 ) -> None:
-    """Start the practice tenant, show what is in it, investigate its compromised user."""
+    """Start the practice tenant, investigate its compromised user, remediate, verify, write the report."""
     from reclaim.emulator import Emulator
     from reclaim.emulator.scenarios import load_scenario
     from reclaim.emulator.server import serve_in_thread
@@ -53,10 +54,18 @@ def demo(
                 return results
 
             results = run_connected(settings, work)
+        reports = []
+        with reclaim_errors():
+            for result in results:
+                path = out / f"report-{result.case_id}.html"
+                write_reports(store, result.case_id, "html", path, resolve_zone(None))
+                reports.append(path)
     finally:
         store.close()
     console.print(f"\n{len(results)} user(s) investigated and remediated")
     console.print(f"\ncase store: {safe(out / 'cases.db')}  (reclaim cases list --db {safe(out / 'cases.db')})")
+    for path in reports:
+        console.print(f"report: {safe(path.resolve())}")
 
 
 async def _show_tenant(conn: Connection) -> None:
