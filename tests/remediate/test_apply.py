@@ -277,3 +277,20 @@ def test_a_failed_snapshot_stops_the_action(classic: Practice, tmp_path: Path, m
     assert report.outcomes and all(o.state is State.FAILED for o in report.outcomes
                                    if o.step.action != "unblock-sender")
     assert all("snapshot failed" in o.detail for o in report.outcomes if o.state is State.FAILED)
+
+
+def test_verify_waits_for_the_pending_unblock(classic: Practice, tmp_path: Path) -> None:
+    db = classic.fresh(tmp_path)
+    classic.emulator.state.settings["unblockDelaySeconds"] = 3
+    report = _apply(classic, db, PlanOptions(only=frozenset({"block-sign-in", "revoke-sessions", "unblock-sender"})))
+    assert _states(report)[f"unblock-sender:{ALICE}"] == "pending"  # (unless this machine took 3 s for one read)
+    store = Store(str(db))
+
+    async def check(conn: Connection) -> RunReport:
+        return await verify_case(conn, store, classic.cases[ALICE], operator="test", wait=10, poll=0.3)
+
+    try:
+        waited = classic.run(check)
+    finally:
+        store.close()
+    assert {o.state for o in waited.outcomes} == {State.HELD}
