@@ -329,7 +329,7 @@ def _already(attempt: Attempt) -> bool:
 
 async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str | None = None,
                     operator: str | None = None, progress: Progress | None = None) -> RunReport:
-    """Restore from the snapshots what can be restored, newest phase first; journaled as undoing → undone."""
+    """Restore from the snapshots what can be restored, newest change first; journaled as undoing → undone."""
     upn, user_id = _user_of(store, case_id)
     runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=progress)
     report = RunReport(case_id=case_id, user=upn)
@@ -339,7 +339,9 @@ async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str |
         if not steps:
             raise BadInput(f"case {case_id} has no step {only!r}",
                            hint="name an action (disable-inbox-rule) or a step (disable-inbox-rule:<id>)")
-    for step in sorted(steps, key=lambda s: -s.phase.rank):
+    # newest change first: the reverse of the order the changes were made in
+    applied_at = {f"{e.action_id}:{e.target}": e.seq for e in store.journal(case_id) if e.step == "applied"}
+    for step in sorted(steps, key=lambda s: -applied_at.get(s.key, 0)):
         report.outcomes.append(await _undo_one(runner, step))
     chain = store.verify_chain(case_id)
     report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
