@@ -13,9 +13,11 @@ The format's own escaping (rich markup, HTML, Markdown, CSV formulas) is applied
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-__all__ = ["visible", "visible_line"]
+__all__ = ["inert_json", "visible", "visible_line"]
 
 # C0/C1 control characters except tab and newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -36,3 +38,24 @@ def visible(text: str) -> str:
 def visible_line(text: str) -> str:
     """:func:`visible`, and tab / newline shown as ``\\t`` / ``\\n``: the text stays on one line."""
     return visible(text).replace("\t", "\\t").replace("\n", "\\n")
+
+
+# Inside a JSON document these can only be in strings, where ``\uNNNN`` is the same data.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                          "\u2060-\u2064\u2066-\u2069\u3164\uffa0\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
+                          "\ud800-\udfff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # a tag character: its UTF-16 pair, as JSON writes it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def inert_json(value: Any, *, indent: int | None = 2) -> str:
+    """``json.dumps`` for a terminal: readable non-ASCII text, but C1 controls, bidi and invisible characters (and
+    lone surrogates, which cannot be written as UTF-8) as ``\\uNNNN`` escapes (C0 controls are escaped by JSON
+    itself). The document parses to the same data; printed, it cannot drive the terminal or hide text."""
+    return _JSON_UNSAFE.sub(_json_escape, json.dumps(value, indent=indent, ensure_ascii=False))

@@ -15,7 +15,7 @@ from rich import box
 from rich.table import Table
 
 from reclaim.cli.common import reclaim_errors
-from reclaim.cli.console import console, safe
+from reclaim.cli.console import console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS
 from reclaim.store import (
     ENV_VAR,
@@ -69,7 +69,7 @@ def list_cases(
     with reclaim_errors(), _open(db) as store:
         items = store.list_cases(kind=kind, subject=subject, limit=limit)
     if as_json:
-        typer.echo(json.dumps([_list_item_json(item) for item in items], indent=2, ensure_ascii=False))
+        typer.echo(inert_json([_list_item_json(item) for item in items]))
         return
     if not items:
         console.print("no cases yet")
@@ -103,7 +103,7 @@ def show_case(
     with reclaim_errors(), _open(db) as store:
         detail = store.case_detail(case_id)
     if as_json:
-        typer.echo(json.dumps(_detail_json(detail), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(_detail_json(detail)))
     else:
         _render(detail, rows=None if show_all else ROWS)
     if not _intact(detail):

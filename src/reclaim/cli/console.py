@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from reclaim.text import visible
+from reclaim.text import inert_json, visible
 
-__all__ = ["console", "err_console", "safe", "visible"]
+__all__ = ["console", "err_console", "inert_json", "safe", "visible"]
 
 console = Console(highlight=False, soft_wrap=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

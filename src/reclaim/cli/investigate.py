@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from reclaim.cli.analyze import indicates_compromise, render_analysis
 from reclaim.cli.cases import DB_HELP
 from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
-from reclaim.cli.console import console, err_console, safe
+from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.collect import Investigation, investigate, parse_since
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
 from reclaim.m365 import Connection
@@ -53,7 +51,7 @@ def investigate_command(
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(result.to_json()))
     else:
         render(result)
     raise typer.Exit(EXIT_FINDINGS if indicates_compromise([result.analysis]) else EXIT_OK)

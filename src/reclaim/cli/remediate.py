@@ -11,7 +11,6 @@ fails only the steps that need it, each saying which.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,7 +20,7 @@ import typer
 
 from reclaim.cli.cases import DB_HELP
 from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
-from reclaim.cli.console import console, err_console, safe
+from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 from reclaim.m365 import Connection, ConnectionSettings
 from reclaim.remediate import (
@@ -148,7 +147,7 @@ def remediate_command(
             interrupted = _interrupted(store, case_id)
         if not apply:
             if as_json:
-                typer.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+                typer.echo(inert_json(plan.to_json()))
             else:
                 render_plan(plan)
                 if interrupted:
@@ -231,7 +230,7 @@ def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: 
 
 def _finish(report: RunReport, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(report.to_json()))
     else:
         render_report(report)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
