@@ -16,7 +16,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from reclaim.cli.console import console, safe
+from reclaim.cli.common import reclaim_errors
+from reclaim.cli.console import console, inert_json, safe
 from reclaim.detect.engine import Analysis, analyze_rules
 from reclaim.detect.model import Finding, Severity
 from reclaim.detect.rulecsv import by_user, parse_file
@@ -88,12 +89,13 @@ def rules(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Run the inbox-rule checks on exported rules, per mailbox."""
-    domains = sorted({_domain(d) for d in domain})
-    rows = parse_file(file)
+    with reclaim_errors():  # a bad export or domain: one line, exit 2 (also when called in-process)
+        domains = sorted({_domain(d) for d in domain})
+        rows = parse_file(file)
     grouped = by_user(rows)
     analyses = [analyze_rules(r, domains=domains, mailbox=user) for user, r in grouped.items()]
     if as_json:
-        typer.echo(json.dumps(rules_document(file, domains, analyses, len(rows)), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(rules_document(file, domains, analyses, len(rows))))
     else:
         console.print(f"{len(rows)} rules of {len(grouped)} mailboxes in {safe(file)}; accepted domains: "
                       f"{safe(', '.join(domains))}")

@@ -8,7 +8,7 @@ import typer
 
 from reclaim import __version__
 from reclaim.cli import cases, demo, emulator_cmd, investigate, tenant
-from reclaim.cli.console import err_console
+from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
 app = typer.Typer(
@@ -51,7 +51,8 @@ def run() -> None:
     try:
         app(standalone_mode=True)
     except ReclaimError as exc:
-        err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False)
+        # The message can quote a file name or the service (attacker-controlled names): no escape sequences.
+        err_console.print(f"error: {visible(exc.one_line())}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
