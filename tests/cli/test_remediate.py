@@ -69,6 +69,11 @@ def test_apply_verify_undo_restore(tenant: Practice, env: dict[str, str], tmp_pa
     assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is False
     case_id = report["case"]
 
+    # an idempotent re-run needs no terminal nor password file: the reset is not made again
+    rerun = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--json"], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    assert {o["state"] for o in json.loads(rerun.stdout)["outcomes"]} <= {"already", "pending"}
+
     verified = CliRunner().invoke(app, ["verify", case_id, "--json"], env=env)
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.stdout)["chain"]["ok"]

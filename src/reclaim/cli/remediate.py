@@ -198,12 +198,14 @@ def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *,
     return run_connected(settings, work)
 
 
-def _sink(plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
+def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
     if password_file is not None:
         if password_file.exists() and password_file.is_dir():
             raise BadInput(f"--password-file {password_file} is a directory")
         return file_sink(password_file)
-    needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps)
+    # a reset this case already made and confirmed is not made again: no password to deliver then
+    needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps) and \
+        not _password_reset(store, plan.case_id)
     if needs and not sys.stderr.isatty():
         raise BadInput("reset-password shows the new password once on the terminal, and there is no terminal",
                        hint="add --password-file FILE (written with mode 0600), or --skip reset-password")
@@ -213,7 +215,7 @@ def _sink(plan: Plan, password_file: Path | None) -> Callable[[str, str], str] |
 def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
          resume: bool) -> None:
     with reclaim_errors():
-        sink = _sink(plan, password_file)
+        sink = _sink(store, plan, password_file)
     operator = _operator()
 
     def progress(outcome: Outcome) -> None:
