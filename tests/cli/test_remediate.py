@@ -38,7 +38,7 @@ def test_plan_changes_nothing(tenant: Practice, env: dict[str, str]) -> None:
     plan = json.loads(result.stdout)
     assert plan["case"] == tenant.cases[ALICE] and plan["verdict"] == "compromised"
     assert [s["phase"] for s in plan["steps"]][:3] == ["contain"] * 3
-    assert all(s["reason"]["check"] and "reversible" in s for s in plan["steps"])
+    assert all(s["reason"]["check"] and "reversible" in s and s["needs"] for s in plan["steps"])
     assert writes(tenant.emulator) == [] and not tenant.emulator.calls  # the plan works from the stored case
     text = CliRunner().invoke(app, ["remediate", ALICE], env=env)
     assert text.exit_code == 0 and "contain" in text.stdout and "because" in text.stdout and "undo:" in text.stdout

@@ -24,6 +24,7 @@ from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 from reclaim.m365 import Connection, ConnectionSettings
 from reclaim.remediate import (
+    ACTIONS,
     Outcome,
     Phase,
     Plan,
@@ -147,7 +148,10 @@ def remediate_command(
             interrupted = _interrupted(store, case_id)
         if not apply:
             if as_json:
-                typer.echo(inert_json(plan.to_json()))
+                document = plan.to_json()
+                for item in (*document["steps"], *document["offered"]):
+                    item["needs"] = ACTIONS[item["action"]].needs  # the permissions and roles the step needs
+                typer.echo(inert_json(document))
             else:
                 render_plan(plan)
                 if interrupted:
