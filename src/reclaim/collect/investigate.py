@@ -515,7 +515,11 @@ def _bundle(collected: _Collected, since: datetime, until: datetime, upn: str) -
             values[name] = NotCollected(collected.missing[name])
         elif name in collected.values:
             values[name] = collected.values[name]
-    return EvidenceBundle(**values, window=Window(since, until), now=until)
+    # The owner's addresses scope the tenant-wide lists (blocked senders): without the user object they would
+    # otherwise scope nothing, and another user's block would be reported as this user's.
+    user = collected.values.get("user")
+    owner = str(user.get("userPrincipalName") or upn) if isinstance(user, dict) else upn
+    return EvidenceBundle(**values, window=Window(since, until), now=until, mailbox_owner=owner)
 
 
 async def investigate(conn: Connection, store: Store, user: str, *, since: datetime | None = None,
