@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
@@ -25,13 +26,14 @@ import typer
 
 from reclaim.cli.console import err_console, visible
 from reclaim.config import TENANT_ENV, Config
-from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
+from reclaim.errors import EXIT_INTERRUPTED, BadInput, ReclaimError
 from reclaim.m365 import Connection, ConnectionSettings
 
 __all__ = [
     "ENDPOINT_ENV",
     "ENDPOINT_OPTION",
     "TENANT_OPTION",
+    "check_upn",
     "fail",
     "reclaim_errors",
     "resolve_settings",
@@ -52,6 +54,19 @@ TENANT_OPTION: str | None = typer.Option(
 ENDPOINT_OPTION: str | None = typer.Option(
     None, "--endpoint", envvar=ENDPOINT_ENV, show_envvar=True,
     help="Base URL of an emulator serving token, Graph and Exchange endpoints (e.g. the practice tenant).")
+
+
+#: user@domain: no whitespace or control characters, none of the characters that end or re-route a URL path
+#: (``/ \\ ? %``) or quote in a command line, one @, a domain of DNS labels. ``#`` stays (guests: ``#EXT#``).
+_UPN = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f@/\\?%\"<>,;:]{1,113}@(?=.{1,253}$)"
+                  r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def check_upn(user: str) -> str:
+    """``user`` if it can be a user principal name, else ``BadInput`` (exit 2) before anything is sent."""
+    if not _UPN.match(user):
+        raise BadInput(f"{user!r} is not a user principal name", hint="for example alice@contoso.com")
+    return user
 
 
 def fail(exc: ReclaimError) -> NoReturn:

@@ -6,7 +6,14 @@ import typer
 
 from reclaim.cli.analyze import indicates_compromise, render_analysis
 from reclaim.cli.cases import DB_HELP
-from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
+from reclaim.cli.common import (
+    ENDPOINT_OPTION,
+    TENANT_OPTION,
+    check_upn,
+    reclaim_errors,
+    resolve_settings,
+    run_connected,
+)
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.collect import Investigation, investigate, parse_since
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
@@ -31,10 +38,7 @@ def investigate_command(
     """
     with reclaim_errors():
         start = parse_since(since)
-        if "@" not in user or user.startswith("@") or user.endswith("@") or any(c.isspace() for c in user):
-            from reclaim.errors import BadInput
-
-            raise BadInput(f"{user!r} is not a user principal name", hint="for example alice@contoso.com")
+        check_upn(user)
         store = Store(db)
     settings = resolve_settings(tenant, endpoint)
 
