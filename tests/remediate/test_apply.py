@@ -294,3 +294,18 @@ def test_verify_waits_for_the_pending_unblock(classic: Practice, tmp_path: Path)
     finally:
         store.close()
     assert {o.state for o in waited.outcomes} == {State.HELD}
+
+
+def test_require_mfa_registration_is_offered_and_runs_only_when_chosen(classic: Practice, tmp_path: Path) -> None:
+    db = classic.fresh(tmp_path)
+    store = Store(str(db))
+    try:
+        plan = plan_for_case(store, classic.cases[ALICE])
+    finally:
+        store.close()
+    assert "require-mfa-registration" in {s.action for s in plan.offered}
+    assert "require-mfa-registration" not in {s.action for s in plan.steps}
+    assert tenant_view(classic.emulator, ALICE)["methods"]
+    report = _apply(classic, db, PlanOptions(only=frozenset({"require-mfa-registration"})))
+    assert [o.step.action for o in report.outcomes] == ["require-mfa-registration"] and report.ok
+    assert tenant_view(classic.emulator, ALICE)["methods"] == []  # only the password is left
