@@ -308,4 +308,4 @@ def test_require_mfa_registration_is_offered_and_runs_only_when_chosen(classic: 
     assert tenant_view(classic.emulator, ALICE)["methods"]
     report = _apply(classic, db, PlanOptions(only=frozenset({"require-mfa-registration"})))
     assert [o.step.action for o in report.outcomes] == ["require-mfa-registration"] and report.ok
-    assert tenant_view(classic.emulator, ALICE)["methods"] == []  # only the password is left
+    assert tenant_view(classic.emulator, ALICE)["methods"] == ["28c10230-6103-485e-b985-444c60001490"]  # password
