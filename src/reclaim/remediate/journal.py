@@ -68,9 +68,13 @@ class Journal:
         self.written = 0
         raw = os.environ.get(CRASH_ENV, "").strip()
         self.crash_after = int(raw) if raw.isdigit() and int(raw) > 0 else None
+        #: the case's entries, read once and kept up to date with what this object appends
+        self._entries: list[JournalEntry] | None = None
 
     def entries(self) -> list[JournalEntry]:
-        return self.store.journal(self.case_id)
+        if self._entries is None:
+            self._entries = self.store.journal(self.case_id)
+        return self._entries
 
     def attempt(self, step: PlannedStep) -> Attempt:
         mine = [e for e in self.entries() if e.action_id == step.action and e.target == step.target]
@@ -90,6 +94,8 @@ class Journal:
                                           operator=self.operator, before_evidence_id=before_evidence_id,
                                           request=request, result=result, verify=verify,
                                           started_at=started_at or datetime.now(UTC))
+        if self._entries is not None:
+            self._entries.append(entry)
         self.written += 1
         if self.crash_after is not None and self.written >= self.crash_after:
             os._exit(137)  # test-only: as if killed with SIGKILL right here
