@@ -123,3 +123,12 @@ def test_password_file_through_a_symlink_is_refused_before_any_change(tenant: Pr
     assert result.exit_code == 2 and "password file" in result.output
     assert tenant_view(tenant.emulator, ALICE) == before
     assert target.read_text() == ""
+
+
+def test_fresh_investigates_again(tenant: Practice, env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["remediate", ALICE, "--fresh", "--plan", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["case"] != tenant.cases[ALICE] and plan["verdict"] == "compromised"
+    both = CliRunner().invoke(app, ["remediate", ALICE, "--fresh", "--case", plan["case"]], env=env)
+    assert both.exit_code == 2

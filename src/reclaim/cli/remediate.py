@@ -19,7 +19,14 @@ from pathlib import Path
 import typer
 
 from reclaim.cli.cases import DB_HELP
-from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings, run_connected
+from reclaim.cli.common import (
+    ENDPOINT_OPTION,
+    TENANT_OPTION,
+    check_upn,
+    reclaim_errors,
+    resolve_settings,
+    run_connected,
+)
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 from reclaim.m365 import Connection, ConnectionSettings
@@ -55,8 +62,7 @@ def _names(values: list[str] | None) -> frozenset[str]:
 
 
 def _check_upn(user: str) -> None:
-    if "@" not in user or user.startswith("@") or user.endswith("@") or any(c.isspace() for c in user):
-        raise BadInput(f"{user!r} is not a user principal name", hint="for example alice@contoso.com")
+    check_upn(user)  # the one UPN rule of every command (no '/', '?', '%', controls; a DNS domain)
 
 
 def terminal_sink(upn: str, password: str) -> str:
@@ -101,6 +107,8 @@ def remediate_command(
                                       help="Continue the interrupted run of CASE from its journal."),
     case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
+                                                      "latest investigation."),
     only: list[str] | None = typer.Option(None, "--only", help="Only these actions (comma-separated)."),
     skip: list[str] | None = typer.Option(None, "--skip", help="Leave out these actions (comma-separated)."),
     include: list[str] | None = typer.Option(None, "--include", help="Choose offered steps: an action name or "
@@ -125,6 +133,8 @@ def remediate_command(
     with reclaim_errors():
         if plan_only and apply:
             raise BadInput("--plan and --apply exclude each other")
+        if fresh and case is not None:
+            raise BadInput("--fresh and --case exclude each other")
         if resume is None and user is None:
             raise BadInput("name the user, or --resume CASE", hint="reclaim remediate alice@contoso.com --plan")
         if user is not None:
@@ -140,9 +150,9 @@ def remediate_command(
             _run(settings, store, plan, password_file, as_json, resume=True)
             return
         assert user is not None
-        case_id = case or _latest_case(store, user)
+        case_id = None if fresh else case or _latest_case(store, user)
         if case_id is None:
-            case_id = _investigate_first(settings, store, user, quiet=as_json)
+            case_id = _investigate_first(settings, store, user, quiet=as_json, fresh=fresh)
         with reclaim_errors():
             plan = plan_for_case(store, case_id, options)
             interrupted = _interrupted(store, case_id)
@@ -190,11 +200,13 @@ def _interrupted(store: Store, case_id: str) -> bool:
     return bool(runs) and runs[-1].step == "applying"
 
 
-def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool) -> str:
+def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool,
+                       fresh: bool = False) -> str:
     from reclaim.collect import investigate
 
     if not quiet:
-        err_console.print(f"no investigation of {safe(user)} yet: investigating first")
+        err_console.print(f"investigating {safe(user)} first" if fresh else
+                          f"no investigation of {safe(user)} yet: investigating first")
 
     async def work(conn: Connection) -> str:
         return (await investigate(conn, store, user)).case_id
