@@ -50,7 +50,7 @@ class Tenant(_Open):
     id: str | None = None
     displayName: str | None = None
     domains: list[str] | None = None
-    settings: dict[str, Any] | None = None
+    settings: dict[str, Any] = {}  # an object when given (null would reach the state as None)
 
     @field_validator("domains")
     @classmethod
@@ -151,7 +151,7 @@ class User(_Open):
 
 
 class Fixture(_Open):
-    tenant: Tenant | None = None
+    tenant: Tenant = Tenant()  # an object when given: "tenant": null is refused, not loaded half-way
     apps: list[App] | None = None
     users: list[User] = []
     servicePrincipals: list[dict[str, Any]] = []
