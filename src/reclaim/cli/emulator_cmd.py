@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from reclaim.cli.common import reclaim_errors
 from reclaim.cli.console import console, safe
 from reclaim.errors import BadInput
 
@@ -49,26 +50,27 @@ def serve(
     from reclaim.emulator.scenarios import synthetic as make_synthetic
     from reclaim.emulator.server import base_url, check_loopback, free_port, make_server
 
-    chosen = [x for x in (fixture, scenario, synthetic) if x is not None]
-    if len(chosen) > 1:
-        raise BadInput("choose one of --fixture, --scenario and --synthetic")
-    check_loopback(host)
-    try:
-        spec = FaultSpec.parse(faults)
-    except ValueError as exc:
-        raise BadInput(f"--faults: {exc}") from None
-    if fixture is not None:
-        document = read_fixture_file(fixture)
-    elif scenario is not None:
-        document = load_scenario(scenario)
-    elif synthetic is not None:
-        document = make_synthetic(synthetic, seed or 0)
-    else:
-        document = load_scenario("bec-classic")
-    if not throttling:
-        document.setdefault("tenant", {}).setdefault("settings", {})["throttling"] = {"enabled": False}
-    emulator = Emulator(document, latency_ms=latency_ms, faults=spec, seed=seed)
-    port = port or free_port(host)
-    server = make_server(emulator, host, port)
+    with reclaim_errors():  # a bad fixture, host or fault spec: one line, exit 2 (in-process too)
+        chosen = [x for x in (fixture, scenario, synthetic) if x is not None]
+        if len(chosen) > 1:
+            raise BadInput("choose one of --fixture, --scenario and --synthetic")
+        check_loopback(host)
+        try:
+            spec = FaultSpec.parse(faults)
+        except ValueError as exc:
+            raise BadInput(f"--faults: {exc}") from None
+        if fixture is not None:
+            document = read_fixture_file(fixture)
+        elif scenario is not None:
+            document = load_scenario(scenario)
+        elif synthetic is not None:
+            document = make_synthetic(synthetic, seed or 0)
+        else:
+            document = load_scenario("bec-classic")
+        if not throttling:
+            document.setdefault("tenant", {}).setdefault("settings", {})["throttling"] = {"enabled": False}
+        emulator = Emulator(document, latency_ms=latency_ms, faults=spec, seed=seed)
+        port = port or free_port(host)
+        server = make_server(emulator, host, port)
     typer.echo(base_url(host, port), nl=True)
     server.run()

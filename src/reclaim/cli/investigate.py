@@ -39,8 +39,9 @@ def investigate_command(
     with reclaim_errors():
         start = parse_since(since)
         check_upn(user)
+    settings = resolve_settings(tenant, endpoint)  # a bad --tenant / --endpoint: nothing written yet
+    with reclaim_errors():
         store = Store(db)
-    settings = resolve_settings(tenant, endpoint)
 
     def progress(kind: str) -> None:
         if not as_json:
