@@ -204,9 +204,9 @@ def hunt_command(
     with reclaim_errors():
         if not from_case and not ioc:
             raise BadInput("nothing to hunt for", hint="give --from-case CASE or --ioc KIND:VALUE")
+        given = parse_iocs(ioc)  # before the store: a bad --ioc writes nothing
         store = Store(db)
         try:
-            given = parse_iocs(ioc)
             found = indicators_from_case(store, from_case) if from_case else Indicators()
         except BaseException:
             store.close()

@@ -16,6 +16,7 @@ findings' evidence of medium severity or more, and the case's evidence payloads)
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
 import time
@@ -87,6 +88,10 @@ def parse_iocs(values: Sequence[str], *, since: datetime | None = None) -> Indic
                                                                      "e.g. ip:192.0.2.7 or address:x@evil.example")
         if kind == "ip":
             value = normalise_ip(value) or value
+            try:  # a typo would hunt for nothing and report "no one else is hit"
+                value = str(ipaddress.ip_address(value))
+            except ValueError:
+                raise BadInput(f"--ioc {raw!r}: {value!r} is not an IP address") from None
         elif kind == "address":
             if not _EMAIL.fullmatch(value):
                 raise BadInput(f"--ioc {raw!r}: {value!r} is not an e-mail address")
