@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import typer
@@ -22,7 +21,7 @@ from rich.text import Text
 
 from reclaim.cli.cases import DB_HELP
 from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings
-from reclaim.cli.console import console, err_console, safe
+from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.config import Config
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
 from reclaim.store import ENV_VAR, Store
@@ -116,10 +115,10 @@ def sweep_command(
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(result.to_json()))
     elif as_jsonl:
         for line in _jsonl(result):
-            typer.echo(json.dumps(line, ensure_ascii=False))
+            typer.echo(inert_json(line, indent=None))
     else:
         render(result)
     raise typer.Exit(exit_code(result))
@@ -225,7 +224,7 @@ def hunt_command(
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        typer.echo(inert_json(result.to_json()))
     else:
         render_hunt(result)
     rank = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
