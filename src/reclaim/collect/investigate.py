@@ -18,9 +18,8 @@ case — never an empty list.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from reclaim.m365 import (
     Throttled,
     Unreachable,
 )
+from reclaim.m365.throttle import IDENTITY_PROTECTION_SPACING, Pacer
 from reclaim.store import Store
 from reclaim.store.models import NewEvidence, NewFinding, NewTimelineEvent
 
@@ -58,34 +58,6 @@ TRACE_MAX_AGE = timedelta(days=90)
 DEFAULT_SINCE = timedelta(days=30)
 
 Progress = Callable[[str], None]
-
-#: Identity Protection and Conditional Access answer one request per second per tenant, without a
-#: Retry-After on the 429 (reference sheet, "Audit logs and Identity Protection"). Pacing those
-#: requests costs exactly the platform's floor; bursting them costs backoff on top.
-IDENTITY_PROTECTION_SPACING = 1.0
-
-
-class _Pacer:
-    """One request at a time, each starting ``spacing`` seconds after the previous one was answered
-    (measuring from the answer keeps the gap on the service's side too, whatever the latency)."""
-
-    def __init__(self, spacing: float) -> None:
-        self.spacing = spacing
-        self._lock = asyncio.Lock()
-        self._next = 0.0
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                yield
-            finally:
-                self._next = loop.time() + self.spacing
-
 
 @dataclass
 class Investigation:
@@ -167,7 +139,7 @@ class _Collector:
         self.audit_wait = audit_wait
         self.out = _Collected()
         self.fatal: M365Error | None = None
-        self.paced = _Pacer(spacing)
+        self.paced = Pacer(spacing)
 
     # -- plumbing ------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-__all__ = ["AdaptiveLimit", "MailboxSlots", "RetryPolicy", "parse_retry_after"]
+__all__ = ["AdaptiveLimit", "MailboxSlots", "Pacer", "RetryPolicy", "parse_retry_after"]
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -194,3 +194,34 @@ class MailboxSlots:
                 del self._slots[key]
             else:
                 self._slots[key] = (sem, users - 1)
+
+
+#: Identity Protection and Conditional Access answer one request per second per tenant, with no
+#: Retry-After on the 429 (reference sheet, "Audit logs and Identity Protection").
+IDENTITY_PROTECTION_SPACING = 1.0
+
+
+class Pacer:
+    """One request at a time, each starting ``spacing`` seconds after the previous one was answered.
+
+    For services with a documented rate and no Retry-After (Identity Protection, Conditional Access):
+    pacing costs exactly the platform's floor, where bursting costs backoff on top. Measuring from the
+    answer keeps the gap on the service's side too, whatever the latency.
+    """
+
+    def __init__(self, spacing: float = IDENTITY_PROTECTION_SPACING) -> None:
+        self.spacing = spacing
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                self._next = loop.time() + self.spacing
