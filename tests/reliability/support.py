@@ -93,8 +93,12 @@ class Tenant:
 
 
 @contextmanager
-def served(scenario: str, *, latency_ms: float = 1.0) -> Iterator[Tenant]:
+def served(scenario: str, *, latency_ms: float = 1.0,
+           prepare: Callable[[Emulator], None] | None = None) -> Iterator[Tenant]:
+    """``prepare`` runs before the server starts (e.g. to wrap ``emulator.app`` in a middleware)."""
     emulator = Emulator(quiet_fixture(scenario), latency_ms=latency_ms)
+    if prepare is not None:
+        prepare(emulator)
     with serve_in_thread(emulator) as url:
         yield Tenant(emulator, url)
 
