@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,11 +179,20 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         return payload
 
     async def graph_list(url: str, params: Mapping[str, str] | None = None, *, paced: bool = False) -> list[JSON]:
-        t.requests += 1
-        if paced:
+        if not paced:
+            t.requests += 1
+            return [x async for x in conn.graph.paged(url, params)]
+        # every page waits its turn: these resources allow one request per second per tenant
+        items: list[JSON] = []
+        next_url: str | None = url
+        while next_url is not None:
+            t.requests += 1
             async with pacer.slot():
-                return [x async for x in conn.graph.paged(url, params)]
-        return [x async for x in conn.graph.paged(url, params)]
+                page = await conn.graph.get(next_url, params)
+            items.extend(x for x in page.get("value", []) if isinstance(x, dict))
+            link = page.get("@odata.nextLink")
+            next_url, params = (str(link) if link else None), None
+        return items
 
     async def exo(cmdlet: str, parameters: JSON) -> list[JSON]:
         t.requests += 1
@@ -214,8 +224,9 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         t.transport_rules = value
 
     async def identity_protection() -> None:
-        value = await read("risky_users", "graph", {"method": "GET", "url": "/identityProtection/riskyUsers"},
-                           lambda: graph_list("/identityProtection/riskyUsers", paced=True))
+        value = await read("risky_users", "graph",
+                           {"method": "GET", "url": "/identityProtection/riskyUsers", "params": {"$top": "500"}},
+                           lambda: graph_list("/identityProtection/riskyUsers", {"$top": "500"}, paced=True))
         if isinstance(value, NotCollected):
             t.risky = value
         else:
@@ -282,6 +293,21 @@ def _tenant_findings(t: _Tenant, tenant: str) -> list[Finding]:
 # -- one chunk of mailboxes -------------------------------------------------------------------------------
 
 
+def analyze_bundles(bundles: Sequence[EvidenceBundle], deep: bool) -> list[tuple[str, Finding]]:
+    """The sweep's checks on each mailbox's bundle."""
+    selected = _selected(deep)
+    out: list[tuple[str, Finding]] = []
+    for bundle in bundles:
+        owner = bundle.mailbox_owner or ""
+        out.extend((owner, f) for f in analyze(bundle, selected=selected).findings)
+    return out
+
+
+@functools.cache
+def _selected(deep: bool) -> tuple[Check, ...]:
+    return tuple(selected_checks(deep)[0])
+
+
 @dataclass
 class _Chunk:
     index: int
@@ -321,6 +347,7 @@ class _TenantSweeper:
         self.tenant = _Tenant()
         #: set once the tenant-wide lists are read (the mailbox reads start before, the checks wait)
         self.tenant_ready = asyncio.Event()
+
         self.summary = TenantSweep(tenant=target)
         #: evidence ids of the tenant-wide lists of this run, by kind
         self.tenant_evidence: dict[str, int] = {}
@@ -403,7 +430,7 @@ class _TenantSweeper:
                 kind="sweep_rules", source="exchange", collected_at=now,
                 payload={u: (v if isinstance(v, list) else {"notCollected": v.reason}) for u, v in sweep.items()},
                 request={"cmdlet": "Get-SweepRule", "mailboxes": upns}))
-        findings: list[tuple[str, Finding]] = []
+        bundles: list[EvidenceBundle] = []
         missing: list[tuple[str, str, str]] = []
         incomplete = 0
         for mailbox in chunk.mailboxes:
@@ -428,12 +455,11 @@ class _TenantSweeper:
             grants: Any = t.grants if isinstance(t.grants, NotCollected) else t.grants.get(uid, [])
             principals: Any = t.principals if isinstance(t.principals, NotCollected) else \
                 [t.principals[c] for c in {str(g.get("clientId")) for g in grants} if c in t.principals]
-            bundle = EvidenceBundle(
+            bundles.append(EvidenceBundle(
                 graph_rules=graph_rules, exo_rules=exo_rules, sweep_rules=sweep_rules, mailbox=mailbox,
                 accepted_domains=t.domains, blocked_senders=blocked, risky_user=risky, risk_detections=detections,
-                oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now)
-            analysis = analyze(bundle, selected=self.selected)
-            findings.extend((upn, f) for f in analysis.findings)
+                oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now))
+        findings = analyze_bundles(bundles, deep)
         return _ChunkResult(index=chunk.index, size=len(chunk.mailboxes), evidence=evidence, findings=findings,
                             not_collected=missing, incomplete=incomplete, requests=sent)
 
@@ -450,17 +476,21 @@ class _TenantSweeper:
                           evidence_ids=ids, user=upn)
 
     def write(self, results: Sequence[_ChunkResult], done: set[int], state: JSON) -> None:
-        """One transaction: the results' evidence, findings, not-collected records, and the checkpoint."""
+        """One transaction: the results' evidence, findings, not-collected records, and the checkpoint
+        (one multi-row insert each, whatever the number of results)."""
         store = self.store
         with store.transaction():
+            ids = iter(store.add_evidence_many(self.case_id, (e for r in results for e in r.evidence)))
+            findings: list[NewFinding] = []
             for r in results:
-                ids = store.add_evidence_many(self.case_id, r.evidence)
-                by_kind = {e.kind: i for e, i in zip(r.evidence, ids, strict=True)}
-                by_kind.update({k: v for k, v in self.tenant_evidence.items() if k not in by_kind})
-                store.add_findings(self.case_id, (self._finding(u, f, by_kind) for u, f in r.findings))
+                by_kind = dict(self.tenant_evidence)
+                by_kind.update({e.kind: next(ids) for e in r.evidence})
+                findings.extend(self._finding(u, f, by_kind) for u, f in r.findings)
+                done.add(r.index)
+            store.add_findings(self.case_id, findings)
+            for r in results:
                 for kind, reason, upn in r.not_collected:
                     store.record_not_collected(self.case_id, kind, reason, subject=upn)
-                done.add(r.index)
             prefix = state.get("prefix", 0)
             while prefix in done:
                 done.discard(prefix)
@@ -509,7 +539,11 @@ class _TenantSweeper:
             self.tenant_ready.set()
 
         workers = max(1, self.options.workers)
-        chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=workers * 2)
+        # Up to two pages of Get-Mailbox wait for the workers, so the next page is read while the current one
+        # is checked (pages come one after the other: a listing that waited for the checks would add its
+        # round trips to theirs).
+        ahead = max(workers * 2, 2 * self.conn.exchange.page_size // CHUNK)
+        chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=ahead)
         results: asyncio.Queue[_ChunkResult | None] = asyncio.Queue(maxsize=workers * 4)
 
         async def produce() -> None:
@@ -632,8 +666,12 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
 
     async def one(target: SweepTarget) -> TenantSweep:
         summary = TenantSweep(tenant=target.key)
+        settings = target.settings
+        # The sweep's own bound is its workers: let the connection start there (it still halves on a 429)
+        # instead of creeping up from its default one success at a time.
+        wanted = min(settings.max_concurrency, max(settings.initial_concurrency, options.workers + 4))
         try:
-            async with connect(target.settings) as conn:
+            async with connect(settings.with_options(initial_concurrency=wanted)) as conn:
                 sweeper = _TenantSweeper(conn, store, case_id, target.key, options, progress, selected)
                 summary = sweeper.summary
                 return await sweeper.run()
