@@ -156,6 +156,10 @@ class TenantState:
             validate_fixture(fixture)
             state = cls(data=copy_document(fixture), clock=clock or Clock())
             state._normalise()
+            # The state lives as long as the emulator: keep the cyclic collector from walking its millions of
+            # objects on every collection (at 10,000 users each full collection took ~0.4 s, once per page of
+            # Get-Mailbox). Frozen objects are still freed by reference counting when a reload drops them.
+            gc.freeze()
         return state
 
     def dump(self) -> JSON:
