@@ -168,7 +168,10 @@ def test_remediation_through_the_console_script(home: Path, tenant: tuple[Record
     report = _run(home, url, APP_SECRET, "report", _case(investigated.stdout), "--format", "all", "--out",
                   str(home / "reports"))
     assert report.returncode == 0, report.stderr
-    outputs = (investigated.stdout, investigated.stderr, done.stdout, done.stderr, report.stdout, report.stderr)
+    shown = _run(home, url, APP_SECRET, "cases", "show", _case(investigated.stdout))  # with the journal
+    assert shown.returncode in (0, 1), shown.stderr
+    outputs = (investigated.stdout, investigated.stderr, done.stdout, done.stderr, report.stdout, report.stderr,
+               shown.stdout, shown.stderr)
     files = list(_files(home))
     password = pw.read_text().strip()
     assert _private(pw)
