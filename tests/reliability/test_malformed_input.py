@@ -322,4 +322,5 @@ def test_the_console_script_refuses_in_one_line(home: Home, args: list[str]) -> 
 
 def test_enough_cases_ran() -> None:
     """Runs last in this module (file order): at least 200 malformed inputs were tried."""
+    print(f"\nmalformed inputs tried: {sum(COUNT.values())} {COUNT}")
     assert sum(COUNT.values()) >= 200, COUNT
