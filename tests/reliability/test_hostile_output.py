@@ -150,6 +150,21 @@ def test_remediate_plan(run: Run, case: str) -> None:
     json.loads(out)
 
 
+def test_remediate_verify_undo_terminal(run: Run, case: str) -> None:
+    """Applying, verifying and undoing the plan show the hostile rule names inertly too (and as JSON)."""
+    pw = run.home / "nina.password"
+    code, out, err = run.cli("remediate", NINA, "--apply", "--yes", "--case", case, "--password-file", str(pw))
+    assert code in (0, 1), out + err
+    _assert_terminal(out + err)
+    for args in (("verify", case), ("verify", case, "--json"), ("undo", case, "--yes")):
+        code, out, err = run.cli(*args)
+        assert code in (0, 1), (args, out + err)
+        _assert_terminal(out + err)
+    code, out, err = run.cli("cases", "show", case)
+    _assert_terminal(out + err)
+    assert "<U+202E>" in out
+
+
 def test_report_formats(run: Run, case: str) -> None:
     out_dir = run.home / "reports"
     code, out, err = run.cli("report", case, "--format", "all", "--out", str(out_dir))
