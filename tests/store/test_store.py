@@ -555,10 +555,13 @@ def test_in_memory_store(tmp_path: Path) -> None:
     ("   ", "empty"),
     ("sqlite+nosuchdriver:///x.db", "cannot use the case store"),
 ])
-def test_bad_locations_are_one_line_errors(location: str, message: str) -> None:
+def test_bad_locations_are_one_line_errors(location: str, message: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(StoreUnavailable, match=message) as info:
         Store(location)
     assert info.value.exit_code == 2 and "\n" not in info.value.one_line()
+    assert list(tmp_path.iterdir()) == [], "a refused store leaves no file behind"
 
 
 def test_unreadable_files_are_one_line_errors(tmp_path: Path) -> None:

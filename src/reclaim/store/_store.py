@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, Table, event, func, insert, inspect, select
@@ -118,9 +119,15 @@ class Store:
         self.url: URL = url if isinstance(url, URL) else _engine.resolve_url(url)
         self._path = _engine.sqlite_path(self.url)
         self.location = str(self._path) if self._path is not None else _engine.describe(self.url)
-        if self._path is not None:
-            _engine.prepare_sqlite_file(self._path, create=create, default_location=not explicit)
+        # The engine first: a URL whose driver is missing must not leave an empty file behind.
         self._engine: Engine = _engine.make_engine(self.url)
+        created = self._path is not None and not self._path.exists()
+        if self._path is not None:
+            try:
+                _engine.prepare_sqlite_file(self._path, create=create, default_location=not explicit)
+            except BaseException:
+                self._engine.dispose()
+                raise
         self._write_engine = self._engine.execution_options(**{_engine.WRITE_OPTION: True})
         self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
@@ -131,6 +138,10 @@ class Store:
             self._init_schema()
         except BaseException:
             self._engine.dispose()
+            if created and self._path is not None:
+                # nothing half-written: a store that could not be set up leaves no file
+                for leftover in (self._path, Path(f"{self._path}-wal"), Path(f"{self._path}-shm")):
+                    leftover.unlink(missing_ok=True)
             raise
         if self._path is not None:
             _engine.tighten_sqlite_files(self._path)
