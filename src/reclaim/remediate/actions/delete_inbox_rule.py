@@ -51,8 +51,19 @@ class DeleteInboxRule(Action):
                               "snapshot stays in the case", state=State.NOT_UNDOABLE)
         body = {k: rule[k] for k in RULE_FIELDS if rule.get(k) is not None}
         url = f"{ctx.user_path}/mailFolders/inbox/messageRules"
-        created = await ctx.graph_write("POST", url, body, mailbox=ctx.upn, idempotent=False)
-        return {"method": "POST", "url": url, "body": body, "newId": (created or {}).get("id")}
+        existing: list[str] = []
+
+        async def recreated() -> bool:
+            """After a lost answer: is the rule there already? (then it is not created a second time)"""
+            listing = await ctx.graph_get(url)
+            existing[:] = [str(r.get("id")) for r in listing.get("value", [])
+                           if isinstance(r, dict) and r.get("displayName") == body.get("displayName")
+                           and r.get("sequence") == body.get("sequence")]
+            return bool(existing)
+
+        created = await ctx.graph_write("POST", url, body, mailbox=ctx.upn, idempotent=False, verify=recreated)
+        new_id = (created or {}).get("id") or (existing[0] if existing else None)
+        return {"method": "POST", "url": url, "body": body, "newId": new_id}
 
 
 ACTION = DeleteInboxRule()
