@@ -61,15 +61,19 @@ class Tenant:
     emulator: Emulator
     url: str
 
-    def faults(self, spec: str | None, seed: int) -> None:
-        """Back to the scenario's state, with ``spec`` injected from now on (``None``: no faults)."""
+    def faults(self, spec: str | None, seed: int, *, reset: bool = True) -> None:
+        """Back to the scenario's state (unless not ``reset``: the call log is cleared only), with ``spec``
+        injected from now on (``None``: no faults)."""
         # A request held past the client's timeout may still be in flight (the client moved on): let it land
         # before the reset, or it would change the next run's tenant.
         deadline = time.monotonic() + SLOW_SECONDS + 1
         while any(c.fault == "slow" and c.status is None for c in self.emulator.calls) \
                 and time.monotonic() < deadline:
             time.sleep(0.02)
-        self.emulator.reset()
+        if reset:
+            self.emulator.reset()
+        else:
+            self.emulator.calls.clear()
         parsed = FaultSpec.parse(spec) if spec else FaultSpec()
         parsed.slow_seconds = SLOW_SECONDS
         if seed % 2:
