@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import cases, demo, emulator_cmd, investigate, tenant
+from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, remediate, report, sweep, tenant
 from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
@@ -22,14 +22,16 @@ app = typer.Typer(
 app.add_typer(emulator_cmd.app, name="emulator")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(cases.app, name="cases")
-app.add_typer(__import__("reclaim.cli.analyze", fromlist=["app"]).app, name="analyze")
+app.add_typer(analyze.app, name="analyze")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
-app.command("report")(__import__("reclaim.cli.report", fromlist=["report_command"]).report_command)
-app.command("sweep")(__import__("reclaim.cli.sweep", fromlist=["sweep_command"]).sweep_command)
-app.command("hunt")(__import__("reclaim.cli.sweep", fromlist=["hunt_command"]).hunt_command)
-for _name, _command in __import__("reclaim.cli.remediate", fromlist=["COMMANDS"]).COMMANDS.items():
-    app.command(_name)(_command)
+app.command("remediate")(remediate.remediate_command)
+app.command("verify")(remediate.verify_command)
+app.command("undo")(remediate.undo_command)
+app.command("restore-access")(remediate.restore_access_command)
+app.command("report")(report.report_command)
+app.command("sweep")(sweep.sweep_command)
+app.command("hunt")(sweep.hunt_command)
 
 
 def _version(value: bool) -> None:

@@ -410,10 +410,6 @@ def render_report(report: RunReport) -> None:
 __all__ = ["remediate_command", "restore_access_command", "undo_command", "verify_command"]
 
 #: Registered by ``reclaim.cli.main``.
-COMMANDS = {"remediate": remediate_command, "verify": verify_command, "undo": undo_command,
-            "restore-access": restore_access_command}
-
-
 async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
     """``reclaim demo``: plan, apply and verify the remediation of an investigated practice-tenant user.
 
