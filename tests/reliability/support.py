@@ -133,10 +133,10 @@ def effective_writes(calls: list[CallRecord]) -> Counter[str]:
     return out
 
 
-#: writes whose repeat gives the same state (setting a value, removing an object); anything else (POST, New-*,
-#: Add-*) must never take effect twice
+#: writes whose repeat gives the same state (setting a value, removing an object, granting a permission that is
+#: already held); anything else (POST creations, New-*) must never take effect twice
 _REPEATABLE_METHODS = ("PATCH ", "PUT ", "DELETE ")
-_REPEATABLE_VERBS = ("Set-", "Enable-", "Disable-", "Remove-")
+_REPEATABLE_VERBS = ("Set-", "Enable-", "Disable-", "Remove-", "Add-MailboxPermission ", "Add-RecipientPermission ")
 #: Graph actions (POST) that set a state rather than create something: confirming twice is confirming once
 _REPEATABLE_ACTIONS = ("/revokeSignInSessions", "/confirmCompromised", "/dismiss")
 
