@@ -2,7 +2,8 @@
 (recover). Runs only after containment and eradication were verified, so the attacker cannot send again.
 
 Microsoft applies the removal within an hour, up to 24 hours: until then a read still shows the block and the
-step is *pending* (``reclaim verify CASE --wait`` polls); the request is not sent twice. Not undoable."""
+step is *pending* (``reclaim verify CASE --wait`` polls); the request is not sent twice, except when the process
+died while it was out (a read cannot show whether it arrived; asking again changes nothing). Not undoable."""
 
 from __future__ import annotations
 
