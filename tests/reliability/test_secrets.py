@@ -205,3 +205,33 @@ def test_tenant_add_keeps_only_where_the_secret_comes_from(home: Path) -> None:
     assert refused.exit_code == 2
     assert APP_SECRET not in refused.stdout + refused.stderr, refused.stderr
     assert APP_SECRET not in config.read_text()
+
+
+def test_a_wrong_secret_through_azure_identity_is_never_shown(home: Path, tmp_path: Path) -> None:
+    """The real-tenant code path (a configured tenant, azure-identity / MSAL over HTTPS) with a wrong secret."""
+    from tests.m365.tls import make_tls
+
+    (tmp_path / "tls").mkdir()
+    tls = make_tls(tmp_path / "tls")
+    emulator = Emulator({"tenant": {"id": "11111111-2222-3333-4444-555555555555", "domains": ["contoso.com"]},
+                         "apps": [{"clientId": APP_ID, "clientSecret": APP_SECRET, "permissions": ["User.Read.All"],
+                                   "roles": []}],
+                         "users": [{"id": "u1", "userPrincipalName": ALICE, "mailbox": {}}]})
+    with serve_in_thread(emulator, ssl_certfile=str(tls.server_cert), ssl_keyfile=str(tls.server_key)) as url:
+        config = home / "cfg" / "config.toml"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECLAIM_")}
+        env.update({"RECLAIM_CONFIG": str(config), "CONTOSO_SECRET": WRONG_SECRET, "COLUMNS": "200",
+                    "RECLAIM_DB": str(home / "cases.db")})
+        added = subprocess.run([RECLAIM, "tenant", "add", "contoso", "--tenant-id", "contoso.com", "--client-id",
+                                APP_ID, "--secret-env", "CONTOSO_SECRET", "--endpoint", url, "--ca-bundle",
+                                str(tls.ca)], env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert added.returncode == 0, added.stderr
+        for args in (["investigate", ALICE], ["tenant", "check"]):
+            done = subprocess.run([RECLAIM, *args, "--tenant", "contoso"] if args[0] == "investigate"
+                                  else [RECLAIM, *args, "contoso"], env=env, capture_output=True, text=True,
+                                  timeout=120, check=False)
+            assert done.returncode == 3, (args, done.stdout[-500:], done.stderr[-500:])
+            assert WRONG_SECRET not in done.stdout + done.stderr and APP_SECRET not in done.stdout + done.stderr
+            assert "Traceback" not in done.stderr
+    assert WRONG_SECRET not in config.read_text()
+    assert not _where(WRONG_SECRET, list(_files(home)), emulator.calls)
