@@ -7,7 +7,9 @@ Microsoft's throttling rules on). Three measurements against it, one after the o
   (``ru_maxrss``); wall time from the first request to the stored summary, and the requests it sent;
 - the floor: a minimal raw-httpx script in this process that sends the same requests (the tenant-wide
   lists with the same Identity Protection spacing, the same ``Get-Mailbox`` pages, the same 20-mailbox
-  ``$batch`` envelopes, started as pages arrive) with 16 connections in flight and no processing;
+  ``$batch`` envelopes, started as pages arrive, then for each envelope the same folder reads in
+  ``$batch``: the ids the rules move or copy to, found with reclaim's own ``rule_folder_ids``) with
+  16 connections in flight and no other processing;
 - the serial baseline: for 1,000 mailboxes, one ``GET .../messageRules`` and one ``Get-Mailbox -Identity``
   each, one at a time (how the PowerShell tools do it), scaled to 10,000.
 
@@ -27,11 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from bench import Result, register
 from bench.emulator import cpu_seconds, serve
+from reclaim.sweep.core import FOLDER_SELECT, rule_folder_ids
 
 MAILBOXES = 10_000
 LATENCY_MS = 100
@@ -146,11 +150,12 @@ class _Raw:
             yield page.get("value", [])
             url = page.get("@odata.nextLink")
 
-    async def batch(self, urls: list[str]) -> None:
+    async def batch(self, urls: list[str]) -> Any:
         self.requests += 1
         r = await self.client.post("/v1.0/$batch", headers=self.graph_headers, json={
             "requests": [{"id": str(i + 1), "method": "GET", "url": u} for i, u in enumerate(urls)]})
         r.raise_for_status()
+        return r
 
 
 async def _floor(url: str, tokens: tuple[str, str, str]) -> tuple[float, int]:
@@ -161,15 +166,30 @@ async def _floor(url: str, tokens: tuple[str, str, str]) -> tuple[float, int]:
         slots = asyncio.Semaphore(FLOOR_CONNECTIONS)
         start = time.perf_counter()
 
-        async def envelope(urls: list[str]) -> None:
+        async def envelope(ids: list[str]) -> None:
+            urls = [f"/users/{i}/mailFolders/inbox/messageRules" for i in ids]
             async with slots:
-                await raw.batch(urls)
+                r = await raw.batch(urls)
+            # then, as reclaim does, the folders the rules move or copy to (same envelopes: each id once per
+            # mailbox, well-known names skipped, 20 per envelope in flight together)
+            by_id = {str(x["id"]): x for x in r.json()["responses"]}
+            folders: list[str] = []
+            for n, uid in enumerate(ids):
+                body = by_id[str(n + 1)].get("body") or {}
+                folders += [f"/users/{uid}/mailFolders/{quote(f, safe='=')}?$select={FOLDER_SELECT}"
+                            for f in rule_folder_ids(body.get("value") or [])]
+
+            async def more(part: list[str]) -> None:
+                async with slots:
+                    await raw.batch(part)
+
+            await asyncio.gather(*(more(folders[k:k + 20]) for k in range(0, len(folders), 20)))
 
         async def mailboxes() -> None:
             tasks: list[asyncio.Task[None]] = []
             async for page in raw.cmdlet_pages("Get-Mailbox", {"ResultSize": "Unlimited"}):
-                urls = [f"/users/{m['ExternalDirectoryObjectId']}/mailFolders/inbox/messageRules" for m in page]
-                tasks += [asyncio.create_task(envelope(urls[i:i + 20])) for i in range(0, len(urls), 20)]
+                ids = [str(m["ExternalDirectoryObjectId"]) for m in page]
+                tasks += [asyncio.create_task(envelope(ids[i:i + 20])) for i in range(0, len(ids), 20)]
             await asyncio.gather(*tasks)
 
         async def identity_protection() -> None:

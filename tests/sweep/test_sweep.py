@@ -191,3 +191,37 @@ def test_bad_iocs_are_refused(bad: str) -> None:
 
     with pytest.raises(BadInput):
         parse_iocs([bad])
+
+
+def test_a_plain_sweep_reads_rule_folders_and_finds_the_rss_hiding_rule(tmp_path: Path) -> None:
+    # seed 2 of a 60-user tenant: the compromised user has a keyword rule moving mail to "RSS Feeds" (a folder
+    # Graph names by id only); a plain sweep resolves it and judges the rule as hiding
+    fixture = unthrottled(_synthetic(60, 2))
+    truth = fixture["scenarioTruth"]
+    user = next(u for u in fixture["users"] if "hidingRule" in truth["users"].get(u["userPrincipalName"], {})
+                .get("techniques", []))
+    upn = user["userPrincipalName"]
+    names = {f["id"]: f.get("displayName") for f in user["mailbox"]["folders"]}
+    rule = next(r for r in user["mailbox"]["inboxRules"] if r["id"] in truth["users"][upn]["planted"]["inboxRules"]
+                and names.get(r["actions"].get("moveToFolder")) == "RSS Feeds")
+    emulator = Emulator(fixture)
+    with serve_in_thread(emulator) as url:
+        result = run_sweep(url, tmp_path / "s.db")
+    assert result.status == "complete" and upn in {m.user for m in result.flagged}
+    store = Store(str(tmp_path / "s.db"))
+    try:
+        found = [f for f in store.findings(result.case_id) if f.user == upn and f.artifact_id == rule["id"]]
+        assert found and RANK[found[0].severity] >= RANK["high"]
+        assert "RSS Feeds" in (found[0].detail or "")
+        # every mailbox's rules could be judged: no folder left unread, nothing "not checked" for hiding
+        assert not [n for n in store.not_collected(result.case_id) if n.kind == "folders"]
+        assert "folders" in {e.kind for e in store.evidence(result.case_id)}
+    finally:
+        store.close()
+    # the folders were read through $batch, each id once per mailbox, only ids (never a well-known name)
+    reads = [c.path for c in emulator.calls if c.via == "$batch" and "/mailFolders/" in c.path
+             and not c.path.endswith("/messageRules")]
+    assert reads and len(reads) == len(set(reads))
+    assert any(c.path.endswith(f"/mailFolders/{rule['actions']['moveToFolder']}") for c in emulator.calls
+               if c.via == "$batch")
+    assert all(c.via == "$batch" for c in emulator.calls if "/mailFolders/" in c.path)

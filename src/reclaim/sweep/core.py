@@ -7,8 +7,11 @@ Per tenant, the requests are:
   rules, the tenant's OAuth grants and the service principals they name;
 - the mailboxes in pages of ``Get-Mailbox`` (which also carry each mailbox's forwarding);
 - per mailbox, the inbox rules through Graph ``$batch`` (20 mailboxes per envelope; throttled
-  sub-requests are re-sent by the client); with ``deep``, hidden rules (``Get-InboxRule
-  -IncludeHidden``) and sweep rules (``Get-SweepRule``) through the Exchange admin API.
+  sub-requests are re-sent by the client), then the folders those rules move or copy mail to (Graph
+  names them by id only; ``GET /users/{id}/mailFolders/{folderId}`` in ``$batch`` envelopes, each id
+  once per mailbox, well-known names without a read) so that hiding rules are judged; with ``deep``,
+  hidden rules (``Get-InboxRule -IncludeHidden``) and sweep rules (``Get-SweepRule``) through the
+  Exchange admin API.
 
 Streaming: the ``Get-Mailbox`` pages feed a bounded queue of 20-mailbox chunks; workers read a
 chunk's rules, run the checks and hand the result to one writer, which commits groups of results
@@ -39,6 +42,8 @@ from urllib.parse import quote
 from reclaim.collect.investigate import reason_for
 from reclaim.detect.engine import analyze
 from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
+from reclaim.detect.fields import get
+from reclaim.detect.lexicon import WELL_KNOWN
 from reclaim.detect.model import Finding
 from reclaim.detect.registry import Check, checks
 from reclaim.m365 import (
@@ -72,6 +77,10 @@ MAILBOX_CHECKS = frozenset({"mailbox-forwarding", "risky-user", "restricted-send
 DEEP_CHECKS = frozenset({"sweep-rule"})
 #: Checks that run once per tenant.
 TENANT_CHECKS = frozenset({"transport-rule-forwarding"})
+#: What a rule's destination folder is read for (its name says whether the rule hides mail).
+FOLDER_SELECT = "id,displayName,parentFolderId,wellKnownName"
+#: Destinations Graph may give by well-known name: resolved without a read.
+_NAMED_FOLDERS = frozenset(WELL_KNOWN) | {"inbox", "sentitems", "drafts", "outbox", "msgfolderroot"}
 NOT_IN_SWEEP = "not part of a sweep: it needs evidence only `reclaim investigate USER` collects"
 
 Connect = Callable[[ConnectionSettings], Connection]
@@ -325,6 +334,20 @@ class _ChunkResult:
     requests: int = 0
 
 
+def rule_folder_ids(rules: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The folder ids Graph rules move or copy mail to, each once, in order (well-known names left out)."""
+    out: dict[str, None] = {}
+    for rule in rules:
+        actions = get(rule, "actions")
+        if not isinstance(actions, Mapping):
+            continue
+        for key in ("moveToFolder", "copyToFolder"):
+            value = get(actions, key)
+            if isinstance(value, str) and value.strip() and value.strip().lower() not in _NAMED_FOLDERS:
+                out[value] = None
+    return list(out)
+
+
 def _upn(mailbox: Mapping[str, Any]) -> str:
     return str(mailbox.get("UserPrincipalName") or mailbox.get("PrimarySmtpAddress") or mailbox.get("Identity"))
 
@@ -385,6 +408,45 @@ class _TenantSweeper:
             out[upn] = rules
         return out, raw, sent
 
+    async def _folders(self, chunk: _Chunk, rules: Mapping[str, list[JSON] | NotCollected]
+                       ) -> tuple[dict[str, list[JSON] | NotCollected], list[JSON], int]:
+        """The folders the chunk's Graph rules move or copy to (ids only: Graph gives no name), through ``$batch``
+        (``GET /users/{id}/mailFolders/{folderId}``, each id once per mailbox; well-known names need no read).
+
+        Per mailbox the folders read (a deleted folder, 404, is left out: its rule's destination stays unknown)
+        or why they are missing; the raw answers for the evidence; the envelopes sent."""
+        requests: list[BatchRequest] = []
+        wanted: list[tuple[str, str]] = []  # (upn, folder id) in request order
+        out: dict[str, list[JSON] | NotCollected] = {}
+        for mailbox in chunk.mailboxes:
+            upn = _upn(mailbox)
+            found = rules.get(upn)
+            out[upn] = []
+            if not isinstance(found, list):
+                continue
+            # '=' (base64 padding of Graph ids) kept as is: a $batch sub-request's URL is not always percent-decoded
+            path = f"/users/{quote(_uid(mailbox), safe='@')}/mailFolders/"
+            for folder_id in rule_folder_ids(found):
+                wanted.append((upn, folder_id))
+                requests.append(BatchRequest("GET", f"{path}{quote(folder_id, safe='=')}?$select={FOLDER_SELECT}",
+                                             id=str(len(requests) + 1), mailbox=upn))
+        if not requests:
+            return out, [], 0
+        results = await self.conn.graph.batch(requests)
+        raw: list[JSON] = []
+        for (upn, folder_id), result in zip(wanted, results, strict=True):
+            raw.append({"mailbox": upn, "folder": folder_id, "status": result.status, "body": result.body})
+            have = out[upn]
+            if result.error is not None:
+                if isinstance(result.error, AuthenticationFailed | Unreachable):
+                    raise result.error
+                if not isinstance(result.error, NotFound) and isinstance(have, list):
+                    out[upn] = NotCollected(reason_for(result.error))
+                continue
+            if isinstance(have, list) and isinstance(result.body, dict):
+                have.append(result.body)
+        return out, raw, (len(requests) + CHUNK - 1) // CHUNK
+
     async def _exchange(self, cmdlet: str, upn: str, parameters: JSON) -> list[JSON] | NotCollected:
         async with self.exchange_slots:
             try:
@@ -401,13 +463,20 @@ class _TenantSweeper:
         sweep = await asyncio.gather(*(self._exchange("Get-SweepRule", u, {"Mailbox": u}) for u in upns))
         return dict(zip(upns, hidden, strict=True)), dict(zip(upns, sweep, strict=True))
 
+    async def _graph(self, chunk: _Chunk) -> tuple[dict[str, list[JSON] | NotCollected], list[JSON],
+                                                    dict[str, list[JSON] | NotCollected], list[JSON], int]:
+        rules, raw, sent = await self._rules(chunk)
+        folders, raw_folders, more = await self._folders(chunk, rules)
+        return rules, raw, folders, raw_folders, sent + more
+
     async def process(self, chunk: _Chunk) -> _ChunkResult:
         deep = self.options.deep
         if deep:
-            (rules, raw, sent), (exo, sweep) = await asyncio.gather(self._rules(chunk), self._deep(chunk))
+            (rules, raw, folders, raw_folders, sent), (exo, sweep) = await asyncio.gather(
+                self._graph(chunk), self._deep(chunk))
             sent += 2 * len(chunk.mailboxes)
         else:
-            rules, raw, sent = await self._rules(chunk)
+            rules, raw, folders, raw_folders, sent = await self._graph(chunk)
             exo, sweep = {}, {}
         await self.tenant_ready.wait()
         t = self.tenant
@@ -421,6 +490,11 @@ class _TenantSweeper:
                         request={"method": "POST", "url": "/$batch", "chunk": chunk.index,
                                  "each": "GET /users/{id}/mailFolders/inbox/messageRules", "mailboxes": upns}),
         ]
+        if raw_folders:
+            evidence.append(NewEvidence(
+                kind="folders", source="graph", collected_at=now, payload=raw_folders,
+                request={"method": "POST", "url": "/$batch", "chunk": chunk.index,
+                         "each": f"GET /users/{{id}}/mailFolders/{{folderId}}?$select={FOLDER_SELECT}"}))
         if deep:
             evidence.append(NewEvidence(
                 kind="exo_rules", source="exchange", collected_at=now,
@@ -455,8 +529,12 @@ class _TenantSweeper:
             grants: Any = t.grants if isinstance(t.grants, NotCollected) else t.grants.get(uid, [])
             principals: Any = t.principals if isinstance(t.principals, NotCollected) else \
                 [t.principals[c] for c in {str(g.get("clientId")) for g in grants} if c in t.principals]
+            mailbox_folders = folders.get(upn, [])
+            if isinstance(mailbox_folders, NotCollected):
+                missing.append(("folders", mailbox_folders.reason, upn))
             bundles.append(EvidenceBundle(
-                graph_rules=graph_rules, exo_rules=exo_rules, sweep_rules=sweep_rules, mailbox=mailbox,
+                graph_rules=graph_rules, exo_rules=exo_rules, folders=mailbox_folders, sweep_rules=sweep_rules,
+                mailbox=mailbox,
                 accepted_domains=t.domains, blocked_senders=blocked, risky_user=risky, risk_detections=detections,
                 oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now))
         findings = analyze_bundles(bundles, deep)
@@ -622,7 +700,8 @@ async def _gather_or_cancel(jobs: Sequence[Awaitable[None]]) -> None:
 
 
 _ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {
-    "inboxRule": ("graph_rules", "exo_rules"), "sweepRule": ("sweep_rules",), "mailboxForwarding": ("mailbox",),
+    "inboxRule": ("graph_rules", "exo_rules", "folders"), "sweepRule": ("sweep_rules",),
+    "mailboxForwarding": ("mailbox",),
     "oauth2PermissionGrant": ("oauth_grants", "service_principals"), "blockedSender": ("blocked_senders",),
     "transportRule": ("transport_rules",), "riskyUser": ("risky_users", "risk_detections"),
 }
