@@ -287,7 +287,7 @@ def _outcomes(report: RunReport) -> list[tuple[str, str]]:
     return sorted((o.step.key, o.state.value) for o in report.outcomes)
 
 
-@pytest.mark.parametrize("seed", range(1, int(os.environ.get("RECLAIM_UNDO_SEEDS", "8")) + 1))
+@pytest.mark.parametrize("seed", range(1, int(os.environ.get("RECLAIM_UNDO_SEEDS", "6")) + 1))
 def test_undo_under_twenty_percent_faults(classic: Tenant, undone: dict[str, Any], fast_dir: Path,
                                           seed: int) -> None:
     classic.faults(None, 0)

@@ -1,4 +1,4 @@
-"""The sweep, interrupted and under faults: kill -9 the installed command after its k-th ``$batch`` envelope
+"""The sweep, interrupted and under faults: kill -9 the installed command after its 1st or 6th ``$batch`` envelope
 was answered, then ``sweep --resume CASE``: the same flagged mailboxes as an uninterrupted sweep, every mailbox
 counted once, the case complete. And seeded sweeps under 20 % faults (429 with and without Retry-After and 5xx
 inside ``$batch`` too) flag exactly what a clean sweep flags."""
@@ -97,7 +97,7 @@ def reference(bed: SweepBed) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("after", [1, 4, 9])
+@pytest.mark.parametrize("after", [1, 6])
 def test_a_killed_sweep_resumes_to_the_same_result(bed: SweepBed, reference: dict[str, Any], after: int) -> None:
     bed.emulator.reset()
     db = bed.work / f"killed{after}.db"
@@ -133,7 +133,7 @@ def test_a_killed_sweep_resumes_to_the_same_result(bed: SweepBed, reference: dic
         store.close()
 
 
-SWEEP_SEEDS = range(1, 6)
+SWEEP_SEEDS = range(1, 4)
 
 
 @pytest.mark.parametrize("seed", SWEEP_SEEDS)
