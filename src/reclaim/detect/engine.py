@@ -189,6 +189,22 @@ def _run(check: Check, bundle: EvidenceBundle, context: Context) -> tuple[list[F
 
 
 def analyze(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) -> Analysis:
+    findings, not_checked, context, rules = _analyze(bundle, selected)
+    window = context.suspicious
+    return Analysis(
+        user=owner_of(bundle), findings=tuple(findings), not_checked=tuple(not_checked),
+        verdict=correlate.verdict(findings, not_checked, window), window=window,
+        timeline=tuple(correlate.timeline(bundle, findings)), rules=tuple(rules),
+    )
+
+
+def findings_of(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) -> list[Finding]:
+    """The findings :func:`analyze` gives, without its verdict and timeline (a sweep stores findings only)."""
+    return _analyze(bundle, selected)[0]
+
+
+def _analyze(bundle: EvidenceBundle, selected: Sequence[Check] | None
+             ) -> tuple[list[Finding], list[NotChecked], Context, list[InboxRule]]:
     available = tuple(selected) if selected is not None else checks()
     context = build_context(bundle)
     findings: list[Finding] = []
@@ -211,12 +227,7 @@ def analyze(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) 
                 f, n = _run(check, bundle, context)
                 findings += f
                 not_checked += n
-    window = context.suspicious
-    return Analysis(
-        user=owner_of(bundle), findings=tuple(findings), not_checked=tuple(not_checked),
-        verdict=correlate.verdict(findings, not_checked, window), window=window,
-        timeline=tuple(correlate.timeline(bundle, findings)), rules=tuple(rules),
-    )
+    return findings, not_checked, context, rules
 
 
 def analyze_rules(rules: Sequence[InboxRule], *, domains: Sequence[str], mailbox: str,
@@ -234,4 +245,5 @@ def analyze_rules(rules: Sequence[InboxRule], *, domains: Sequence[str], mailbox
                     verdict=correlate.verdict(findings, not_checked, None), window=None, rules=tuple(rules))
 
 
-__all__ = ["Analysis", "analyze", "analyze_rules", "build_context", "mailbox_rules", "owner_of", "rule_events"]
+__all__ = ["Analysis", "analyze", "analyze_rules", "build_context", "findings_of", "mailbox_rules", "owner_of",
+           "rule_events"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 _TRUE = {"true", "1", "yes", "$true", "on"}
@@ -23,11 +24,22 @@ def get(obj: object, *keys: str) -> Any:
     for key in keys:
         if key in obj:
             return obj[key]
+    # the usual miss: no key matches in any case (checked in C, cheaper than building the lowered copy)
+    try:
+        if _lowered(keys).isdisjoint(map(str.lower, obj)):
+            return None
+    except TypeError:  # a key that is not a string: the general path below
+        pass
     lowered = {str(k).lower(): v for k, v in obj.items()}
     for key in keys:
         if key.lower() in lowered:
             return lowered[key.lower()]
     return None
+
+
+@lru_cache(maxsize=1024)
+def _lowered(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(key.lower() for key in keys)
 
 
 def text(obj: object, *keys: str) -> str | None:

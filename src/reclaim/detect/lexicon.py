@@ -10,8 +10,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 
+@lru_cache(maxsize=8192)
 def fold(value: str) -> str:
     """Casefolded, accents removed, whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", value.casefold())
@@ -99,13 +101,18 @@ def matching_terms(word: str, kind: TermKind) -> list[str]:
     A rule condition is a substring: ``subjectContains: "hack"`` catches "hacked". So a word matches
     when it contains a term (on word boundaries) or, for words of 4+ letters, is a prefix of a term.
     """
+    return list(_matching_terms(word, kind))
+
+
+@lru_cache(maxsize=8192)
+def _matching_terms(word: str, kind: TermKind) -> tuple[str, ...]:
     folded = fold(word)
     if not folded:
-        return []
+        return ()
     found = {m.group(0) for m in _PATTERNS[kind].finditer(folded)}
     if not found and len(folded) >= 4 and folded.isalpha():
         found.update(t for t in _TERMS[kind] if t.startswith(folded) and " " not in t)
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def warning_sender(value: str) -> bool:
@@ -171,6 +178,7 @@ def _folder_key(name: str) -> str:
 _FOLDER_INDEX = {_folder_key(n): kind for kind, names in FOLDER_NAMES.items() for n in names}
 
 
+@lru_cache(maxsize=4096)
 def folder_kind(name: str | None, well_known: str | None = None) -> FolderKind | None:
     """The hiding kind of a folder by well-known name or (localised) display name, else ``None``."""
     if well_known and (kind := WELL_KNOWN.get(well_known.strip().lower())):

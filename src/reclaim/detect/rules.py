@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from reclaim.detect.addresses import NOT_EXPORTED, TYPE_NAME, Recipient, parse_recipients
 from reclaim.detect.fields import as_list, flag, get, text
-from reclaim.detect.lexicon import FolderKind, folder_kind, is_catch_all_word
+from reclaim.detect.lexicon import WELL_KNOWN, FolderKind, folder_kind, is_catch_all_word
 
 RuleSource = Literal["graph", "exo", "csv"]
 
@@ -243,8 +243,6 @@ def _graph_folder(value: Any, folders: Mapping[str, Mapping[str, Any]]) -> Folde
     if folder is not None:
         return FolderRef(value, text(folder, "displayName"), text(folder, "wellKnownName"))
     lowered = value.strip().lower()
-    from reclaim.detect.lexicon import WELL_KNOWN
-
     if lowered in WELL_KNOWN or lowered in {"inbox", "sentitems", "drafts", "outbox", "msgfolderroot"}:
         return FolderRef(value, None, lowered)
     return FolderRef(value, None, None)

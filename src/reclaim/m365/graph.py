@@ -309,7 +309,7 @@ class GraphClient:
             retry: list[BatchRequest] = []
             retry_after: list[float] = []
             throttled = False
-            granted = granted_permissions(await self.pipeline.tokens.get_token(self.scope))
+            granted = self._granted(await self.pipeline.tokens.get_token(self.scope))
             for r in pending:
                 rid = str(r.id)
                 sub = responses.get(rid)
@@ -360,6 +360,14 @@ class GraphClient:
             self.pipeline.stats.retries += 1
             await policy.wait(delay)
             pending = [r for r in envelope if str(r.id) in retry_ids]
+
+    def _granted(self, token: AccessToken) -> frozenset[str]:
+        """The token's permissions, decoded once per token (every envelope asks; a JWT decode is not free)."""
+        cached = getattr(self, "_granted_cache", None)
+        if cached is None or cached[0] is not token:
+            cached = (token, granted_permissions(token))
+            self._granted_cache = cached
+        return cached[1]
 
     def _result(self, r: BatchRequest, sub: JSON, status: int, headers: dict[str, str], attempts: int,
                 granted: frozenset[str]) -> BatchResult:

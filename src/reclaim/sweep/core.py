@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.collect.investigate import reason_for
-from reclaim.detect.engine import analyze
+from reclaim.detect.engine import analyze, findings_of
 from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
 from reclaim.detect.fields import get
 from reclaim.detect.lexicon import WELL_KNOWN
@@ -308,7 +308,7 @@ def analyze_bundles(bundles: Sequence[EvidenceBundle], deep: bool) -> list[tuple
     out: list[tuple[str, Finding]] = []
     for bundle in bundles:
         owner = bundle.mailbox_owner or ""
-        out.extend((owner, f) for f in analyze(bundle, selected=selected).findings)
+        out.extend((owner, f) for f in findings_of(bundle, selected=selected))
     return out
 
 
@@ -747,10 +747,12 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
         summary = TenantSweep(tenant=target.key)
         settings = target.settings
         # The sweep's own bound is its workers: let the connection start there (it still halves on a 429)
-        # instead of creeping up from its default one success at a time.
-        wanted = min(settings.max_concurrency, max(settings.initial_concurrency, options.workers + 4))
+        # instead of creeping up from its default one success at a time, and stay there: more requests in
+        # flight than that only queue (a chunk's folder envelopes follow its rules), and every connection
+        # more costs client CPU (httpx scans its whole pool for every queued request).
+        wanted = min(settings.max_concurrency, max(settings.initial_concurrency, options.workers))
         try:
-            async with connect(settings.with_options(initial_concurrency=wanted)) as conn:
+            async with connect(settings.with_options(initial_concurrency=wanted, max_concurrency=wanted)) as conn:
                 sweeper = _TenantSweeper(conn, store, case_id, target.key, options, progress, selected)
                 summary = sweeper.summary
                 return await sweeper.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from reclaim.detect.context import Context, RuleSignal
 from reclaim.detect.model import Severity
@@ -25,6 +26,7 @@ METADATA = CheckMeta(
 )
 
 
+@lru_cache(maxsize=4096)
 def _visible(name: str) -> str:
     return "".join(c for c in name if unicodedata.category(c)[0] not in ("Z", "C")).strip()
 
