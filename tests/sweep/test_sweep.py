@@ -225,3 +225,16 @@ def test_a_plain_sweep_reads_rule_folders_and_finds_the_rss_hiding_rule(tmp_path
     assert any(c.path.endswith(f"/mailFolders/{rule['actions']['moveToFolder']}") for c in emulator.calls
                if c.via == "$batch")
     assert all(c.via == "$batch" for c in emulator.calls if "/mailFolders/" in c.path)
+
+
+def test_checks_in_a_helper_process_flag_the_same_mailboxes(tmp_path: Path) -> None:
+    # a big tenant's checks run in a helper process (auto from 2,000 mailboxes); forced here on a small one
+    fixture = unthrottled(_synthetic(60, 2))
+    emulator = Emulator(fixture)
+    with serve_in_thread(emulator) as url:
+        here = run_sweep(url, tmp_path / "a.db", checks_in_process=False)
+        there = run_sweep(url, tmp_path / "b.db", checks_in_process=True)
+    assert here.status == there.status == "complete"
+    assert [(m.user, m.worst, m.findings) for m in here.flagged] == \
+        [(m.user, m.worst, m.findings) for m in there.flagged]
+    assert here.flagged

@@ -30,8 +30,10 @@ once for the whole sweep as "not part of a sweep", never reported per mailbox as
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
+import multiprocessing
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -317,6 +319,37 @@ def _selected(deep: bool) -> tuple[Check, ...]:
     return tuple(selected_checks(deep)[0])
 
 
+class _Checker:
+    """Runs the checks of a chunk: in this process, or, for a big tenant, in one helper process.
+
+    The checks are pure CPU; in a helper process they leave the event loop's thread (and its GIL) to the
+    requests and the store (a 10,000-mailbox sweep spends a third of its CPU in them). A small sweep keeps
+    them here: starting a process costs more than it saves."""
+
+    def __init__(self, deep: bool, mode: bool | None, threshold: int) -> None:
+        self.deep = deep
+        self.mode = mode
+        self.threshold = threshold
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    async def run(self, bundles: list[EvidenceBundle], listed: int) -> list[tuple[str, Finding]]:
+        if not (self.mode if self.mode is not None else listed >= self.threshold):
+            return analyze_bundles(bundles, self.deep)
+        if self.pool is None:
+            # spawn: a fork of a process with an event loop and a store thread is not safe
+            self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, analyze_bundles, bundles, self.deep)
+        except concurrent.futures.process.BrokenProcessPool:
+            self.mode = False  # the helper died (killed, out of memory): the checks go on here
+            return analyze_bundles(bundles, self.deep)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 @dataclass
 class _Chunk:
     index: int
@@ -358,7 +391,7 @@ def _uid(mailbox: Mapping[str, Any]) -> str:
 
 class _TenantSweeper:
     def __init__(self, conn: Connection, store: Store, case_id: str, target: str, options: SweepOptions,
-                 progress: SweepProgress, selected: Sequence[Check]) -> None:
+                 progress: SweepProgress, selected: Sequence[Check], checker: _Checker | None = None) -> None:
         self.conn = conn
         self.store = store
         self.case_id = case_id
@@ -366,6 +399,9 @@ class _TenantSweeper:
         self.options = options
         self.progress = progress
         self.selected = list(selected)
+        self.checker = checker or _Checker(options.deep, False, 0)
+        #: mailboxes listed so far (a big tenant's checks go to a helper process)
+        self.listed = 0
         self.exchange_slots = asyncio.Semaphore(max(1, options.exchange_workers))
         self.tenant = _Tenant()
         #: set once the tenant-wide lists are read (the mailbox reads start before, the checks wait)
@@ -537,7 +573,7 @@ class _TenantSweeper:
                 mailbox=mailbox,
                 accepted_domains=t.domains, blocked_senders=blocked, risky_user=risky, risk_detections=detections,
                 oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now))
-        findings = analyze_bundles(bundles, deep)
+        findings = await self.checker.run(bundles, self.listed)
         return _ChunkResult(index=chunk.index, size=len(chunk.mailboxes), evidence=evidence, findings=findings,
                             not_collected=missing, incomplete=incomplete, requests=sent)
 
@@ -631,6 +667,7 @@ class _TenantSweeper:
             try:
                 async for item in self.conn.exchange.iter_invoke("Get-Mailbox", {"ResultSize": "Unlimited"}):
                     listed += 1
+                    self.listed = listed
                     pending.append(item)
                     if listed % 200 == 0:
                         self.progress.listed(self.target, listed, False)
@@ -753,7 +790,7 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
         wanted = min(settings.max_concurrency, max(settings.initial_concurrency, options.workers))
         try:
             async with connect(settings.with_options(initial_concurrency=wanted, max_concurrency=wanted)) as conn:
-                sweeper = _TenantSweeper(conn, store, case_id, target.key, options, progress, selected)
+                sweeper = _TenantSweeper(conn, store, case_id, target.key, options, progress, selected, checker)
                 summary = sweeper.summary
                 return await sweeper.run()
         except Throttled as exc:
@@ -762,11 +799,14 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
             summary.status, summary.error = "failed", exc.one_line()
         return summary
 
+    checker = _Checker(options.deep, options.checks_in_process, options.checks_in_process_from)
     try:
         tenants = list(await asyncio.gather(*(one(t) for t in targets)))
     except (asyncio.CancelledError, KeyboardInterrupt):
         store.set_status(case_id, "interrupted")
         raise
+    finally:
+        checker.close()
     result = SweepResult(case_id=case_id, deep=options.deep, tenants=tenants, flagged=flagged(store, case_id),
                          not_in_sweep=not_in_sweep, seconds=time.perf_counter() - started)
     verdict = "compromised" if any(RANK[f.worst] >= RANK["high"] for f in result.flagged) else \

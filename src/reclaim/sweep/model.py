@@ -28,6 +28,9 @@ class SweepOptions:
     identity_protection_spacing: float = 1.0
     #: results written per store transaction at most
     write_group: int = 64
+    #: run the checks in a helper process: ``None`` once a tenant lists ``checks_in_process_from`` mailboxes
+    checks_in_process: bool | None = None
+    checks_in_process_from: int = 2000
 
 
 class SweepProgress(Protocol):
