@@ -35,7 +35,7 @@ import contextlib
 import functools
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,7 @@ from reclaim.m365 import (
     Throttled,
     Unreachable,
 )
+from reclaim.m365.throttle import Pacer
 from reclaim.store import NewEvidence, NewFinding, Store
 from reclaim.sweep.model import (
     FLAG_RANK,
@@ -152,30 +153,9 @@ def _addresses(mailbox: Mapping[str, Any]) -> set[str]:
     return out
 
 
-class _Pacer:
-    """One request at a time, ``spacing`` seconds after the previous answer (Identity Protection)."""
-
-    def __init__(self, spacing: float) -> None:
-        self.spacing = spacing
-        self._lock = asyncio.Lock()
-        self._next = 0.0
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                yield
-            finally:
-                self._next = loop.time() + self.spacing
-
-
 async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
     t = _Tenant()
-    pacer = _Pacer(options.identity_protection_spacing)
+    pacer = Pacer(options.identity_protection_spacing)
 
     async def read(kind: str, source: str, request: JSON, fetch: Callable[[], Awaitable[Any]]) -> Any:
         try:
