@@ -3,41 +3,18 @@ new password and MFA. Undo blocks sign-in again."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
-from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.actions._sign_in import SignInSwitch
+from reclaim.remediate.model import Phase
 
 
-class EnableSignIn(Action):
+class EnableSignIn(SignInSwitch):
     name: ClassVar[str] = "enable-sign-in"
     phase: ClassVar[Phase] = Phase.RECOVER
     title: ClassVar[str] = "Restore access (re-enable sign-in)"
-    reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "blocks sign-in again"
-    needs: ClassVar[str] = "User.EnableDisableAccount.All + User Administrator role"
-
-    def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
-        return {"method": "GET", "url": ctx.user_path, "params": {"$select": "id,accountEnabled"}}
-
-    async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
-        user = await ctx.graph_get(ctx.user_path, {"$select": "id,accountEnabled"})
-        return {"id": user.get("id"), "accountEnabled": user.get("accountEnabled")}
-
-    def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
-        if state.get("accountEnabled") is True:
-            return held("sign-in is allowed (accountEnabled=true)")
-        return not_held("sign-in is still blocked")
-
-    async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        body = {"accountEnabled": True}
-        await ctx.graph_write("PATCH", ctx.user_path, body, idempotent=True)
-        return {"method": "PATCH", "url": ctx.user_path, "body": body}
-
-    async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        body = {"accountEnabled": bool(before.get("accountEnabled", False))}
-        await ctx.graph_write("PATCH", ctx.user_path, body, idempotent=True)
-        return {"method": "PATCH", "url": ctx.user_path, "body": body}
+    enabled: ClassVar[bool] = True
 
 
 ACTION = EnableSignIn()
