@@ -19,7 +19,8 @@ _FALSE = {"false", "0", "no", "$false", "off", "", "none", "null"}
 
 def get(obj: object, *keys: str) -> Any:
     """The first present value of ``keys`` in a mapping, matching keys case-insensitively."""
-    if not isinstance(obj, Mapping):
+    # a plain dict (what JSON parsing gives) skips the abstract-class check, a tenth of a sweep's checks
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         return None
     for key in keys:
         if key in obj:
@@ -76,7 +77,7 @@ def items(obj: object, *keys: str) -> list[Any]:
 
 def mappings(values: Iterable[Any]) -> list[Mapping[str, Any]]:
     """Only the mapping elements of a list (a malformed element is skipped)."""
-    return [v for v in values if isinstance(v, Mapping)]
+    return [v for v in values if type(v) is dict or isinstance(v, Mapping)]
 
 
 def strings(values: Iterable[Any]) -> list[str]:
