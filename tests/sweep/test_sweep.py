@@ -238,3 +238,29 @@ def test_checks_in_a_helper_process_flag_the_same_mailboxes(tmp_path: Path) -> N
     assert [(m.user, m.worst, m.findings) for m in here.flagged] == \
         [(m.user, m.worst, m.findings) for m in there.flagged]
     assert here.flagged
+
+
+def test_a_helper_that_dies_mid_sweep_leaves_the_checks_to_the_sweep(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from reclaim.detect import worker
+
+    answered = 0
+    real_run = worker.CheckProcess.run
+
+    async def run_then_die(self: worker.CheckProcess, bundles: Any, check_ids: Any) -> Any:
+        nonlocal answered
+        out = await real_run(self, bundles, check_ids)
+        answered += 1
+        if answered == 2:
+            self.process.kill()  # as the OOM killer would
+        return out
+
+    fixture = unthrottled(_synthetic(100, 3))
+    with serve_in_thread(Emulator(fixture)) as url:
+        here = run_sweep(url, tmp_path / "a.db", checks_in_process=False)
+        monkeypatch.setattr(worker.CheckProcess, "run", run_then_die)
+        there = run_sweep(url, tmp_path / "b.db", checks_in_process=True)
+    assert answered >= 2  # the helper answered, then died; the other chunks were checked in the sweep
+    assert there.status == "complete"
+    assert [(m.user, m.findings) for m in here.flagged] == [(m.user, m.findings) for m in there.flagged]
+    assert here.flagged

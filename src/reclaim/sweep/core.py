@@ -30,10 +30,8 @@ once for the whole sweep as "not part of a sweep", never reported per mailbox as
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
-import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,12 +40,13 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.collect.investigate import reason_for
-from reclaim.detect.engine import analyze, findings_of
+from reclaim.detect.engine import analyze
 from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
 from reclaim.detect.fields import get
 from reclaim.detect.lexicon import WELL_KNOWN
 from reclaim.detect.model import Finding
 from reclaim.detect.registry import Check, checks
+from reclaim.detect.worker import CheckProcess, CheckProcessGone, analyze_many
 from reclaim.m365 import (
     AuthenticationFailed,
     BatchRequest,
@@ -286,54 +285,65 @@ def _tenant_findings(t: _Tenant, tenant: str) -> list[Finding]:
 
 def analyze_bundles(bundles: Sequence[EvidenceBundle], deep: bool) -> list[tuple[str, Finding]]:
     """The sweep's checks on each mailbox's bundle."""
-    selected = _selected(deep)
-    out: list[tuple[str, Finding]] = []
-    for bundle in bundles:
-        owner = bundle.mailbox_owner or ""
-        out.extend((owner, f) for f in findings_of(bundle, selected=selected))
-    return out
+    return analyze_many(bundles, _selected_ids(deep))
 
 
 @functools.cache
-def _selected(deep: bool) -> tuple[Check, ...]:
-    return tuple(selected_checks(deep)[0])
+def _selected_ids(deep: bool) -> tuple[str, ...]:
+    return tuple(c.meta.id for c in selected_checks(deep)[0])
 
 
 class _Checker:
     """Runs the checks of a chunk: in this process, or, for a big tenant, in one helper process.
 
-    The checks are pure CPU; in a helper process they leave the event loop's thread (and its GIL) to the
+    The checks are pure CPU; in a helper process they leave the event loop's process (and its GIL) to the
     requests and the store (a 10,000-mailbox sweep spends a third of its CPU in them). A small sweep keeps
-    them here: starting a process costs more than it saves."""
+    them here: starting a process costs more than it saves. The helper imports the checks only
+    (:mod:`reclaim.detect.worker`); if it dies, the checks go on here."""
 
     def __init__(self, deep: bool, mode: bool | None, threshold: int) -> None:
         self.deep = deep
         self.mode = mode
         self.threshold = threshold
-        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.helper: CheckProcess | None = None
+        self._starting = asyncio.Lock()
 
     async def run(self, bundles: list[EvidenceBundle], listed: int) -> list[tuple[str, Finding]]:
         if not (self.mode if self.mode is not None else listed >= self.threshold):
             return analyze_bundles(bundles, self.deep)
-        if self.pool is None:
-            # spawn: a fork of a process with an event loop and a store thread is not safe
-            self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, analyze_bundles, bundles, self.deep)
-        except concurrent.futures.process.BrokenProcessPool:
-            self.mode = False  # the helper died (killed, out of memory): the checks go on here
+            async with self._starting:
+                if self.helper is None:
+                    self.helper = await CheckProcess.start()
+            return await self.helper.run(bundles, _selected_ids(self.deep))
+        except (CheckProcessGone, OSError):
+            self.mode = False  # the helper died (killed, out of memory) or could not start
             return analyze_bundles(bundles, self.deep)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+    async def close(self) -> None:
+        if self.helper is not None:
+            await self.helper.close()
+            self.helper = None
 
 
 @dataclass
 class _Chunk:
     index: int
     mailboxes: list[JSON]
+
+
+@dataclass
+class _Read:
+    """What was read for one chunk: per mailbox the rules and folders (or why missing), and the raw answers."""
+
+    chunk: _Chunk
+    rules: dict[str, list[JSON] | NotCollected]
+    raw: list[JSON]
+    folders: dict[str, list[JSON] | NotCollected]
+    raw_folders: list[JSON]
+    exo: dict[str, Any]
+    sweep: dict[str, Any]
+    sent: int
 
 
 @dataclass
@@ -485,16 +495,23 @@ class _TenantSweeper:
         folders, raw_folders, more = await self._folders(chunk, rules)
         return rules, raw, folders, raw_folders, sent + more
 
-    async def process(self, chunk: _Chunk) -> _ChunkResult:
-        deep = self.options.deep
-        if deep:
+    async def read(self, chunk: _Chunk) -> _Read:
+        """Everything a chunk's checks need from the service (the requests only; no checks)."""
+        if self.options.deep:
             (rules, raw, folders, raw_folders, sent), (exo, sweep) = await asyncio.gather(
                 self._graph(chunk), self._deep(chunk))
             sent += 2 * len(chunk.mailboxes)
         else:
             rules, raw, folders, raw_folders, sent = await self._graph(chunk)
             exo, sweep = {}, {}
+        return _Read(chunk, rules, raw, folders, raw_folders, exo, sweep, sent)
+
+    async def check(self, read: _Read) -> _ChunkResult:
+        """A chunk's evidence and the checks' findings (once the tenant-wide lists are read)."""
         await self.tenant_ready.wait()
+        deep = self.options.deep
+        chunk, rules, raw, folders, raw_folders = read.chunk, read.rules, read.raw, read.folders, read.raw_folders
+        exo, sweep, sent = read.exo, read.sweep, read.sent
         t = self.tenant
         now = _now()
         upns = [_upn(m) for m in chunk.mailboxes]
@@ -638,7 +655,12 @@ class _TenantSweeper:
         # round trips to theirs).
         ahead = max(workers * 2, 2 * self.conn.exchange.page_size // CHUNK)
         chunks: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=ahead)
+        # Reading and checking are separate stages: a reader hands its chunk over and reads the next one,
+        # instead of holding one of the requests in flight while the checks run (they run one chunk at a time
+        # when they are in the helper process; two checkers keep it busy while the next chunk is sent over).
+        reads: asyncio.Queue[_Read | None] = asyncio.Queue(maxsize=workers * 2)
         results: asyncio.Queue[_ChunkResult | None] = asyncio.Queue(maxsize=workers * 4)
+        checkers = 2
 
         async def produce() -> None:
             listed = 0
@@ -667,21 +689,44 @@ class _TenantSweeper:
 
         async def work() -> None:
             while (chunk := await chunks.get()) is not None:
-                await results.put(await self.process(chunk))
+                await reads.put(await self.read(chunk))
+
+        async def read_all() -> None:
+            await _gather_or_cancel([produce(), *(work() for _ in range(workers))])
+            for _ in range(checkers):
+                await reads.put(None)
+
+        async def check() -> None:
+            while (read := await reads.get()) is not None:
+                await results.put(await self.check(read))
 
         async def write() -> None:
             loop_done = False
+            loop = asyncio.get_running_loop()
+            last = -self.options.write_interval
             while not loop_done:
                 item = await results.get()
                 if item is None:
                     return
                 group = [item]
-                while len(group) < self.options.write_group and not results.empty():
-                    nxt = results.get_nowait()
+                # results that keep coming wait for the interval (and join this transaction), unless the group
+                # is full or the queue is (then the workers would wait for the store)
+                due = last + self.options.write_interval
+                while len(group) < self.options.write_group:
+                    if results.empty():
+                        if results.qsize() + len(group) >= results.maxsize or loop.time() >= due:
+                            break
+                        try:
+                            nxt = await asyncio.wait_for(results.get(), max(0.0, due - loop.time()))
+                        except TimeoutError:
+                            break
+                    else:
+                        nxt = results.get_nowait()
                     if nxt is None:
                         loop_done = True
                         break
                     group.append(nxt)
+                last = loop.time()
                 await asyncio.to_thread(self.write, group, done, state)
                 for r in group:
                     summary.checked += r.size
@@ -691,7 +736,7 @@ class _TenantSweeper:
 
         writer = asyncio.ensure_future(write())
         try:
-            await _gather_or_cancel([tenant_wide(), produce(), *(work() for _ in range(workers))])
+            await _gather_or_cancel([tenant_wide(), read_all(), *(check() for _ in range(checkers))])
             await results.put(None)
             await writer
         except BaseException:
@@ -786,7 +831,7 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
         store.set_status(case_id, "interrupted")
         raise
     finally:
-        checker.close()
+        await checker.close()
     result = SweepResult(case_id=case_id, deep=options.deep, tenants=tenants, flagged=flagged(store, case_id),
                          not_in_sweep=not_in_sweep, seconds=time.perf_counter() - started)
     verdict = "compromised" if any(RANK[f.worst] >= RANK["high"] for f in result.flagged) else \

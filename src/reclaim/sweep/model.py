@@ -28,6 +28,10 @@ class SweepOptions:
     identity_protection_spacing: float = 1.0
     #: results written per store transaction at most
     write_group: int = 64
+    #: seconds at least between two store transactions while results keep coming (each costs a commit and the
+    #: case store's bookkeeping, ~10 ms of CPU: 500 of them would compete with the requests for the CPU); a
+    #: kill loses at most this much finished work, which ``--resume`` reads again
+    write_interval: float = 0.25
     #: run the checks in a helper process: ``None`` once a tenant lists ``checks_in_process_from`` mailboxes
     checks_in_process: bool | None = None
     checks_in_process_from: int = 2000
