@@ -709,12 +709,11 @@ class _TenantSweeper:
                 if item is None:
                     return
                 group = [item]
-                # results that keep coming wait for the interval (and join this transaction), unless the group
-                # is full or the queue is (then the workers would wait for the store)
+                # results that come within the interval since the last commit join this one (up to a group)
                 due = last + self.options.write_interval
                 while len(group) < self.options.write_group:
                     if results.empty():
-                        if results.qsize() + len(group) >= results.maxsize or loop.time() >= due:
+                        if loop.time() >= due:
                             break
                         try:
                             nxt = await asyncio.wait_for(results.get(), max(0.0, due - loop.time()))
