@@ -65,10 +65,20 @@ class _Warm:
 
 
 async def _reclaim_sweep(url: str, db: str) -> dict[str, Any]:
+    from reclaim.detect.worker import CheckProcess
     from reclaim.m365 import Connection, ConnectionSettings
     from reclaim.store import Store
     from reclaim.sweep import SweepOptions, SweepTarget, sweep
 
+    # the checks' helper process: its own peak (VmHWM), read just before the sweep closes it
+    helper_rss: list[float] = []
+    close = CheckProcess.close
+
+    async def measured_close(self: CheckProcess) -> None:
+        helper_rss.append(_peak_rss_mb(f"/proc/{self.process.pid}/status"))
+        await close(self)
+
+    CheckProcess.close = measured_close  # type: ignore[method-assign]
     settings = ConnectionSettings.for_endpoint(url)
     async with Connection.open(settings) as warm:
         await warm.graph_token()
@@ -85,16 +95,14 @@ async def _reclaim_sweep(url: str, db: str) -> dict[str, Any]:
     tenant = result.tenants[0]
     return {"seconds": seconds, "requests": tenant.requests, "mailboxes": tenant.mailboxes,
             "status": result.status, "flagged": len(result.flagged), "incomplete": tenant.incomplete,
-            "error": tenant.error, "peak_rss_mb": _peak_rss_mb(),
-            # the checks' helper process (reclaim.detect.worker), ended and waited for by now
-            "helper_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+            "error": tenant.error, "peak_rss_mb": _peak_rss_mb(), "helper_peak_rss_mb": max(helper_rss, default=0.0)}
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS: ``VmHWM`` (its own address space); ``ru_maxrss`` also counts the parent's
+def _peak_rss_mb(status: str = "/proc/self/status") -> float:
+    """A process's peak RSS: ``VmHWM`` (its own address space); ``ru_maxrss`` also counts the parent's
     memory copied by fork() before exec, so it would report the bench driver's size, not the sweep's."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(status).read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
