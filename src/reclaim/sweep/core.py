@@ -13,10 +13,12 @@ Per tenant, the requests are:
   hidden rules (``Get-InboxRule -IncludeHidden``) and sweep rules (``Get-SweepRule``) through the
   Exchange admin API.
 
-Streaming: the ``Get-Mailbox`` pages feed a bounded queue of 20-mailbox chunks; workers read a
-chunk's rules, run the checks and hand the result to one writer, which commits groups of results
-(evidence as received, findings, not-collected records and the checkpoint) in one transaction each.
-Memory holds a few pages and the queues, whatever the tenant's size.
+Streaming: the ``Get-Mailbox`` pages feed a bounded queue of 20-mailbox chunks; readers read a
+chunk's rules and folders and hand them to the checks (for a big tenant in a helper process that
+imports only the checks, :mod:`reclaim.detect.worker`), which hand the result to one writer; the
+writer commits the results that arrive within ``write_interval`` (evidence as received, findings,
+not-collected records and the checkpoint) in one transaction. Memory holds a few pages and the
+bounded queues, whatever the tenant's size.
 
 Resumable: chunk ``k`` holds mailboxes ``20k … 20k+19`` of the ``Get-Mailbox`` order. The checkpoint
 (stored in the same transaction as the results it covers) keeps the prefix of finished chunks and
