@@ -30,14 +30,18 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import platformdirs
 import tomli_w
 
 from reclaim.errors import BadInput
-from reclaim.m365.connection import ConnectionSettings, Endpoints
-from reclaim.m365.credentials import CREDENTIAL_KINDS, CredentialKind, CredentialSpec
+
+# reclaim.m365 (httpx, azure-identity) is imported where a tenant entry is checked or used, not here: the CLI
+# imports this module for TENANT_ENV at startup, and `reclaim --help` must not load the client.
+if TYPE_CHECKING:
+    from reclaim.m365.connection import ConnectionSettings
+    from reclaim.m365.credentials import CredentialKind, CredentialSpec
 
 __all__ = ["CONFIG_ENV", "TENANT_ENV", "Config", "TenantEntry", "config_path"]
 
@@ -82,6 +86,9 @@ class TenantEntry:
             raise BadInput(f"tenant {self.name!r}: {problems[0]}")
 
     def problems(self) -> list[str]:
+        from reclaim.m365.connection import Endpoints
+        from reclaim.m365.credentials import CREDENTIAL_KINDS
+
         out: list[str] = []
         if not _NAME.match(self.name):
             out.append("the name may use letters, digits, '.', '_' and '-' (at most 64)")
@@ -111,12 +118,16 @@ class TenantEntry:
         return out
 
     def credential(self) -> CredentialSpec:
+        from reclaim.m365.credentials import CredentialSpec
+
         return CredentialSpec(kind=self.auth, client_id=self.client_id, certificate_path=self.certificate,
                               certificate_password_env=self.certificate_password_env, secret_env=self.secret_env,
                               secret_keyring=self.secret_keyring)
 
     def settings(self, *, endpoint: str | None = None) -> ConnectionSettings:
         """Connection settings; ``endpoint`` (``--endpoint``) overrides the entry's own."""
+        from reclaim.m365.connection import ConnectionSettings, Endpoints
+
         base = endpoint or self.endpoint
         endpoints = Endpoints.under(base) if base else Endpoints.microsoft()
         return ConnectionSettings(endpoints=endpoints, tenant_id=self.tenant_id, credential=self.credential(),
@@ -149,7 +160,7 @@ class TenantEntry:
         if "secret_keyring" in data and not isinstance(data["secret_keyring"], bool):
             raise BadInput(f"{where}: [tenants.{name}]: secret_keyring must be true or false")
         try:
-            return cls(name=name, tenant_id=data["tenant_id"], auth=cast(CredentialKind, data["auth"]),
+            return cls(name=name, tenant_id=data["tenant_id"], auth=cast("CredentialKind", data["auth"]),
                        client_id=data.get("client_id"), certificate=data.get("certificate"),
                        certificate_password_env=data.get("certificate_password_env"),
                        secret_env=data.get("secret_env"), secret_keyring=bool(data.get("secret_keyring", False)),

@@ -11,23 +11,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from reclaim.cli.common import reclaim_errors
 from reclaim.cli.console import console, inert_json, safe
-from reclaim.detect.engine import Analysis, analyze_rules
-from reclaim.detect.model import Finding, Severity
-from reclaim.detect.rulecsv import by_user, parse_file
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+
+if TYPE_CHECKING:
+    from reclaim.detect.engine import Analysis
+    from reclaim.detect.model import Finding
 
 app = typer.Typer(help="Analyse exported evidence offline (no tenant needed).", no_args_is_help=True,
                   rich_markup_mode=None)
 
-_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
-          Severity.LOW: "cyan", Severity.INFO: "dim"}
+# by Severity value (a StrEnum: its members look up their own value)
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _VERDICT_STYLE = {"compromised": "bold red", "suspicious": "yellow", "clean": "green"}
 
 
@@ -41,6 +42,8 @@ def _domain(value: str) -> str:
 
 
 def indicates_compromise(analyses: Sequence[Analysis]) -> bool:
+    from reclaim.detect.model import Severity
+
     return any(f.kind == "compromise" and f.severity.rank >= Severity.MEDIUM.rank
                for a in analyses for f in a.findings)
 
@@ -89,6 +92,9 @@ def rules(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Run the inbox-rule checks on exported rules, per mailbox."""
+    from reclaim.detect.engine import analyze_rules
+    from reclaim.detect.rulecsv import by_user, parse_file
+
     with reclaim_errors():  # a bad export or domain: one line, exit 2 (also when called in-process)
         domains = sorted({_domain(d) for d in domain})
         rows = parse_file(file)

@@ -8,39 +8,39 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
-from reclaim.cli.common import reclaim_errors
+from reclaim.cli.common import DB_OPTION, reclaim_errors
 from reclaim.cli.console import console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS
-from reclaim.store import (
-    ENV_VAR,
-    SEVERITIES,
-    CaseDetail,
-    CaseListItem,
-    ChainStatus,
-    EvidenceInfo,
-    Finding,
-    JournalEntry,
-    Store,
-    TimelineEvent,
-)
-from reclaim.store.models import Case
+
+if TYPE_CHECKING:
+    from reclaim.store import (
+        CaseDetail,
+        CaseListItem,
+        ChainStatus,
+        EvidenceInfo,
+        Finding,
+        JournalEntry,
+        Store,
+        TimelineEvent,
+    )
+    from reclaim.store.models import Case
 
 app = typer.Typer(help="The case store: past investigations, sweeps and hunts, with their evidence and journal.",
                   no_args_is_help=True, rich_markup_mode=None)
 
-DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, else reclaim.db in the user data "
-           "directory).")
 ROWS = 50  # evidence items and timeline events listed without --all (a sweep has thousands)
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 def _open(db: str | None) -> Store:
+    from reclaim.store import Store
+
     # Only the default location is created on first use; a store named explicitly must exist.
     return Store(db, create=db is None)
 
@@ -59,7 +59,7 @@ def _iso(value: datetime | None) -> str | None:
 
 @app.command("list")
 def list_cases(
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     kind: str | None = typer.Option(None, "--kind", help="Only cases of this kind (investigate, sweep, hunt)."),
     subject: str | None = typer.Option(None, "--subject", help="Only cases about this user or tenant."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (newest first)."),
@@ -91,7 +91,7 @@ def list_cases(
 @app.command("show")
 def show_case(
     case_id: str = typer.Argument(..., metavar="ID", help="The case id, e.g. c-20261127-0001."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     show_all: bool = typer.Option(False, "--all", help=f"List every evidence item and timeline event "
                                                         f"(default: the first {ROWS}, and every hash mismatch)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (always complete)."),
@@ -143,6 +143,8 @@ def _render(detail: CaseDetail, *, rows: int | None) -> None:
 
 
 def _render_findings(findings: list[Finding], subject: str) -> None:
+    from reclaim.store import SEVERITIES
+
     if not findings:
         console.print("\nno findings")
         return

@@ -14,22 +14,25 @@ the tenant, or lacks a permission).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
 from reclaim.cli.console import err_console, visible
 from reclaim.config import TENANT_ENV, Config
 from reclaim.errors import EXIT_INTERRUPTED, BadInput, ReclaimError
-from reclaim.m365 import Connection, ConnectionSettings
+
+if TYPE_CHECKING:
+    from reclaim.m365 import Connection, ConnectionSettings
 
 __all__ = [
+    "DB_ENV",
+    "DB_OPTION",
     "ENDPOINT_ENV",
     "ENDPOINT_OPTION",
     "TENANT_OPTION",
@@ -48,6 +51,12 @@ ENDPOINT_ENV = "RECLAIM_ENDPOINT"
 CLIENT_ID_ENV = "RECLAIM_CLIENT_ID"
 CLIENT_SECRET_ENV = "RECLAIM_CLIENT_SECRET"  # noqa: S105 - the name of an env var, not a secret
 
+#: ``reclaim.store.ENV_VAR``, named here so that declaring ``--db`` does not import the store (SQLAlchemy).
+DB_ENV = "RECLAIM_DB"
+DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${DB_ENV}, else reclaim.db in the user data "
+           "directory).")
+
+DB_OPTION: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP)
 TENANT_OPTION: str | None = typer.Option(
     None, "--tenant", envvar=TENANT_ENV, show_envvar=True,
     help="A tenant from `reclaim tenant list` (default: the configured default).")
@@ -96,6 +105,8 @@ def resolve_settings(tenant: str | None, endpoint: str | None) -> ConnectionSett
     - ``--tenant`` (or ``RECLAIM_TENANT``, or the configured default): that tenant's credential, at the
       real Microsoft endpoints, or under ``--endpoint`` when both are given.
     """
+    from reclaim.m365 import ConnectionSettings
+
     with reclaim_errors():
         if endpoint and not tenant:
             client_id = os.environ.get(CLIENT_ID_ENV) or None
@@ -111,6 +122,9 @@ def resolve_settings(tenant: str | None, endpoint: str | None) -> ConnectionSett
 
 def run_connected(settings: ConnectionSettings, work: Callable[[Connection], Awaitable[T]]) -> T:
     """Open a connection, run ``work`` on it, close it; errors become one line and an exit code."""
+    import asyncio  # here, like reclaim.m365: `reclaim --help` needs neither
+
+    from reclaim.m365 import Connection
 
     # azure-identity logs each failed attempt as a warning; the error reclaim raises says it once.
     logging.getLogger("azure.identity").setLevel(logging.ERROR)

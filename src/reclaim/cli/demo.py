@@ -7,6 +7,7 @@ HTTP through the same client a real tenant gets. Cases go to a store in ``--out`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,10 +16,10 @@ from reclaim.cli.analyze import render_analysis
 from reclaim.cli.common import reclaim_errors, run_connected
 from reclaim.cli.console import console, safe
 from reclaim.cli.remediate import remediate_demo
-from reclaim.collect import Investigation, investigate
-from reclaim.m365 import Connection, ConnectionSettings
-from reclaim.report import resolve_zone, write_reports
-from reclaim.store import Store
+
+if TYPE_CHECKING:
+    from reclaim.collect import Investigation
+    from reclaim.m365 import Connection
 
 
 def demo(
@@ -26,9 +27,13 @@ def demo(
     out: Path = typer.Option(Path("reclaim-demo"), "--out", help="Folder for the demo's case store and report."),
 ) -> None:
     """Start the practice tenant, investigate its compromised user, remediate, verify, write the report."""
+    from reclaim.collect import investigate
     from reclaim.emulator import Emulator
     from reclaim.emulator.scenarios import load_scenario
     from reclaim.emulator.server import serve_in_thread
+    from reclaim.m365 import ConnectionSettings
+    from reclaim.report import resolve_zone, write_reports
+    from reclaim.store import Store
 
     with reclaim_errors():
         fixture = load_scenario(scenario)

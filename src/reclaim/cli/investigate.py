@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from reclaim.cli.analyze import indicates_compromise, render_analysis
-from reclaim.cli.cases import DB_HELP
 from reclaim.cli.common import (
+    DB_OPTION,
     ENDPOINT_OPTION,
     TENANT_OPTION,
     check_upn,
@@ -15,10 +17,11 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.collect import Investigation, investigate, parse_since
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
-from reclaim.m365 import Connection
-from reclaim.store import ENV_VAR, Store
+
+if TYPE_CHECKING:
+    from reclaim.collect import Investigation
+    from reclaim.m365 import Connection
 
 
 def investigate_command(
@@ -27,7 +30,7 @@ def investigate_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (DESIGN.md's investigate shape)."),
     audit_wait: float = typer.Option(30.0, "--audit-wait", min=0, max=3600,
                                      help="Seconds to wait for the unified audit log query."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
@@ -36,6 +39,9 @@ def investigate_command(
     Exit codes: 0 nothing of medium severity or above, 1 compromise indicators found,
     2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked.
     """
+    from reclaim.collect import investigate, parse_since
+    from reclaim.store import Store
+
     with reclaim_errors():
         start = parse_since(since)
         check_upn(user)

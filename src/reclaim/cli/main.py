@@ -11,6 +11,8 @@ from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, remedia
 from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
+# The command modules above import the heavy parts (store, client, checks, emulator) inside the commands, so that
+# `reclaim --help` and every command's startup stay fast; tests/cli/test_startup.py keeps it so.
 app = typer.Typer(
     name="reclaim",
     help="Investigate, contain and remediate a compromised Microsoft 365 account and mailbox.",

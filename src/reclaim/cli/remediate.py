@@ -15,11 +15,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from reclaim.cli.cases import DB_HELP
 from reclaim.cli.common import (
+    DB_OPTION,
     ENDPOINT_OPTION,
     TENANT_OPTION,
     check_upn,
@@ -29,28 +30,18 @@ from reclaim.cli.common import (
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
-from reclaim.m365 import Connection, ConnectionSettings
-from reclaim.remediate import (
-    ACTIONS,
-    Outcome,
-    Phase,
-    Plan,
-    PlanOptions,
-    RunReport,
-    State,
-    apply_plan,
-    plan_for_case,
-    restore_access,
-    resume_plan,
-    undo_case,
-    verify_case,
-)
-from reclaim.store import ENV_VAR, Store
+
+if TYPE_CHECKING:
+    from reclaim.m365 import Connection, ConnectionSettings
+    from reclaim.remediate import Outcome, Plan, RunReport
+    from reclaim.store import Store
+
+__all__ = ["remediate_command", "remediate_demo", "restore_access_command", "undo_command", "verify_command"]
 
 OPERATOR_ENV = "RECLAIM_OPERATOR"
-_STATE_STYLE = {State.HELD: "green", State.ALREADY: "green", State.PENDING: "yellow", State.NOT_HELD: "bold red",
-                State.FAILED: "bold red", State.SKIPPED: "dim", State.MANUAL: "yellow", State.UNDONE: "cyan",
-                State.NOT_UNDOABLE: "dim"}
+# by State value (a StrEnum: its members look up their own value)
+_STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
+                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim"}
 
 
 def _operator() -> str:
@@ -121,7 +112,7 @@ def remediate_command(
                                               "(mode 0600) instead of showing it on the terminal."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
@@ -130,6 +121,9 @@ def remediate_command(
     Exit codes: 0 planned / applied and verified, 1 some step did not hold or failed, 2 bad input,
     3 cannot authenticate / reach the tenant, 4 an earlier run was interrupted (use --resume CASE).
     """
+    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, resume_plan
+    from reclaim.store import Store
+
     with reclaim_errors():
         if plan_only and apply:
             raise BadInput("--plan and --apply exclude each other")
@@ -230,6 +224,8 @@ def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str
 
 def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
          resume: bool) -> None:
+    from reclaim.remediate import apply_plan
+
     with reclaim_errors():
         sink = _sink(store, plan, password_file)
     operator = _operator()
@@ -259,7 +255,7 @@ def verify_command(
     wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
                                                                       "sender unblock) for up to this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
@@ -267,6 +263,9 @@ def verify_command(
 
     Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
     """
+    from reclaim.remediate import verify_case
+    from reclaim.store import Store
+
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
@@ -290,11 +289,14 @@ def undo_command(
                                                    "(ACTION:TARGET)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
     """Restore from the snapshots what the platform lets be restored (journaled); says which steps cannot be."""
+    from reclaim.remediate import undo_case
+    from reclaim.store import Store
+
     with reclaim_errors():
         store = Store(db, create=False)
         subject = store.get_case(case).subject
@@ -319,11 +321,14 @@ def restore_access_command(
     user: str = typer.Argument(..., help="The user's principal name."),
     case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
+    from reclaim.remediate import restore_access
+    from reclaim.store import Store
+
     with reclaim_errors():
         _check_upn(user)
         store = Store(db, create=False)
@@ -353,6 +358,8 @@ def restore_access_command(
 # -- rendering ----------------------------------------------------------------------------------------
 
 def render_plan(plan: Plan) -> None:
+    from reclaim.remediate import Phase
+
     console.print(f"remediation plan for [bold]{safe(plan.user)}[/bold] · case {safe(plan.case_id)} · verdict "
                   f"{safe(plan.verdict)}")
     if not plan.steps:
@@ -407,13 +414,12 @@ def render_report(report: RunReport) -> None:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
 
 
-__all__ = ["remediate_command", "restore_access_command", "undo_command", "verify_command"]
-
-#: Registered by ``reclaim.cli.main``.
 async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
     """``reclaim demo``: plan, apply and verify the remediation of an investigated practice-tenant user.
 
     The new password goes to a 0600 file in ``out`` (the demo has no user to hand it to)."""
+    from reclaim.remediate import apply_plan, plan_for_case, verify_case
+
     plan = plan_for_case(store, case_id)
     console.print()
     render_plan(plan)

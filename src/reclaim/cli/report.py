@@ -12,14 +12,9 @@ from pathlib import Path
 
 import typer
 
-from reclaim.cli.common import reclaim_errors
+from reclaim.cli.common import DB_OPTION, reclaim_errors
 from reclaim.cli.console import err_console, safe
 from reclaim.errors import EXIT_FINDINGS, BadInput
-from reclaim.report import FORMATS, build_report, render, resolve_zone, write_reports
-from reclaim.store import ENV_VAR, Store
-
-DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${ENV_VAR}, else reclaim.db in the user data "
-           "directory).")
 
 
 def report_command(
@@ -33,10 +28,13 @@ def report_command(
                                          "output. Files are created readable by you only."),
     tz: str | None = typer.Option(None, "--tz", help="Show times in this zone (IANA name such as Europe/Berlin, "
                                                      "or UTC); default: this machine's zone."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
 ) -> None:
     """Write the report of a case: summary, findings with evidence, timeline, remediation journal, what was not
     checked."""
+    from reclaim.report import FORMATS, build_report, render, resolve_zone, write_reports
+    from reclaim.store import Store
+
     with reclaim_errors():
         fmt = fmt.strip().lower()
         if fmt == "markdown":

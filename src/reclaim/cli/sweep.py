@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import (
@@ -19,14 +18,22 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from reclaim.cli.cases import DB_HELP
-from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, reclaim_errors, resolve_settings
+from reclaim.cli.common import (
+    DB_OPTION,
+    ENDPOINT_OPTION,
+    TENANT_OPTION,
+    reclaim_errors,
+    resolve_settings,
+    run_connected,
+)
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.config import Config
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
-from reclaim.store import ENV_VAR, Store
-from reclaim.sweep import SweepOptions, SweepResult, SweepTarget, sweep
-from reclaim.sweep.hunt import HuntResult
+
+if TYPE_CHECKING:
+    from reclaim.m365 import Connection
+    from reclaim.sweep import SweepResult, SweepTarget
+    from reclaim.sweep.hunt import HuntResult
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -68,6 +75,8 @@ class _Bar:
 
 
 def _targets(tenant: str | None, endpoint: str | None) -> list[SweepTarget]:
+    from reclaim.sweep import SweepTarget
+
     if tenant == "all":
         with reclaim_errors():
             if endpoint:
@@ -91,7 +100,7 @@ def sweep_command(
     workers: int = typer.Option(16, "--workers", min=1, max=256,
                                 help="$batch envelopes (20 mailboxes each) in flight per tenant."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar on stderr."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
@@ -101,6 +110,11 @@ def sweep_command(
     Exit codes: 0 nothing of medium or above, 1 compromise indicators found, 2 bad input,
     3 a tenant could not be reached or read, 4 interrupted (continue with --resume CASE).
     """
+    import asyncio
+
+    from reclaim.store import Store
+    from reclaim.sweep import SweepOptions, sweep
+
     if as_json and as_jsonl:
         with reclaim_errors():
             raise BadInput("choose one of --json and --jsonl")
@@ -187,7 +201,7 @@ def hunt_command(
     since: str = typer.Option("30d", "--since", help="How far back to look: 7d, 30d, 12h or a date "
                                                      "(default: the case's window, else 30d)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    db: str | None = typer.Option(None, "--db", envvar=ENV_VAR, help=DB_HELP),
+    db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
@@ -197,7 +211,7 @@ def hunt_command(
     Exit codes: 0 nobody else found at medium or above, 1 other users found, 2 bad input, 3 cannot connect.
     """
     from reclaim.collect import parse_since
-    from reclaim.m365 import Connection
+    from reclaim.store import Store
     from reclaim.sweep.hunt import Indicators, hunt, indicators_from_case, parse_iocs
 
     with reclaim_errors():
@@ -216,8 +230,6 @@ def hunt_command(
 
     async def work(conn: Connection) -> HuntResult:
         return await hunt(conn, store, indicators, since=start)
-
-    from reclaim.cli.common import run_connected
 
     try:
         result = run_connected(settings, work)

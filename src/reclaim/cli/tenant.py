@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -14,9 +15,10 @@ from reclaim.cli.common import ENDPOINT_OPTION, fail, reclaim_errors, resolve_se
 from reclaim.cli.console import console, safe
 from reclaim.config import TENANT_ENV, Config, TenantEntry
 from reclaim.errors import EXIT_CONNECT, BadInput
-from reclaim.m365.check import TenantReport, check_tenant
-from reclaim.m365.credentials import CredentialKind
-from reclaim.m365.permissions import COMMANDS, missing_grants
+
+if TYPE_CHECKING:
+    from reclaim.m365.check import TenantReport
+    from reclaim.m365.credentials import CredentialKind
 
 app = typer.Typer(help="Configure Microsoft 365 tenants and check what reclaim may do in them.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -126,6 +128,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Authenticate, read what the app was granted, and say which reclaim commands can run."""
+    from reclaim.m365.check import check_tenant
+    from reclaim.m365.permissions import COMMANDS
+
     known = {c.command for c in COMMANDS}
     for wanted in require:
         if wanted not in known:
@@ -143,6 +148,8 @@ def check(
 
 
 def _render(report: TenantReport) -> None:
+    from reclaim.m365.permissions import missing_grants
+
     console.print(f"tenant      {safe(report.tenant_id)}")
     console.print(f"app         {safe(report.app_id or '-')}  ({safe(report.credential)}"
                   f"{', delegated' if report.delegated else ''})")
