@@ -95,6 +95,21 @@ def test_apply_verify_undo_restore(tenant: Practice, env: dict[str, str], tmp_pa
     assert password not in repr(journal)
 
 
+def test_undo_and_restore_access_ask_first(tenant: Practice, env: dict[str, str]) -> None:
+    case_id = tenant.cases[ALICE]
+    tenant.emulator.calls.clear()
+    undo = CliRunner().invoke(app, ["undo", case_id], env=env, input="n\n")
+    assert undo.exit_code == 0, undo.output
+    assert f"Undo the remediation of {ALICE} (every step)? [y/N]" in undo.output
+    restore = CliRunner().invoke(app, ["restore-access", ALICE], env=env, input="n\n")
+    assert restore.exit_code == 0, restore.output
+    assert "caution: reclaim did not reset the password" in restore.output
+    assert f"Re-enable sign-in for {ALICE}? [y/N]" in restore.output
+    assert not tenant.emulator.calls  # a no: not even a sign-in
+    with Store(env["RECLAIM_DB"]) as store:
+        assert store.journal(case_id) == []
+
+
 def test_usage_errors(env: dict[str, str]) -> None:
     assert CliRunner().invoke(app, ["remediate"], env=env).exit_code == 2
     assert CliRunner().invoke(app, ["remediate", "not-a-upn", "--plan"], env=env).exit_code == 2

@@ -13,9 +13,9 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
@@ -38,10 +38,16 @@ if TYPE_CHECKING:
 
 __all__ = ["remediate_command", "remediate_demo", "restore_access_command", "undo_command", "verify_command"]
 
+T = TypeVar("T")
+
 OPERATOR_ENV = "RECLAIM_OPERATOR"
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
                 "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim"}
+
+# options of more than one of these commands (``--db``, ``--tenant`` and ``--endpoint`` come from common)
+YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")
+JSON_RESULT_OPTION: bool = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
 def _operator() -> str:
@@ -52,8 +58,26 @@ def _names(values: list[str] | None) -> frozenset[str]:
     return frozenset(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
 
 
-def _check_upn(user: str) -> None:
-    check_upn(user)  # the one UPN rule of every command (no '/', '?', '%', controls; a DNS domain)
+def _progress(as_json: bool) -> Callable[[Outcome], None] | None:
+    """Each step's outcome as it happens, on the terminal (not with ``--json``: one document only)."""
+    return None if as_json else render_outcome
+
+
+def _confirm(yes: bool, question: str, store: Store) -> None:
+    """Unless ``--yes``, ask; a no closes the store and exits 0 with nothing changed."""
+    if not yes and not typer.confirm(question, err=True):
+        store.close()
+        raise typer.Exit(EXIT_OK)
+
+
+def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
+               work: Callable[[Connection, str], Awaitable[T]]) -> T:
+    """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
+    afterwards, whatever happens. Errors become one line and an exit code."""
+    with store:
+        settings = resolve_settings(tenant, endpoint)
+        operator = _operator()
+        return run_connected(settings, lambda conn: work(conn, operator))
 
 
 def terminal_sink(upn: str, password: str) -> str:
@@ -110,7 +134,7 @@ def remediate_command(
                                                                           "as legitimate)."),
     password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
                                               "(mode 0600) instead of showing it on the terminal."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    yes: bool = YES_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -132,7 +156,7 @@ def remediate_command(
         if resume is None and user is None:
             raise BadInput("name the user, or --resume CASE", hint="reclaim remediate alice@contoso.com --plan")
         if user is not None:
-            _check_upn(user)
+            check_upn(user)
         options = PlanOptions(only=_names(only) or None, skip=_names(skip), include=_names(include),
                               delete_rules=delete_rules, keep_forwarding=keep_forwarding)
         store = Store(db)
@@ -230,13 +254,9 @@ def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: 
         sink = _sink(store, plan, password_file)
     operator = _operator()
 
-    def progress(outcome: Outcome) -> None:
-        if not as_json:
-            render_outcome(outcome)
-
     async def work(conn: Connection) -> RunReport:
         return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
-                                progress=progress)
+                                progress=_progress(as_json))
 
     report = run_connected(settings, work)
     _finish(report, as_json)
@@ -254,7 +274,7 @@ def verify_command(
     case: str = typer.Argument(..., help="The case whose remediation to re-check."),
     wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
                                                                       "sender unblock) for up to this many seconds."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -269,17 +289,8 @@ def verify_command(
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
-    settings = resolve_settings(tenant, endpoint)
-    operator = _operator()
-
-    async def work(conn: Connection) -> RunReport:
-        return await verify_case(conn, store, case, operator=operator, wait=wait,
-                                 progress=None if as_json else render_outcome)
-
-    try:
-        report = run_connected(settings, work)
-    finally:
-        store.close()
+    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: verify_case(
+        conn, store, case, operator=operator, wait=wait, progress=_progress(as_json)))
     _finish(report, as_json)
 
 
@@ -287,8 +298,8 @@ def undo_command(
     case: str = typer.Argument(..., help="The case whose remediation to undo."),
     action: str | None = typer.Argument(None, help="Only this action (e.g. disable-inbox-rule) or step "
                                                    "(ACTION:TARGET)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    yes: bool = YES_OPTION,
+    as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -300,27 +311,16 @@ def undo_command(
     with reclaim_errors():
         store = Store(db, create=False)
         subject = store.get_case(case).subject
-    if not yes and not typer.confirm(f"Undo the remediation of {subject} ({action or 'every step'})?", err=True):
-        store.close()
-        raise typer.Exit(EXIT_OK)
-    settings = resolve_settings(tenant, endpoint)
-    operator = _operator()
-
-    async def work(conn: Connection) -> RunReport:
-        return await undo_case(conn, store, case, only=action, operator=operator,
-                               progress=None if as_json else render_outcome)
-
-    try:
-        report = run_connected(settings, work)
-    finally:
-        store.close()
+    _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
+    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: undo_case(
+        conn, store, case, only=action, operator=operator, progress=_progress(as_json)))
     _finish(report, as_json)
 
 
 def restore_access_command(
     user: str = typer.Argument(..., help="The user's principal name."),
     case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    yes: bool = YES_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -330,7 +330,7 @@ def restore_access_command(
     from reclaim.store import Store
 
     with reclaim_errors():
-        _check_upn(user)
+        check_upn(user)
         store = Store(db, create=False)
         case_id = case or _latest_case(store, user)
         if case_id is None:
@@ -338,19 +338,9 @@ def restore_access_command(
     if not _password_reset(store, case_id):
         err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
-    if not yes and not typer.confirm(f"Re-enable sign-in for {user}?", err=True):
-        store.close()
-        raise typer.Exit(EXIT_OK)
-    settings = resolve_settings(tenant, endpoint)
-    operator = _operator()
-
-    async def work(conn: Connection) -> Outcome:
-        return await restore_access(conn, store, case_id, operator=operator)
-
-    try:
-        outcome = run_connected(settings, work)
-    finally:
-        store.close()
+    _confirm(yes, f"Re-enable sign-in for {user}?", store)
+    outcome = _on_tenant(store, tenant, endpoint,
+                         lambda conn, operator: restore_access(conn, store, case_id, operator=operator))
     render_outcome(outcome)
     raise typer.Exit(EXIT_OK if outcome.state.ok else EXIT_FINDINGS)
 
