@@ -13,7 +13,8 @@ import pytest
 
 from reclaim.emulator import Emulator
 from reclaim.emulator.scenarios import load_scenario, scenarios, synthetic
-from reclaim.emulator.scenarios._common import JUNK_RULE_NAME, OOF_RULE_NAMES
+from reclaim.emulator.scenarios._common import GRAPH_APP_ID, JUNK_RULE_NAME, MICROSOFT_TENANT_ID, OOF_RULE_NAMES
+from reclaim.emulator.scenarios._tenant import ZOOM_APP_ID, ZOOM_OWNER_TENANT, ZOOM_SCOPE
 
 JSON = dict[str, Any]
 NAMES = sorted(s.name for s in scenarios())
@@ -201,6 +202,26 @@ def test_activity_is_inside_the_default_window(name: str) -> None:
                          ("messageTraces", "receivedDateTime"), ("auditRecords", "CreationTime")):
         for item in doc[section]:
             assert window <= parse(item[key]) <= now, (section, item[key])
+
+
+@pytest.mark.parametrize("name", [*NAMES, "synthetic:300:7"])
+def test_every_tenant_has_the_shared_preamble(name: str) -> None:
+    """What ``_tenant`` gives every tenant: an initial onmicrosoft.com domain, Entra ID P1, Microsoft Graph as a
+    first-party app (Microsoft's, no publisher verification); and where users consented to Zoom, a verified app
+    that they consented to for the same ordinary scopes."""
+    doc = fixture(name)
+    tenant = doc["tenant"]
+    assert tenant["domains"][-1].endswith(".onmicrosoft.com") and not tenant["domains"][0].endswith(".onmicrosoft.com")
+    settings = tenant["settings"]
+    assert settings["licenses"]["entraIdP1"] is True and settings["securityDefaultsEnabled"] is False
+    sps = {sp["appId"]: sp for sp in doc["servicePrincipals"]}
+    graph = sps[GRAPH_APP_ID]
+    assert graph["appOwnerOrganizationId"] == MICROSOFT_TENANT_ID and graph["verifiedPublisher"]["displayName"] is None
+    if ZOOM_APP_ID in sps:
+        zoom = sps[ZOOM_APP_ID]
+        assert zoom["appOwnerOrganizationId"] == ZOOM_OWNER_TENANT and zoom["verifiedPublisher"]["displayName"]
+        zoom_grants = [g for u in doc["users"] for g in u["oauth2PermissionGrants"] if g["clientId"] == zoom["id"]]
+        assert zoom_grants and all(g["scope"] == ZOOM_SCOPE and g["resourceId"] == graph["id"] for g in zoom_grants)
 
 
 # ---------------------------------------------------------------------------------------------- bec-classic

@@ -642,23 +642,6 @@ class TenantBuilder:
         }
 
 
-def first_party_service_principals(key: str, created: str) -> list[JSON]:
-    """Microsoft's own service principals every tenant has (the resources grants point at).
-
-    As in a real tenant, first-party apps carry no ``verifiedPublisher``: they are recognised by
-    ``appOwnerOrganizationId`` (Microsoft's tenant), not by a publisher verification."""
-    return [
-        service_principal(guid(key, "sp", "graph"), GRAPH_APP_ID, "Microsoft Graph", publisher="Microsoft Services",
-                          verified=False, owner_tenant=MICROSOFT_TENANT_ID, created=created),
-        service_principal(guid(key, "sp", "exo"), EXO_APP_ID, "Office 365 Exchange Online",
-                          publisher="Microsoft Services", verified=False, owner_tenant=MICROSOFT_TENANT_ID,
-                          created=created),
-        service_principal(guid(key, "sp", "graphexplorer"), GRAPH_EXPLORER_APP_ID, "Graph Explorer",
-                          publisher="Microsoft Services", verified=False, owner_tenant=MICROSOFT_TENANT_ID,
-                          created=created),
-    ]
-
-
 def transport_rule(guid_: str, name: str, *, priority: int, changed: str, description: str,
                    **conditions_and_actions: Any) -> JSON:
     """A Get-TransportRule object (PascalCase, as the cmdlet returns it)."""

@@ -29,8 +29,6 @@ from reclaim.emulator.scenarios._common import (
     FOLDERS_FR,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
-    Clock,
-    TenantBuilder,
     alert,
     audit_record,
     authenticator_method,
@@ -38,7 +36,6 @@ from reclaim.emulator.scenarios._common import (
     directory_audit,
     empty_planted,
     fid,
-    first_party_service_principals,
     grant,
     grant_id,
     guid,
@@ -57,13 +54,12 @@ from reclaim.emulator.scenarios._common import (
     system_rules,
     target_user,
     truth_entry,
-    truth_lists,
     user_object,
 )
+from reclaim.emulator.scenarios._tenant import graph_sp_id, open_tenant, scenario_truth, tenant_settings
 
 K = "fabrikam"
 TENANT_ID = "f4b1c3d5-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
-DOMAINS = ["fabrikam.com", "fabrikam.onmicrosoft.com"]
 IP_A, PLACE_A = "198.51.100.77", "bucharest"
 IP_B, PLACE_B = "203.0.113.200", "hochiminh"
 FORWARD = "treasury.fabrikam@mailvault.example"
@@ -79,11 +75,8 @@ MOBILE_IP = "192.0.2.31"
 
 
 def build() -> dict[str, Any]:
-    clock = Clock()
-    t = TenantBuilder(K, TENANT_ID, "Fabrikam", DOMAINS, clock)
-    t.service_principals.extend(first_party_service_principals(K, clock.days_ago(800, 12)))
-    graph_sp = guid(K, "sp", "graph")
-    org = t.org
+    t = open_tenant(K, TENANT_ID, "Fabrikam", apps_created=(800, 12))
+    clock, org = t.clock, t.org
 
     def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = (),
                names: dict[str, str] | None = None) -> dict[str, Any]:
@@ -137,7 +130,7 @@ def build() -> dict[str, Any]:
                             owner_tenant="0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", created=clock.days_ago(5, 2, 20),
                             reply_urls=["http://127.0.0.1:5000/getAToken"])
     t.service_principals.append(app)
-    g = grant(grant_id(K, "nina", "pdf"), app["id"], graph_sp, nina["id"], "Mail.Read offline_access User.Read")
+    g = grant(grant_id(K, "nina", "pdf"), app["id"], graph_sp_id(K), nina["id"], "Mail.Read offline_access User.Read")
     nina["oauth2PermissionGrants"].append(g)
     pn["oauth2PermissionGrants"], pn["servicePrincipals"] = [g["id"]], [app["id"]]
     r = audit_record(guid(K, "ual", "nina"), when=clock.days_ago(5, 2, 25), operation="New-InboxRule",
@@ -325,18 +318,11 @@ def build() -> dict[str, Any]:
 
     t.ca_policies.append(ca_policy(guid(K, "ca", "all"), "Require MFA for all users", created=clock.days_ago(500, 12),
                                    include_users=["All"], exclude_users=[omar["id"], tom["id"]]))
-    users = {upn: truth[upn] for upn in t.users}
-    scenario_truth = {
-        "scenario": "bec-campaign",
-        "indicators": {"ips": [IP_A, IP_B], "forwardingAddresses": [FORWARD], "domains": ["mailvault.example"],
-                       "appIds": [APP_ID], "phishingSubjects": [SPAM_SUBJECT], "ruleNames": [";;;", ".."],
-                       "internalRecipients": []},
-        "hostileText": [APP_NAME, SWEEP_NAME, SPAM_SUBJECT],
-        **truth_lists(users), "users": users,
-    }
-    settings = {"licenses": {"entraIdP1": True, "entraIdP2": True}, "unblockDelaySeconds": 30,
-                "securityDefaultsEnabled": False}
-    return t.fixture(settings=settings, truth=scenario_truth)
+    return t.fixture(settings=tenant_settings(entra_id_p2=True, unblock_delay_seconds=30),
+                     truth=scenario_truth("bec-campaign", t, truth, ips=[IP_A, IP_B], forwarding_addresses=[FORWARD],
+                                          domains=["mailvault.example"], app_ids=[APP_ID],
+                                          phishing_subjects=[SPAM_SUBJECT], rule_names=[";;;", ".."],
+                                          hostile_text=[APP_NAME, SWEEP_NAME, SPAM_SUBJECT]))
 
 
 SCENARIO = Scenario("bec-campaign", "Fabrikam: four accounts taken over by one crew with different technique mixes, "

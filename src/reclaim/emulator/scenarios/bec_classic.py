@@ -36,8 +36,6 @@ from reclaim.emulator.scenarios._common import (
     GRAPH_APP_ID,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
-    Clock,
-    TenantBuilder,
     alert,
     audit_record,
     authenticator_method,
@@ -46,7 +44,6 @@ from reclaim.emulator.scenarios._common import (
     empty_planted,
     fid,
     fido2_method,
-    first_party_service_principals,
     grant,
     grant_id,
     guid,
@@ -68,15 +65,21 @@ from reclaim.emulator.scenarios._common import (
     system_rules,
     target_user,
     truth_entry,
-    truth_lists,
     user_object,
+)
+from reclaim.emulator.scenarios._tenant import (
+    graph_sp_id,
+    open_tenant,
+    scenario_truth,
+    tenant_settings,
+    zoom_app,
+    zoom_grant,
 )
 
 JSON = dict[str, Any]
 
 K = "contoso"
 TENANT_ID = "3c6a2f1e-8d4b-4a7e-9f2c-5b1d0e7a6c94"
-DOMAINS = ["contoso.com", "contoso.onmicrosoft.com"]
 ATTACKER_IP = "203.0.113.45"
 ATTACKER_PLACE = "lagos"
 ATTACKER_FORWARD = "invoices.contoso@mailvault.example"
@@ -107,11 +110,8 @@ NDR_BODY = ("Delivery has failed to these recipients or groups:\n\n{to}\nYour me
 
 
 def build() -> dict[str, Any]:
-    clock = Clock()
-    t = TenantBuilder(K, TENANT_ID, "Contoso", DOMAINS, clock)
-    old = clock.days_ago(700, 15)
-    t.service_principals.extend(first_party_service_principals(K, old))
-    graph_sp = guid(K, "sp", "graph")
+    t = open_tenant(K, TENANT_ID, "Contoso", apps_created=(700, 15))
+    clock, graph_sp = t.clock, graph_sp_id(K)
 
     alice = t.add_user(user_object(
         guid(K, "user", "alice"), UPN["alice.wu"], "Alice Wu", job="Accounts Payable Specialist",
@@ -502,13 +502,8 @@ def build() -> dict[str, Any]:
                                          device_type="iPhone", model="iPhone15C2", os="iOS 17.6 21G80",
                                          user_agent="Apple-iPhone15C2/2107.80", first_sync=clock.days_ago(480, 17),
                                          last_sync=clock.days_ago(1, 19))]
-    zoom = service_principal(guid(K, "sp", "zoom"), "f8f1a9c4-3b2e-4c1d-9a8b-7c6d5e4f3a2b", "Zoom",
-                             publisher="Zoom Video Communications, Inc.", verified=True,
-                             owner_tenant="7e7b8a3c-2d1f-4e5a-9b6c-0d1e2f3a4b5c", created=clock.days_ago(450, 17),
-                             homepage="https://zoom.us")
-    t.service_principals.append(zoom)
-    ben["oauth2PermissionGrants"].append(grant(grant_id(K, "ben", "zoom"), zoom["id"], graph_sp, ben["id"],
-                                               "openid profile email offline_access User.Read Calendars.ReadWrite"))
+    t.service_principals.append(zoom_app(K, clock.days_ago(450, 17)))
+    ben["oauth2PermissionGrants"].append(zoom_grant(K, "ben", ben))
     t.audit_records.append(audit_record(
         guid(K, "ual", "ben", "rule"), when=clock.days_ago(12, 17, 4), operation="New-InboxRule",
         user=ben["userPrincipalName"], ip=f"{OFFICE_IP}:52110", org=t.org, tenant_id=TENANT_ID,
@@ -620,19 +615,13 @@ def build() -> dict[str, Any]:
                   state="enabledForReportingButNotEnforced"),
     ])
 
-    users = {upn: truth[upn] for upn in t.users}
-    scenario_truth = {
-        "scenario": "bec-classic",
-        "indicators": {"ips": [ATTACKER_IP], "forwardingAddresses": [ATTACKER_FORWARD],
-                       "domains": ["mailvault.example"], "appIds": [ATTACKER_APP_ID],
-                       "phishingSubjects": [PHISH_SUBJECT], "ruleNames": [".", "..", "Invoices"],
-                       "internalRecipients": sorted(u["userPrincipalName"] for u in internal.values())},
-        **truth_lists(users),
-        "users": users,
-    }
-    settings = {"licenses": {"entraIdP1": True, "entraIdP2": True}, "unblockDelaySeconds": 30,
-                "securityDefaultsEnabled": False}
-    return t.fixture(settings=settings, truth=scenario_truth)
+    return t.fixture(settings=tenant_settings(entra_id_p2=True, unblock_delay_seconds=30),
+                     truth=scenario_truth("bec-classic", t, truth, ips=[ATTACKER_IP],
+                                          forwarding_addresses=[ATTACKER_FORWARD], domains=["mailvault.example"],
+                                          app_ids=[ATTACKER_APP_ID], phishing_subjects=[PHISH_SUBJECT],
+                                          rule_names=[".", "..", "Invoices"],
+                                          internal_recipients=sorted(u["userPrincipalName"]
+                                                                     for u in internal.values())))
 
 
 SCENARIO = Scenario("bec-classic", "Contoso: Alice in Accounts Payable shows every symptom of the procedure; a "

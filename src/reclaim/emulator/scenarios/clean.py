@@ -15,43 +15,34 @@ from typing import Any
 from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
     FOLDERS_DE,
-    Clock,
-    TenantBuilder,
     authenticator_method,
     ca_policy,
     empty_planted,
     fid,
-    first_party_service_principals,
-    grant,
-    grant_id,
     guid,
     inbox_rule,
     mobile_device,
     phone_method,
     recipient,
     rule_id,
-    service_principal,
     standard_transport_rules,
     sweep_id,
     sweep_rule,
     system_rules,
     truth_entry,
-    truth_lists,
     user_object,
 )
+from reclaim.emulator.scenarios._tenant import open_tenant, scenario_truth, tenant_settings, zoom_app, zoom_grant
 
 K = "adatum"
 TENANT_ID = "a7d2c4e6-1b3f-4a5c-8e9d-0f1a2b3c4d5e"
-DOMAINS = ["adatum.com", "adatum.onmicrosoft.com"]
 OFFICE_IP = "192.0.2.60"
 MOBILE_IP = "192.0.2.61"
 
 
 def build() -> dict[str, Any]:
-    clock = Clock()
-    t = TenantBuilder(K, TENANT_ID, "Adatum", DOMAINS, clock)
-    t.service_principals.extend(first_party_service_principals(K, clock.days_ago(900, 12)))
-    graph_sp = guid(K, "sp", "graph")
+    t = open_tenant(K, TENANT_ID, "Adatum", apps_created=(900, 12))
+    clock = t.clock
 
     def person(key: str, display: str, job: str, dept: str, folders: tuple[str, ...] = ()) -> dict[str, Any]:
         u = t.add_user(user_object(guid(K, "user", key), f"{key}@adatum.com", display, job=job, department=dept,
@@ -112,13 +103,8 @@ def build() -> dict[str, Any]:
     im = info["mailbox"]
     im["forwardingAddress"] = lukas["userPrincipalName"]
     im["deliverToMailboxAndForward"] = True
-    zoom = service_principal(guid(K, "sp", "zoom"), "f8f1a9c4-3b2e-4c1d-9a8b-7c6d5e4f3a2b", "Zoom",
-                             publisher="Zoom Video Communications, Inc.", verified=True,
-                             owner_tenant="7e7b8a3c-2d1f-4e5a-9b6c-0d1e2f3a4b5c", created=clock.days_ago(400, 9),
-                             homepage="https://zoom.us")
-    t.service_principals.append(zoom)
-    mia["oauth2PermissionGrants"].append(grant(grant_id(K, "mia", "zoom"), zoom["id"], graph_sp, mia["id"],
-                                               "openid profile email offline_access User.Read Calendars.ReadWrite"))
+    t.service_principals.append(zoom_app(K, clock.days_ago(400, 9)))
+    mia["oauth2PermissionGrants"].append(zoom_grant(K, "mia", mia))
     for u in (eva, jonas, mia, lukas):
         others = [(o["mail"], o["displayName"]) for o in (eva, jonas, mia, lukas) if o is not u]
         for d in (21, 14, 7, 2):
@@ -140,13 +126,8 @@ def build() -> dict[str, Any]:
     for upn, u in t.users.items():
         users[upn] = truth_entry(u, "clean", empty_planted(), [])
         users[upn]["prevention"] = []
-    truth = {"scenario": "clean", "indicators": {"ips": [], "forwardingAddresses": [], "domains": [], "appIds": [],
-                                                 "phishingSubjects": [], "ruleNames": [],
-                                                 "internalRecipients": []},
-             **truth_lists(users), "users": users}
-    settings = {"licenses": {"entraIdP1": True, "entraIdP2": False}, "unblockDelaySeconds": 0,
-                "securityDefaultsEnabled": False}
-    return t.fixture(settings=settings, truth=truth)
+    return t.fixture(settings=tenant_settings(entra_id_p2=False, unblock_delay_seconds=0),
+                     truth=scenario_truth("clean", t, users))
 
 
 SCENARIO = Scenario("clean", "Adatum: a small tenant with nothing wrong, only benign look-alikes.", build)

@@ -34,6 +34,14 @@ from reclaim.emulator.scenarios._common import (
     empty_planted,
     keep_of,
 )
+from reclaim.emulator.scenarios._tenant import (
+    ZOOM_APP_ID,
+    ZOOM_OWNER_TENANT,
+    ZOOM_PUBLISHER,
+    ZOOM_SCOPE,
+    tenant_domains,
+    tenant_settings,
+)
 
 JSON = dict[str, Any]
 
@@ -69,7 +77,6 @@ _CAMPAIGNS = (
     ("198.51.100.23", "moscow", "ap.archive@securemail.example", ("..", "RSS", "...")),
 )
 _ATTACK_APP = ("5e0f2a7c-93b1-4d6e-a8f4-1c2d3e4f5a6b", "Mail Backup Utility")
-_ZOOM_APP = ("f8f1a9c4-3b2e-4c1d-9a8b-7c6d5e4f3a2b", "Zoom")
 _FINANCE = ["invoice", "payment", "wire", "bank", "remittance", "ACH", "transfer"]
 _WARNING = ["hacked", "phishing", "did you send", "suspicious", "virus", "not from me"]
 _HIDE_TECHNIQUES = ("hidingRule", "forwardRule", "smtpForwarding", "oauthGrant")
@@ -152,8 +159,8 @@ def _build(users: int, seed: int) -> JSON:
     g = _Gen(seed)
     rng = g.rng
     clock = g.clock
-    domain = "woodgrovebank.com"
-    domains = [domain, "woodgrovebank.onmicrosoft.com"]
+    domains = tenant_domains("woodgrovebank")
+    domain = domains[0]
     tenant_id = g.guid()
     n_bad = max(1, round(users * COMPROMISED_SHARE)) if users >= 10 else 0
     bad = set(rng.sample(range(users), n_bad)) if n_bad else set()
@@ -170,10 +177,9 @@ def _build(users: int, seed: int) -> JSON:
          "appOwnerOrganizationId": MICROSOFT_TENANT_ID, "publisherName": "Microsoft Services",
          "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
          "servicePrincipalType": "Application", "accountEnabled": True, "replyUrls": [], "createdDateTime": old},
-        {"id": zoom_sp, "appId": _ZOOM_APP[0], "displayName": _ZOOM_APP[1], "appDisplayName": _ZOOM_APP[1],
-         "appOwnerOrganizationId": "7e7b8a3c-2d1f-4e5a-9b6c-0d1e2f3a4b5c",
-         "publisherName": "Zoom Video Communications, Inc.",
-         "verifiedPublisher": {"displayName": "Zoom Video Communications, Inc.", "verifiedPublisherId": "4316842",
+        {"id": zoom_sp, "appId": ZOOM_APP_ID, "displayName": "Zoom", "appDisplayName": "Zoom",
+         "appOwnerOrganizationId": ZOOM_OWNER_TENANT, "publisherName": ZOOM_PUBLISHER,
+         "verifiedPublisher": {"displayName": ZOOM_PUBLISHER, "verifiedPublisherId": "4316842",
                                "addedDateTime": old},
          "servicePrincipalType": "Application", "accountEnabled": True, "replyUrls": ["https://zoom.us/oauth"],
          "createdDateTime": old},
@@ -274,8 +280,7 @@ def _build(users: int, seed: int) -> JSON:
         grants: list[JSON] = []
         if rng.random() < 0.05:
             grants.append({"id": f"{g.rng.getrandbits(256):064x}"[:43], "clientId": zoom_sp,
-                           "consentType": "Principal", "principalId": uid, "resourceId": graph_sp,
-                           "scope": "openid profile email offline_access User.Read Calendars.ReadWrite"})
+                           "consentType": "Principal", "principalId": uid, "resourceId": graph_sp, "scope": ZOOM_SCOPE})
         auto: JSON = {"status": "disabled", "externalAudience": "all", "internalReplyMessage": "",
                 "externalReplyMessage": ""}
         if oof and rng.random() < 0.3:
@@ -536,8 +541,7 @@ def _build(users: int, seed: int) -> JSON:
     }
     return {
         "tenant": {"id": tenant_id, "displayName": "Woodgrove Bank", "domains": domains,
-                   "settings": {"licenses": {"entraIdP1": True, "entraIdP2": True}, "unblockDelaySeconds": 0,
-                                "securityDefaultsEnabled": False}},
+                   "settings": tenant_settings(entra_id_p2=True, unblock_delay_seconds=0)},
         "users": out_users,
         "servicePrincipals": sps,
         "blockedSenders": extra["blockedSenders"],
