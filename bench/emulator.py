@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -189,37 +189,69 @@ async def _run_phase(request: Callable[[int, random.Random], Awaitable[bool]], c
     return counts[0], counts[1], wall, sent
 
 
-async def _measure(url: str, pid: int) -> Result:
+async def _sign_in(client: httpx.AsyncClient) -> tuple[str, list[str]]:
+    """Authorise ``client`` with a Graph token; returns (the token, every user id)."""
+    token = await _token(client)
+    client.headers["Authorization"] = f"Bearer {token}"
+    return token, await _user_ids(client)
+
+
+class _Phases(NamedTuple):
+    """One ``_run_phase`` result (succeeded, failed, wall seconds, sent) for single GETs and one for ``$batch``es,
+    and the emulator's CPU seconds before, between and after them (None where not read)."""
+
+    get: tuple[int, int, float, int]
+    batch: tuple[int, int, float, int]
+    cpu: tuple[float | None, float | None, float | None]
+
+
+async def _get_then_batch(url: str, token: str, ids: list[str], connections: int, seconds: float, *,
+                          pid: int | None = None, check_subrequests: bool = False) -> _Phases:
+    """A phase of ``GET /users/{id}`` then one of 20-request ``$batch``es, each from ``connections`` raw
+    connections for ``seconds``. ``pid``: read that process's CPU time around the phases. ``check_subrequests``:
+    a ``$batch`` succeeds only if every response in it is a 200 (else: the ``$batch`` itself is a 200)."""
     host, port = httpx.URL(url).host, int(httpx.URL(url).port or 80)
+    raw = [RawConnection(host, port, token) for _ in range(connections)]
+
+    async def get_user(n: int, rnd: random.Random) -> bool:
+        status, _ = await raw[n].request("GET", f"/v1.0/users/{rnd.choice(ids)}")
+        return status == 200
+
+    async def batch(n: int, rnd: random.Random) -> bool:
+        body = {"requests": [{"id": str(i), "method": "GET", "url": f"/users/{rnd.choice(ids)}"}
+                             for i in range(BATCH_SIZE)]}
+        status, payload = await raw[n].request("POST", "/v1.0/$batch", json.dumps(body).encode())
+        if not check_subrequests:
+            return status == 200
+        return status == 200 and all(x["status"] == 200 for x in json.loads(payload)["responses"])
+
+    def cpu() -> float | None:
+        return None if pid is None else cpu_seconds(pid)
+
+    cpu0 = cpu()
+    gets = await _run_phase(get_user, connections, seconds)
+    cpu1 = cpu()
+    batches = await _run_phase(batch, connections, seconds)
+    cpu2 = cpu()
+    for connection in raw:
+        await connection.close()
+    return _Phases(gets, batches, (cpu0, cpu1, cpu2))
+
+
+async def _measure(url: str, pid: int) -> Result:
     limits = httpx.Limits(max_connections=HTTPX_CONNECTIONS, max_keepalive_connections=HTTPX_CONNECTIONS)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        token = await _token(client)
-        client.headers["Authorization"] = f"Bearer {token}"
-        ids = await _user_ids(client)
-        raw = [RawConnection(host, port, token) for _ in range(CONNECTIONS)]
-
-        async def get_user(n: int, rnd: random.Random) -> bool:
-            status, _ = await raw[n].request("GET", f"/v1.0/users/{rnd.choice(ids)}")
-            return status == 200
-
-        async def batch(n: int, rnd: random.Random) -> bool:
-            body = {"requests": [{"id": str(i), "method": "GET", "url": f"/users/{rnd.choice(ids)}"}
-                                 for i in range(BATCH_SIZE)]}
-            status, payload = await raw[n].request("POST", "/v1.0/$batch", json.dumps(body).encode())
-            return status == 200 and all(x["status"] == 200 for x in json.loads(payload)["responses"])
+        token, ids = await _sign_in(client)
+        phases = await _get_then_batch(url, token, ids, CONNECTIONS, PHASE_SECONDS, pid=pid, check_subrequests=True)
 
         async def get_user_httpx(n: int, rnd: random.Random) -> bool:
             r = await client.get(f"/v1.0/users/{rnd.choice(ids)}")
             return r.status_code == 200
 
-        cpu0 = cpu_seconds(pid)
-        get_ok, get_failed, get_wall, get_sent = await _run_phase(get_user, CONNECTIONS, PHASE_SECONDS)
-        cpu1 = cpu_seconds(pid)
-        batch_ok, batch_failed, batch_wall, batch_sent = await _run_phase(batch, CONNECTIONS, PHASE_SECONDS)
-        cpu2 = cpu_seconds(pid)
-        for connection in raw:
-            await connection.close()
         httpx_ok, httpx_failed, httpx_wall, _ = await _run_phase(get_user_httpx, HTTPX_CONNECTIONS, HTTPX_SECONDS)
+    get_ok, get_failed, get_wall, get_sent = phases.get
+    batch_ok, batch_failed, batch_wall, batch_sent = phases.batch
+    cpu0, cpu1, cpu2 = phases.cpu
 
     def share(a: float | None, b: float | None, wall: float) -> float | None:
         return None if a is None or b is None else round((b - a) / (wall + WARMUP_SECONDS), 2)
@@ -289,27 +321,11 @@ def emulator() -> Result:
 async def _measure_latency(url: str) -> Result:
     """With ``--latency-ms``, concurrent requests overlap: rate ≈ connections / latency (the sleep never
     blocks the loop), and one ``$batch`` costs one latency, not twenty."""
-    host, port = httpx.URL(url).host, int(httpx.URL(url).port or 80)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        token = await _token(client)
-        client.headers["Authorization"] = f"Bearer {token}"
-        ids = await _user_ids(client)
-    raw = [RawConnection(host, port, token) for _ in range(LATENCY_CONNECTIONS)]
-
-    async def get_user(n: int, rnd: random.Random) -> bool:
-        status, _ = await raw[n].request("GET", f"/v1.0/users/{rnd.choice(ids)}")
-        return status == 200
-
-    async def batch(n: int, rnd: random.Random) -> bool:
-        body = {"requests": [{"id": str(i), "method": "GET", "url": f"/users/{rnd.choice(ids)}"}
-                             for i in range(BATCH_SIZE)]}
-        status, _ = await raw[n].request("POST", "/v1.0/$batch", json.dumps(body).encode())
-        return status == 200
-
-    get_ok, get_failed, get_wall, _ = await _run_phase(get_user, LATENCY_CONNECTIONS, LATENCY_SECONDS)
-    batch_ok, batch_failed, batch_wall, _ = await _run_phase(batch, LATENCY_CONNECTIONS, LATENCY_SECONDS)
-    for connection in raw:
-        await connection.close()
+        token, ids = await _sign_in(client)
+    phases = await _get_then_batch(url, token, ids, LATENCY_CONNECTIONS, LATENCY_SECONDS)
+    get_ok, get_failed, get_wall, _ = phases.get
+    batch_ok, batch_failed, batch_wall, _ = phases.batch
     return {
         "latency_ms": LATENCY_MS,
         "connections": LATENCY_CONNECTIONS,
