@@ -99,17 +99,28 @@ class CheckProcess:
     async def _read_answers(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
+        reason = "the checks process ended"
         try:
             while True:
                 size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
-                value = pickle.loads(await stdout.readexactly(size))  # noqa: S301 - our own helper, a private pipe
-                answer = self._pending.popleft()
+                data = await stdout.readexactly(size)
+                try:
+                    value = pickle.loads(data)  # noqa: S301 - our own helper, over a private pipe
+                    answer = self._pending.popleft()
+                except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, IndexError) as exc:
+                    reason = f"the checks process gave an unreadable answer ({type(exc).__name__}: {exc})"
+                    return
                 if not answer.done():
                     answer.set_result(value)
-        except (asyncio.IncompleteReadError, ConnectionResetError, IndexError, pickle.UnpicklingError, ValueError):
-            await asyncio.sleep(0)  # let the error reader take the process's last words first
-            last = b" ".join(self._stderr).decode("utf-8", "replace").strip().splitlines()
-            self._fail("the checks process ended" + (f": {last[-1][:200]}" if last else ""))
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            # its last words (a traceback, the kernel's kill) are on stderr, which ends when the process does
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._errors), 2)
+            last = b"".join(self._stderr).decode("utf-8", "replace").strip().splitlines()
+            if last:
+                reason += f": {last[-1][:200]}"
+        finally:
+            self._fail(reason)  # whatever ended the reading, no caller waits for an answer that cannot come
 
     async def _read_errors(self) -> None:
         stderr = self.process.stderr
@@ -139,8 +150,7 @@ class CheckProcess:
             await self.process.wait()
         for task in (self._reader, self._errors):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(self._reader, self._errors, return_exceptions=True)
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
