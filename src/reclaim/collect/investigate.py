@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from reclaim.aio import gather_or_cancel
 from reclaim.detect.engine import Analysis, analyze
 from reclaim.detect.evidence import AUDIT_OPERATIONS, EvidenceBundle, NotCollected, Window
 from reclaim.errors import BadInput, CannotConnect
@@ -276,8 +277,8 @@ class _Collector:
                                f"and receivedDateTime le {b:%Y-%m-%dT%H:%M:%SZ}", "$top": "5000"}
 
         async def fetch() -> list[JSON]:
-            parts = await asyncio.gather(*(self._list("/admin/exchange/tracing/messageTraces", params(a, b))
-                                           for a, b in slices))
+            parts = await gather_or_cancel(*(self._list("/admin/exchange/tracing/messageTraces", params(a, b))
+                                             for a, b in slices))
             seen: set[str] = set()
             merged: list[JSON] = []
             for part in parts:
@@ -388,7 +389,7 @@ class _Collector:
             self.exchange("transport_rules", "Get-TransportRule", {}),
         ]
         user_task = asyncio.ensure_future(self.user())
-        others = asyncio.gather(*jobs)
+        others = asyncio.ensure_future(gather_or_cancel(*jobs))
         try:
             user = await user_task
         except BaseException:
@@ -409,7 +410,7 @@ class _Collector:
                                                f"activityDateTime ge {self._since()}"}))
         else:
             self.out.missing["directory_audits"] = self.out.missing.get("user", "the user object was not read")
-        await asyncio.gather(*jobs)
+        await gather_or_cancel(*jobs)
 
     async def risk_detections(self) -> None:
         upn = self.upn.replace("'", "''")
@@ -424,7 +425,7 @@ class _Collector:
         ids = sorted({str(g["clientId"]) for g in grants if isinstance(g, dict) and g.get("clientId")})
 
         async def fetch() -> list[JSON]:
-            found = await asyncio.gather(*(self._one_sp(i) for i in ids))
+            found = await gather_or_cancel(*(self._one_sp(i) for i in ids))
             return [sp for sp in found if sp is not None]
 
         await self._run("service_principals", "graph",

@@ -17,7 +17,6 @@ longest ``Retry-After`` among them; their dependants that failed with 424 go wit
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from reclaim.aio import gather_or_cancel
 from reclaim.m365._pipeline import IDEMPOTENT_METHODS, TRANSIENT_STATUSES, Pipeline, Verify, origin
 from reclaim.m365.auth import GRAPH_SCOPE, AccessToken, granted_permissions
 from reclaim.m365.errors import (
@@ -290,7 +290,7 @@ class GraphClient:
         envelopes = _pack(groups)
         rounds = max_rounds or self.pipeline.policy.max_attempts
         results: dict[str, BatchResult] = {}
-        await asyncio.gather(*(self._run_envelope(env, results, rounds) for env in envelopes))
+        await gather_or_cancel(*(self._run_envelope(env, results, rounds) for env in envelopes))
         return [results[i] for i in ids]
 
     async def _run_envelope(self, envelope: list[BatchRequest], results: dict[str, BatchResult], rounds: int) -> None:

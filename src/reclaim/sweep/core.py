@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from reclaim.aio import gather_or_cancel
 from reclaim.collect.investigate import reason_for
 from reclaim.detect.engine import analyze
 from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
@@ -270,7 +271,7 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
                          {"method": "GET", "url": "/servicePrincipals/{id}", "ids": ids}, fetch)
         t.principals = sps if isinstance(sps, NotCollected) else {str(sp.get("id")): sp for sp in sps}
 
-    await asyncio.gather(domains(), blocked(), transport(), identity_protection(), grants())
+    await gather_or_cancel(domains(), blocked(), transport(), identity_protection(), grants())
     return t
 
 
@@ -486,9 +487,9 @@ class _TenantSweeper:
 
     async def _deep(self, chunk: _Chunk) -> tuple[dict[str, Any], dict[str, Any]]:
         upns = [_upn(m) for m in chunk.mailboxes]
-        hidden = await asyncio.gather(*(self._exchange("Get-InboxRule", u, {"Mailbox": u, "IncludeHidden": True})
+        hidden = await gather_or_cancel(*(self._exchange("Get-InboxRule", u, {"Mailbox": u, "IncludeHidden": True})
                                         for u in upns))
-        sweep = await asyncio.gather(*(self._exchange("Get-SweepRule", u, {"Mailbox": u}) for u in upns))
+        sweep = await gather_or_cancel(*(self._exchange("Get-SweepRule", u, {"Mailbox": u}) for u in upns))
         return dict(zip(upns, hidden, strict=True)), dict(zip(upns, sweep, strict=True))
 
     async def _graph(self, chunk: _Chunk) -> tuple[dict[str, list[JSON] | NotCollected], list[JSON],
@@ -500,8 +501,9 @@ class _TenantSweeper:
     async def read(self, chunk: _Chunk) -> _Read:
         """Everything a chunk's checks need from the service (the requests only; no checks)."""
         if self.options.deep:
-            (rules, raw, folders, raw_folders, sent), (exo, sweep) = await asyncio.gather(
-                self._graph(chunk), self._deep(chunk))
+            graph, deep = asyncio.ensure_future(self._graph(chunk)), asyncio.ensure_future(self._deep(chunk))
+            await gather_or_cancel(graph, deep)
+            (rules, raw, folders, raw_folders, sent), (exo, sweep) = graph.result(), deep.result()
             sent += 2 * len(chunk.mailboxes)
         else:
             rules, raw, folders, raw_folders, sent = await self._graph(chunk)
@@ -694,7 +696,7 @@ class _TenantSweeper:
                 await reads.put(await self.read(chunk))
 
         async def read_all() -> None:
-            await _gather_or_cancel([produce(), *(work() for _ in range(workers))])
+            await gather_or_cancel(produce(), *(work() for _ in range(workers)))
             for _ in range(checkers):
                 await reads.put(None)
 
@@ -737,7 +739,7 @@ class _TenantSweeper:
 
         writer = asyncio.ensure_future(write())
         try:
-            await _gather_or_cancel([tenant_wide(), read_all(), *(check() for _ in range(checkers))])
+            await gather_or_cancel(tenant_wide(), read_all(), *(check() for _ in range(checkers)))
             await results.put(None)
             await writer
         except BaseException:
@@ -748,18 +750,6 @@ class _TenantSweeper:
         finally:
             summary.seconds = time.perf_counter() - started
         return summary
-
-
-async def _gather_or_cancel(jobs: Sequence[Awaitable[None]]) -> None:
-    """Run the jobs; the first failure cancels the others and is raised."""
-    tasks = [asyncio.ensure_future(j) for j in jobs]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 _ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from reclaim.aio import gather_or_cancel
 from reclaim.collect.investigate import reason_for
 from reclaim.detect.correlate import normalise_ip
 from reclaim.errors import BadInput
@@ -347,7 +348,7 @@ class _Hunter:
                 for rule in (r.body or {}).get("value", []) if isinstance(r.body, dict) else []:
                     self._rule(upn, rule)
 
-        await asyncio.gather(*(one(c) for c in chunks))
+        await gather_or_cancel(*(one(c) for c in chunks))
 
     def _rule(self, upn: str, rule: JSON) -> None:
         name = str(rule.get("displayName") or "")
@@ -431,8 +432,8 @@ class _Hunter:
 
     async def run(self) -> None:
         await self._guard("mailboxes", self.mailboxes_and_rules())
-        await asyncio.gather(self._guard("sign_ins", self.sign_ins()), self._guard("oauth_grants", self.grants()),
-                             self._guard("message_trace", self.recipients()))
+        await gather_or_cancel(self._guard("sign_ins", self.sign_ins()), self._guard("oauth_grants", self.grants()),
+                               self._guard("message_trace", self.recipients()))
 
 
 async def hunt(conn: Connection, store: Store, indicators: Indicators, *, since: datetime | None = None,
