@@ -23,6 +23,7 @@ from reclaim.emulator.faults import FaultInjector, FaultSpec
 from reclaim.emulator.scenarios import load_scenario
 from reclaim.emulator.server import serve_in_thread
 from reclaim.m365 import Connection, ConnectionSettings, RetryPolicy
+from tests.remediate.helpers import tenant_view as tenant_view  # shared with the remediation tests
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -164,28 +165,3 @@ def doubled_writes(calls: list[CallRecord], *, first_answers_lost: bool = False)
     return problems
 
 
-def tenant_view(emulator: Emulator, upn: str) -> JSON:
-    """What remediation may change about one user (timestamps reduced to "changed or not" by the caller)."""
-    user = emulator.state.find_user(upn)
-    assert user is not None
-    mbx = user["mailbox"]
-    blocked = [b for b in emulator.state.data.get("blockedSenders", [])
-               if str(b.get("senderAddress", "")).lower() == upn.lower()]
-    return {
-        "accountEnabled": user.get("accountEnabled"),
-        "forwarding": (mbx.get("forwardingSmtpAddress"), mbx.get("forwardingAddress"),
-                       bool(mbx.get("deliverToMailboxAndForward"))),
-        "rules": {r["id"]: r.get("isEnabled", True) for r in mbx.get("inboxRules", [])},
-        "sweepRules": {r["ruleId"]: r.get("enabled", True) for r in mbx.get("sweepRules", [])},
-        "methods": sorted(str(m["id"]) for m in user.get("authenticationMethods", [])),
-        "grants": sorted(str(g["id"]) for g in user.get("oauth2PermissionGrants", [])),
-        "devices": sorted(str(d["id"]) for d in mbx.get("mobileDevices", [])),
-        "fullAccess": sorted(str(p["user"]).lower() for p in mbx.get("permissions", [])),
-        "sendAs": sorted(str(p["trustee"]).lower() for p in mbx.get("recipientPermissions", [])),
-        "cas": dict(mbx.get("casMailbox") or {}),
-        "risk": (user.get("risk") or {}).get("riskState"),
-        "autoReply": (mbx.get("automaticRepliesSetting") or {}).get("status"),
-        "passwordChanged": user.get("lastPasswordChangeDateTime"),
-        "sessionsValidFrom": user.get("signInSessionsValidFromDateTime"),
-        "unblockRequested": [bool(b.get("removalRequestedDateTime")) for b in blocked],
-    }
