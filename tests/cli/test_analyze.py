@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from reclaim.cli.main import app
+from tests.shared_data import PUBLIC
 
-MES = Path("/work/shared/data/public/mes-demo-tenant/MailboxRules.csv")
+MES = PUBLIC / "mes-demo-tenant" / "MailboxRules.csv"
 runner = CliRunner()
 
 EVIL = ('"UserName","RuleName","Enabled","ForwardTo","DeleteMessage","SubjectContainsWords"\n'

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from reclaim.detect.evidence import NotCollected
 from reclaim.detect.model import Severity
 from tests.detect.helpers import NOW, by_check, graph_rule, not_checked, one, run
+from tests.shared_data import PUBLIC
 
-PANTHER = Path("/work/shared/data/public/panther-labelled-events/Microsoft365.Exchange.External.Forwarding.jsonl")
+PANTHER = PUBLIC / "panther-labelled-events" / "Microsoft365.Exchange.External.Forwarding.jsonl"
 
 
 def new_rule(name: str, **params: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import types
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,9 @@ from reclaim.detect.evidence import EvidenceBundle, NotCollected
 from reclaim.detect.model import ARTIFACT_TYPES, Artifact, Finding, Severity
 from reclaim.detect.registry import CheckDefinitionError, CheckMeta, _validate, checks
 from tests.detect.helpers import NOW, USER, by_check, graph_rule, recipient, run
+from tests.shared_data import PUBLIC
 
-PANTHER = Path("/work/shared/data/public/panther-labelled-events/Microsoft365.Exchange.External.Forwarding.jsonl")
+PANTHER = PUBLIC / "panther-labelled-events" / "Microsoft365.Exchange.External.Forwarding.jsonl"
 
 
 def test_registry_ids_are_module_names_and_metadata_complete() -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from reclaim.detect.engine import Analysis, analyze_rules
 from reclaim.detect.model import Severity
 from reclaim.detect.rulecsv import by_user, parse_file
+from tests.shared_data import PUBLIC
 
-DATA = Path("/work/shared/data/public/mes-demo-tenant")
+DATA = PUBLIC / "mes-demo-tenant"
 MES = DATA / "MailboxRules.csv"
 DOMAIN = "bonacu.onmicrosoft.com"
 
