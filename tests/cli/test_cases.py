@@ -35,7 +35,7 @@ def db(tmp_path: Path) -> Path:
             NewFinding("rule-external-forward", "high", f"rule {HOSTILE} forwards outside", artifact_type="inboxRule",
                        artifact_id="AQAAAJ5dZqA=", evidence_ids=(ev.id,), user="alice@contoso.com"),
             NewFinding("rule-move-rss", "medium", "rule moves mail to RSS Feeds"),
-            NewFinding("mfa-registered", "low", "MFA registered", kind="prevention"),
+            NewFinding("mfa-registered", "low", "MFA registered", kind="exposure"),
         ])
         store.record_not_collected(case.id, "messageTrace", "missing_permission", "needs ReportingWebService.Read.All")
         store.add_timeline(case.id, [NewTimelineEvent(T0, "rule-created", HOSTILE)])
@@ -79,7 +79,7 @@ def test_show_renders_hostile_text_inert(db: Path) -> None:
     flat = out.replace("\n", "")  # long lines wrap at the terminal width
     assert "[bold red]pwned[/bold red]" in flat  # shown as text, not applied as markup
     assert "\\x1b]0;owned\\x07\\x1b[2J<U+202E>exe.pdf" in flat
-    for expected in ("compromised", "high (1)", "medium (1)", "low (1)", "(prevention)", "not checked",
+    for expected in ("compromised", "high (1)", "medium (1)", "low (1)", "(exposure)", "not checked",
                      "messageTrace", "missing_permission", "evidence (1), every hash verified", "timeline (1)",
                      "journal (2)", "chain: intact"):
         assert expected in out, expected

@@ -16,9 +16,9 @@ UID = "u-1"
 
 
 def finding(check: str, severity: str, artifact_type: str, artifact_id: str, kind: str = "compromise",
-            **evidence: Any) -> Finding:
+            scope: str = "user", **evidence: Any) -> Finding:
     return Finding(id=abs(hash((check, artifact_id))) % 10000, case_id="c-1", check_id=check, severity=severity,
-                   kind=kind, title=f"{check} {artifact_id}", detail=None, artifact_type=artifact_type,
+                   kind=kind, scope=scope, title=f"{check} {artifact_id}", detail=None, artifact_type=artifact_type,
                    artifact_id=artifact_id, evidence=evidence, evidence_ids=(), user=UPN,
                    recorded_at=datetime(2026, 11, 27, tzinfo=UTC))
 

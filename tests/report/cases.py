@@ -172,7 +172,7 @@ def synthetic_case(store: Store) -> str:
                              "time": (T0 - timedelta(hours=1)).isoformat(), "reasons": ["new country"]}),
         NewFinding("mailbox-delegate-added", "info", "bob can read this mailbox.", artifact_type="mailboxPermission",
                    artifact_id="bob", evidence={"trustee": "bob@contoso.com", "symptom": "beyond the procedure"}),
-        NewFinding("mfa-not-required", "medium", "MFA is not required.", kind="prevention", artifact_type="user",
+        NewFinding("mfa-not-required", "medium", "MFA is not required.", kind="exposure", artifact_type="user",
                    artifact_id="u1", evidence={"symptom": "advice: MFA", "reasons": ["no policy"]}),
     ]
     store.add_findings(case.id, findings)

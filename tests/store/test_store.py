@@ -112,7 +112,7 @@ def test_findings_counts_and_order(store: Store) -> None:
         NewFinding("rule-delete", "low", "deletes mail"),
         NewFinding("rule-external-forward", "high", "forwards outside", artifact_type="inboxRule",
                    artifact_id="AQAAAJ5dZqA=", evidence={"to": "x@evil.example"}, evidence_ids=(ev.id,)),
-        NewFinding("mfa-not-required", "medium", "MFA is not required", kind="prevention"),
+        NewFinding("mfa-not-required", "medium", "MFA is not required", kind="exposure"),
     ])
     assert n == 3
     findings = store.findings(case.id)
@@ -581,6 +581,6 @@ def test_a_newer_schema_is_refused(db_path: Path) -> None:
     con = raw(db_path)
     con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION + 1, "2027-01-01T00:00:00.000000Z"))
     con.close()
-    with pytest.raises(StoreUnavailable, match="schema version 2") as info:
+    with pytest.raises(StoreUnavailable, match=f"schema version {SCHEMA_VERSION + 1}") as info:
         Store(db_path)
     assert "upgrade reclaim" in info.value.one_line()

@@ -157,7 +157,8 @@ def _render_findings(findings: list[Finding], subject: str) -> None:
         for f in group:
             artifact = f"  [{safe(f.artifact_type)} {safe(f.artifact_id or '')}]" if f.artifact_type else ""
             user = f"  {safe(f.user)}" if f.user and f.user.casefold() != subject.casefold() else ""
-            kind = "  (prevention)" if f.kind == "prevention" else ""
+            kind = f"  ({safe(f.kind)})" if f.kind != "compromise" else ""
+            kind += "  (tenant-wide)" if f.scope == "tenant" else ""
             console.print(f"  {safe(f.check_id)}: {safe(f.title)}{kind}{user}{safe(artifact)}")
             if f.detail:
                 console.print(f"    {safe(f.detail)}")
@@ -237,7 +238,8 @@ def _list_item_json(item: CaseListItem) -> dict[str, Any]:
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
-    return {"check": f.check_id, "severity": f.severity, "kind": f.kind, "title": f.title, "detail": f.detail,
+    return {"check": f.check_id, "severity": f.severity, "kind": f.kind, "scope": f.scope, "title": f.title,
+            "detail": f.detail,
             "artifact": {"type": f.artifact_type, "id": f.artifact_id}, "evidence": f.evidence,
             "evidenceIds": list(f.evidence_ids), "user": f.user}
 

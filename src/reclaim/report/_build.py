@@ -416,8 +416,8 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
     """Read the case (findings, timeline, journal, chain, evidence hashes) and shape it for the writers."""
     detail = store.case_detail(case_id)
     views = [_finding_view(f, zone) for f in detail.findings]
-    findings = _by_severity(v for v in views if v.kind != "prevention")
-    prevention = _by_severity(v for v in views if v.kind == "prevention")
+    findings = _by_severity(v for v in views if v.kind != "exposure")
+    prevention = _by_severity(v for v in views if v.kind == "exposure")
     counts = {name: sum(1 for f in findings if f.severity == name) for name in SEVERITY_ORDER}
     actions = _actions(store, detail.journal, zone)
     not_checked = _not_checked(detail)

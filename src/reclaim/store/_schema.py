@@ -33,7 +33,7 @@ from sqlalchemy.types import TypeDecorator
 
 from reclaim.store.errors import ImmutableRecord, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def utc_iso(value: datetime) -> str:
@@ -131,7 +131,8 @@ class FindingRow(Base):
     check_id: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     severity_rank: Mapped[int]  # info 0 … critical 4, for "≥ medium" queries
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # compromise | exposure | context
+    scope: Mapped[str] = mapped_column(String(16), server_default="user")  # user | mailbox | tenant
     title: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
     artifact_type: Mapped[str | None] = mapped_column(String(64))

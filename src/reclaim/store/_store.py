@@ -13,8 +13,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, event, func, insert, inspect, select
-from sqlalchemy.engine import URL
+from sqlalchemy import Engine, Table, event, func, insert, inspect, select, text
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -46,7 +46,9 @@ from reclaim.store.models import (
     CASE_KINDS,
     CASE_STATUSES,
     FINDING_KINDS,
+    FINDING_SCOPES,
     JOURNAL_STEPS,
+    LEGACY_FINDING_KINDS,
     MEDIUM_RANK,
     SEVERITY_RANK,
     VERDICTS,
@@ -174,7 +176,12 @@ class Store:
         if version is None or version > SCHEMA_VERSION:
             raise StoreUnavailable(f"the case store {self.location} has schema version {version}; this reclaim "
                                    f"understands up to {SCHEMA_VERSION}", hint="upgrade reclaim")
-        # Version < SCHEMA_VERSION: migrations go here once there is a version 2.
+        if version < SCHEMA_VERSION:
+            with self._guard(), self._write_engine.begin() as conn:
+                # under the write lock: another process may have upgraded it meanwhile
+                current = conn.execute(select(func.max(SchemaVersionRow.version))).scalar_one()
+                if current < 2:
+                    _upgrade_to_2(conn)
 
     # -- transactions ----------------------------------------------------------------------------------
 
@@ -445,10 +452,13 @@ class Store:
     @staticmethod
     def _finding_values(case_id: str, f: NewFinding, now: datetime) -> dict[str, Any]:
         _check(f.severity, SEVERITY_RANK.keys(), "severity")
-        _check(f.kind, FINDING_KINDS, "finding kind")
+        kind = LEGACY_FINDING_KINDS.get(f.kind, f.kind)
+        _check(kind, FINDING_KINDS, "finding kind")
+        _check(f.scope, FINDING_SCOPES, "finding scope")
         canonical_json(f.evidence)
         return {"case_id": case_id, "check_id": f.check_id, "severity": f.severity,
-                "severity_rank": SEVERITY_RANK[f.severity], "kind": f.kind, "title": f.title, "detail": f.detail,
+                "severity_rank": SEVERITY_RANK[f.severity], "kind": kind, "scope": f.scope, "title": f.title,
+                "detail": f.detail,
                 "artifact_type": f.artifact_type, "artifact_id": f.artifact_id, "evidence": dict(f.evidence),
                 "evidence_ids": list(f.evidence_ids), "user": f.user, "recorded_at": now}
 
@@ -584,6 +594,17 @@ class Store:
                           chain=chain_status(journal, snapshots))
 
 
+# -- schema upgrades ------------------------------------------------------------------------------------
+
+
+def _upgrade_to_2(conn: Connection) -> None:
+    """Findings get a scope (user, mailbox, tenant; existing ones were all about the case's user or mailbox: user)
+    and the kind "prevention" is now "exposure"."""
+    conn.execute(text("ALTER TABLE findings ADD COLUMN scope VARCHAR(16) DEFAULT 'user' NOT NULL"))
+    conn.execute(text("UPDATE findings SET kind = 'exposure' WHERE kind = 'prevention'"))
+    conn.execute(insert(SchemaVersionRow).values(version=2, applied_at=_now()))
+
+
 # -- hashing the journal ---------------------------------------------------------------------------------
 
 
@@ -685,7 +706,8 @@ def _not_collected(row: NotCollectedRow) -> NotCollected:
 
 def _finding(row: FindingRow) -> Finding:
     return Finding(id=row.id, case_id=row.case_id, check_id=row.check_id, severity=row.severity, kind=row.kind,
-                   title=row.title, detail=row.detail, artifact_type=row.artifact_type, artifact_id=row.artifact_id,
+                   scope=row.scope, title=row.title, detail=row.detail, artifact_type=row.artifact_type,
+                   artifact_id=row.artifact_id,
                    evidence=row.evidence, evidence_ids=tuple(int(i) for i in row.evidence_ids), user=row.user,
                    recorded_at=row.recorded_at)
 

@@ -16,7 +16,12 @@ CaseKind = Literal["investigate", "sweep", "hunt"]
 Verdict = Literal["compromised", "suspicious", "clean"]
 CaseStatus = Literal["open", "complete", "interrupted", "failed"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
-FindingKind = Literal["compromise", "prevention"]
+#: compromise: an indicator of compromise (only these make a verdict); exposure: advice (a weakness an attacker
+#: could use, e.g. MFA not required); context: information (e.g. a profile change by a provisioning app).
+FindingKind = Literal["compromise", "exposure", "context"]
+#: What a finding is about: the user's account, their mailbox, or the whole tenant (a transport rule, a consent
+#: for all users). A user's verdict rests only on user and mailbox findings.
+FindingScope = Literal["user", "mailbox", "tenant"]
 # The steps of one action in the journal. ``applying`` is written before the write request is sent and
 # ``applied`` after its response, so a run killed in between is visible on resume.
 JournalStep = Literal["planned", "snapshot", "applying", "applied", "verified", "not_held", "undoing", "undone",
@@ -27,6 +32,9 @@ VERDICTS: frozenset[str] = frozenset(get_args(Verdict))
 CASE_STATUSES: frozenset[str] = frozenset(get_args(CaseStatus))
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 FINDING_KINDS: frozenset[str] = frozenset(get_args(FindingKind))
+#: Kind names from before issue 14, accepted on input and stored under their new name.
+LEGACY_FINDING_KINDS: dict[str, str] = {"prevention": "exposure"}
+FINDING_SCOPES: frozenset[str] = frozenset(get_args(FindingScope))
 JOURNAL_STEPS: frozenset[str] = frozenset(get_args(JournalStep))
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
 MEDIUM_RANK = SEVERITY_RANK["medium"]
@@ -127,6 +135,7 @@ class NewFinding:
     severity: str
     title: str
     kind: str = "compromise"
+    scope: str = "user"
     detail: str | None = None
     artifact_type: str | None = None
     artifact_id: str | None = None
@@ -142,6 +151,7 @@ class Finding:
     check_id: str
     severity: str
     kind: str
+    scope: str
     title: str
     detail: str | None
     artifact_type: str | None
