@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.detect.evidence import NotCollected
+from reclaim.detect.evidence import NotCollected, Window
 from reclaim.detect.model import Severity
 from tests.detect.helpers import NOW, USER, by_check, not_checked, one, run
 
@@ -168,11 +168,11 @@ def test_grants_malformed() -> None:
 # -- prevention -------------------------------------------------------------------------------------
 
 
-def test_mfa_not_required_and_not_registered_is_high_prevention() -> None:
+def test_mfa_not_required_and_not_registered_is_high_exposure() -> None:
     a = run(security_defaults={"isEnabled": False}, ca_policies=[], member_of=[],
             registration_details={"isMfaRegistered": False})
     f = one(by_check(a, "mfa-not-required"))
-    assert f.kind == "prevention" and f.severity is Severity.HIGH and f.artifact.type == "user"
+    assert f.kind == "exposure" and f.severity is Severity.HIGH and f.artifact.type == "user"
     assert a.verdict.name.value == "clean"  # prevention never decides the verdict
 
 
@@ -199,7 +199,7 @@ def test_mfa_not_checkable() -> None:
 
 def test_weak_password_policy() -> None:
     a = run(user={**USER, "passwordPolicies": "DisablePasswordExpiration, DisableStrongPassword"})
-    assert one(by_check(a, "password-policy-weak")).kind == "prevention"
+    assert one(by_check(a, "password-policy-weak")).kind == "exposure"
     assert by_check(run(user={**USER, "passwordPolicies": "DisablePasswordExpiration"}), "password-policy-weak") == []
     assert by_check(run(user={**USER, "passwordPolicies": ["x"]}), "password-policy-weak") == []
 
@@ -213,3 +213,44 @@ def test_session_reused_from_another_country_is_high() -> None:
     assert found["s2"].severity is Severity.HIGH and "sessionReplay" in found["s2"].evidence["kinds"]
     same_country = [sign_in("t1", 1.0, sessionId="x"), sign_in("t2", 0.9, sessionId="x", ip="198.51.100.7")]
     assert by_check(run(sign_ins=[*HOME, *same_country]), "sign-in-anomalies") == []
+
+
+def test_the_baseline_comes_from_before_the_window_so_the_attacker_never_becomes_usual() -> None:
+    """--since 7d on a compromised account: inside the window the attacker's country has as many sign-ins as the
+    user's; the user's own addresses must not be blamed, the attacker's must."""
+    history = [sign_in(f"h{i}", 25 - i, ip="198.51.100.1") for i in range(12)]
+    recent = []
+    for day in (6, 5, 4, 3, 2):
+        recent.append(sign_in(f"own{day}", day, ip="198.51.100.1"))
+        recent.append(sign_in(f"att{day}", day - 0.02, ip="203.0.113.9", country="NG", lat=6.5, lon=3.4))
+    a = run(sign_ins=[*history, *recent], window=Window(NOW - timedelta(days=7), NOW))
+    flagged = {sid for f in by_check(a, "sign-in-anomalies") for sid in f.evidence["signInIds"]}
+    assert not any(sid.startswith("own") for sid in flagged)  # the user's own office is never the suspect
+    assert {"att6", "att5"} <= flagged
+    assert not any(sid.startswith("h") for sid in flagged)  # the baseline is compared with, never reported
+    kinds = {k for f in by_check(a, "sign-in-anomalies") for k in f.evidence["kinds"]}
+    assert {"newCountry", "impossibleTravel"} <= kinds
+    assert "before the investigated period" in " ".join(r for f in by_check(a, "sign-in-anomalies")
+                                                       for r in f.reasons)
+
+
+def test_two_familiar_ends_of_a_jump_are_not_impossible_travel() -> None:
+    history = [sign_in(f"h{i}", 25 - i, ip="198.51.100.1") for i in range(6)] + \
+        [sign_in(f"l{i}", 24 - i, ip="198.51.100.9", country="US", lat=40.7, lon=-74.0) for i in range(3)]
+    jump = [sign_in("de", 2, ip="198.51.100.1"), sign_in("us", 1.98, ip="198.51.100.9", country="US", lat=40.7,
+                                                         lon=-74.0)]
+    a = run(sign_ins=[*history, *jump], window=Window(NOW - timedelta(days=7), NOW))
+    assert by_check(a, "sign-in-anomalies") == []
+
+
+def test_a_provisioning_service_changing_the_profile_is_context() -> None:
+    change = audit("Update user", [{"displayName": "DisplayName", "oldValue": '["Alice Wu"]',
+                                    "newValue": '["Alice Wu-Smith"]'}])
+    for initiator in ({"app": {"displayName": "Workday to Microsoft Entra ID User Provisioning"}},
+                      {"user": {"userPrincipalName": "Sync_DC01_5a2b@contoso.onmicrosoft.com"}}):
+        a = run(directory_audits=[{**change, "initiatedBy": initiator}])
+        f = one(by_check(a, "directory-profile-change"))
+        assert f.kind == "context" and f.severity is Severity.INFO and f.evidence["provisioning"]
+        assert a.verdict.name.value == "clean"
+    unknown_app = run(directory_audits=[{**change, "initiatedBy": {"app": {"displayName": "Mail Sync Pro"}}}])
+    assert one(by_check(unknown_app, "directory-profile-change")).kind == "compromise"

@@ -148,3 +148,14 @@ def test_delegate_dated_by_audit_record_and_undated_is_info() -> None:
             mailbox_permissions=perms, recipient_permissions=[], audit_records=[grant])
     found = {f.artifact.id: f.severity for f in by_check(a, "mailbox-delegate-added")}
     assert found == {"eve@contoso.com": Severity.HIGH, "assistant@contoso.com": Severity.INFO}
+
+
+def test_sweep_rule_removing_a_finance_senders_mail_is_medium_like_the_inbox_rule() -> None:
+    for sender in ("accounts.payable@fabrikam-supplies.example", "invoices@vendor.example", "billing@saas.example"):
+        a = run(sweep_rules=[{"RuleId": "s1", "Name": "tidy", "Enabled": True, "Sender": sender,
+                              "SourceFolder": "Inbox", "DestinationFolder": None}])
+        f = one(by_check(a, "sweep-rule"))
+        assert f.severity is Severity.MEDIUM and any("finance or billing" in r for r in f.reasons), sender
+    newsletter = run(sweep_rules=[{"RuleId": "s2", "Name": "news", "Enabled": True, "Sender": "deals@shop.example",
+                                   "DestinationFolder": "Deleted Items"}])
+    assert one(by_check(newsletter, "sweep-rule")).severity is Severity.LOW

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from reclaim.cli.common import reclaim_errors
+from reclaim.cli.common import DB_OPTION, reclaim_errors
 from reclaim.cli.console import console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 
@@ -42,6 +42,7 @@ def _domain(value: str) -> str:
 
 
 def indicates_compromise(analyses: Sequence[Analysis]) -> bool:
+    """Exit code 1: a compromise indicator of medium or more, about the user or about the tenant."""
     from reclaim.detect.model import Severity
 
     return any(f.kind == "compromise" and f.severity.rank >= Severity.MEDIUM.rank
@@ -66,16 +67,41 @@ def render_analysis(out: Console, analysis: Analysis) -> None:
               f"[dim]{safe(analysis.verdict.because)}[/dim]")
     if analysis.window is not None and analysis.window.since is not None:
         out.print(f"  [dim]suspicious window from {analysis.window.since.strftime('%Y-%m-%d %H:%M')} UTC[/dim]")
-    ordered = sorted(analysis.findings, key=lambda f: (-f.severity.rank, f.title))
+    ordered = sorted(analysis.user_findings, key=lambda f: (-f.severity.rank, f.title))
     for finding in (f for f in ordered if f.kind == "compromise"):
         render_finding(out, finding)
-    prevention = [f for f in ordered if f.kind == "prevention"]
-    if prevention:
-        out.print("  [bold]prevention[/bold]")
-        for finding in prevention:
-            render_finding(out, finding)
+    for title, kind in (("context (no verdict rests on these)", "context"),
+                        ("exposure: advice, not a sign of compromise", "exposure")):
+        chosen = [f for f in ordered if f.kind == kind]
+        if chosen:
+            out.print(f"  [bold]{title}[/bold]")
+            for finding in chosen:
+                render_finding(out, finding)
+    render_tenant(out, analysis)
     for nc in analysis.not_checked:
         out.print(f"  [dim]not checked: {safe(nc.check)}: {safe(nc.reason)}[/dim]")
+
+
+def render_tenant(out: Console, analysis: Analysis) -> None:
+    """The tenant's own verdict and findings, apart from the user's (they never make the user compromised)."""
+    tenant = analysis.tenant_findings
+    if not tenant:
+        return
+    verdict = analysis.tenant.name.value
+    style = _VERDICT_STYLE[verdict]
+    out.print(f"  [bold]the tenant[/bold]  [{style}]{verdict}[/{style}]  [dim]{safe(analysis.tenant.because)}; "
+              "tenant-wide, not this user's verdict[/dim]")
+    for finding in sorted(tenant, key=lambda f: (-f.severity.rank, f.title)):
+        render_finding(out, finding)
+    seen: set[str] = set()
+    for actor in analysis.actors():
+        user = str(actor["user"])
+        out.print(f"           [dim]{safe(actor.get('operation') or 'changed')} by[/dim] {safe(user)} "
+                  f"[dim]at {safe(actor.get('time') or '?')} from {safe(actor.get('ip') or '?')}[/dim]")
+        if user.casefold() != analysis.user.casefold() and user.casefold() not in seen:
+            seen.add(user.casefold())
+            out.print(f"           next: [bold]reclaim investigate {safe(user)}[/bold] (the account that made "
+                      "this change)")
 
 
 def rules_document(path: Path, domains: Sequence[str], analyses: Sequence[Analysis], rule_count: int) -> dict[str, Any]:
@@ -112,6 +138,42 @@ def rules(
         if quiet:
             console.print(f"[green]no findings[/green] for {len(quiet)} mailbox(es): {safe(', '.join(sorted(quiet)))}")
     raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
+
+
+@app.command("case")
+def case(
+    case_id: str = typer.Argument(..., metavar="CASE", help="An investigation case (reclaim cases list)."),
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Re-run today's checks on a stored investigation's evidence (no tenant needed) and compare.
+
+    Says which findings are new, gone or rated differently than when the case was made. Exit codes:
+    0 nothing of medium severity or above, 1 compromise indicators found, 2 bad input.
+    """
+    from reclaim.collect.reanalyze import reanalyze
+    from reclaim.store import Store
+
+    with reclaim_errors():
+        store = Store(db)
+        try:
+            result = reanalyze(store, case_id)
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(inert_json(result.to_json()))
+    else:
+        render_analysis(console, result.analysis)
+        if result.same:
+            console.print(f"[green]same as stored[/green]: today's checks find what case {safe(case_id)} found")
+        else:
+            console.print(f"[yellow]differs from stored[/yellow] (verdict then: {safe(result.stored_verdict)}):")
+            for label, keys in (("new", result.added), ("gone", result.removed)):
+                for check, kind, artifact in keys:
+                    console.print(f"  {label:7} {safe(check)} · {safe(kind)} {safe(artifact)}")
+            for (check, kind, artifact), (then, now) in result.changed.items():
+                console.print(f"  changed {safe(check)} · {safe(kind)} {safe(artifact)}: {safe(then)} → {safe(now)}")
+    raise typer.Exit(EXIT_FINDINGS if indicates_compromise([result.analysis]) else EXIT_OK)
 
 
 @app.command("checks")

@@ -18,7 +18,6 @@ case — never an empty list.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,23 +25,19 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.aio import gather_or_cancel
+from reclaim.collect.collection import ABSENT, Collection, new_finding, reason_for
 from reclaim.detect.engine import Analysis, analyze
-from reclaim.detect.evidence import AUDIT_OPERATIONS, EvidenceBundle, NotCollected, Window
-from reclaim.errors import BadInput, CannotConnect
-from reclaim.m365 import (
-    AccessDenied,
-    AuthenticationFailed,
-    Connection,
-    LicenseRequired,
-    M365Error,
-    MailboxNotEnabled,
-    NotFound,
-    Throttled,
-    Unreachable,
+from reclaim.detect.evidence import (
+    AUDIT_OPERATIONS,
+    TENANT_AUDIT_OPERATIONS,
+    TENANT_DIRECTORY_ACTIVITIES,
+    EvidenceBundle,
 )
+from reclaim.errors import BadInput, CannotConnect
+from reclaim.m365 import AuthenticationFailed, Connection, M365Error, NotFound, Unreachable
 from reclaim.m365.throttle import IDENTITY_PROTECTION_SPACING, Pacer
 from reclaim.store import Store
-from reclaim.store.models import NewEvidence, NewFinding, NewTimelineEvent
+from reclaim.store.models import NewTimelineEvent
 
 JSON = dict[str, Any]
 
@@ -57,6 +52,9 @@ TRACE_MAX_AGE = timedelta(days=90)
 
 #: Default investigation window.
 DEFAULT_SINCE = timedelta(days=30)
+#: Sign-ins are read this much further back than the window: the user's usual countries and addresses come
+#: from before the suspicious activity (the service keeps what its retention allows: 30 days with Entra P1).
+SIGN_IN_BASELINE = timedelta(days=30)
 
 Progress = Callable[[str], None]
 
@@ -76,16 +74,6 @@ class Investigation:
         body = self.analysis.to_json()
         user = {k: self.user.get(k) for k in ("id", "userPrincipalName", "displayName", "mail", "accountEnabled")}
         return {"user": user, "verdict": body.pop("verdict"), "case": self.case_id, **body}
-
-
-@dataclass
-class _Collected:
-    """What the collectors gathered, before it becomes a bundle and evidence rows."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)
-    evidence: list[tuple[str, NewEvidence]] = field(default_factory=list)
-    requests: int = 0
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -110,22 +98,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return moment
 
 
-def reason_for(exc: M365Error) -> str:
-    """A not-collected reason a person can act on."""
-    if isinstance(exc, AccessDenied):
-        needs = " or ".join(x for x in (exc.missing_permission, exc.missing_role) if x)
-        return f"missing permission {needs}" if needs else "access denied (a permission or role is missing)"
-    if isinstance(exc, LicenseRequired):
-        return f"licence required: {exc.message}"
-    if isinstance(exc, Throttled):
-        return "throttled: the service kept refusing after retries"
-    if isinstance(exc, MailboxNotEnabled):
-        return "the user has no Exchange Online mailbox"
-    if isinstance(exc, NotFound):
-        return f"not found: {exc.message}"
-    return exc.message
-
-
 class _Collector:
     """Runs the requests of one investigation and records each payload or the reason it is missing."""
 
@@ -138,36 +110,16 @@ class _Collector:
         self.until = until
         self.progress = progress
         self.audit_wait = audit_wait
-        self.out = _Collected()
-        self.fatal: M365Error | None = None
+        self.out = Collection()
         self.paced = Pacer(spacing)
 
     # -- plumbing ------------------------------------------------------------------------------------
 
-    def _store(self, kind: str, source: str, request: JSON, payload: Any) -> None:
-        self.out.values[kind] = payload
-        self.out.evidence.append((kind, NewEvidence(kind=kind, source=source, request=request, payload=payload,
-                                                    collected_at=datetime.now(UTC))))
-
     async def _run(self, kind: str, source: str, request: JSON, fetch: Callable[[], Awaitable[Any]],
-                   *, absent: Any = ...) -> Any:
-        """Fetch one artifact; on failure record why. ``absent`` is the value for a 404 (if a 404 means none)."""
-        try:
-            payload = await fetch()
-        except (AuthenticationFailed, Unreachable) as exc:
-            self.fatal = self.fatal or exc
-            self.out.missing[kind] = reason_for(exc)
-            return None
-        except NotFound as exc:
-            if absent is ...:
-                self.out.missing[kind] = reason_for(exc)
-                return None
-            payload = absent
-        except M365Error as exc:
-            self.out.missing[kind] = reason_for(exc)
-            return None
-        self._store(kind, source, request, payload)
-        if self.progress is not None:
+                   *, absent: Any = ABSENT) -> Any:
+        """Fetch one artifact through the collection (payload or the reason it is missing)."""
+        payload = await self.out.fetch(kind, source, request, fetch, absent=absent)
+        if self.progress is not None and kind in self.out.values:
             self.progress(kind)
         return payload
 
@@ -218,9 +170,9 @@ class _Collector:
         except (AuthenticationFailed, Unreachable):
             raise
         except M365Error as exc:
-            self.out.missing["user"] = reason_for(exc)
+            self.out.lack("user", reason_for(exc))
             return None
-        self._store("user", "graph", request, user)
+        self.out.record("user", "graph", request, user)
         return user
 
     async def domains(self) -> None:
@@ -246,10 +198,11 @@ class _Collector:
         return self.until.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     async def sign_ins(self) -> None:
+        """The window's sign-ins and, before them, the baseline the user's usual places come from."""
         upn = self.upn.replace("'", "''")
+        start = (self.since - SIGN_IN_BASELINE).strftime("%Y-%m-%dT%H:%M:%SZ")
         await self.graph("sign_ins", "/auditLogs/signIns",
-                         {"$filter": f"userPrincipalName eq '{upn}' and createdDateTime ge {self._since()}",
-                          "$top": "1000"})
+                         {"$filter": f"userPrincipalName eq '{upn}' and createdDateTime ge {start}", "$top": "1000"})
 
     async def risky_user(self) -> None:
         upn = self.upn.replace("'", "''")
@@ -303,11 +256,19 @@ class _Collector:
                          {"$search": '"5.1.8"', "$select": MESSAGE_SELECT, "$top": "250"}, mailbox=True)
 
     async def audit_records(self) -> None:
-        """The unified audit log's events that date rules, forwarding, delegates, auto-replies and deletions,
-        through an audit-log query (asynchronous on the service)."""
-        body = {"displayName": f"reclaim: mailbox events of {self.upn}",
-                "filterStartDateTime": self._since(), "filterEndDateTime": self._until(),
-                "operationFilters": list(AUDIT_OPERATIONS), "userPrincipalNameFilters": [self.upn]}
+        """The unified audit log's events that date rules, forwarding, delegates, auto-replies and deletions."""
+        await self._audit_query("audit_records", f"reclaim: mailbox events of {self.upn}",
+                                {"operationFilters": list(AUDIT_OPERATIONS), "userPrincipalNameFilters": [self.upn]})
+
+    async def tenant_audit_records(self) -> None:
+        """Tenant-wide admin changes by anyone (transport rules, audit settings): who made a tenant finding."""
+        await self._audit_query("tenant_audit_records", "reclaim: tenant-wide admin changes",
+                                {"operationFilters": list(TENANT_AUDIT_OPERATIONS)})
+
+    async def _audit_query(self, kind: str, name: str, filters: JSON) -> None:
+        """One unified audit log search (asynchronous on the service): create, poll, read its records."""
+        body = {"displayName": name, "filterStartDateTime": self._since(), "filterEndDateTime": self._until(),
+                **filters}
         request = {"method": "POST", "url": "/security/auditLog/queries", "body": body}
 
         async def fetch() -> list[JSON]:
@@ -335,7 +296,13 @@ class _Collector:
             # Graph wraps each unified-audit-log record; its auditData is the record itself.
             return [r["auditData"] if isinstance(r.get("auditData"), dict) else r for r in records]
 
-        await self._run("audit_records", "graph", request, fetch)
+        await self._run(kind, "graph", request, fetch)
+
+    async def tenant_directory_audits(self) -> None:
+        """Directory changes to the tenant by anyone: consent for every user, app roles, domain federation."""
+        names = " or ".join(f"activityDisplayName eq '{a}'" for a in TENANT_DIRECTORY_ACTIVITIES)
+        await self.graph("tenant_directory_audits", "/auditLogs/directoryAudits",
+                         {"$filter": f"({names}) and activityDateTime ge {self._since()}"})
 
     async def alerts(self) -> None:
         await self.graph("alerts", "/security/alerts_v2", {"$filter": f"createdDateTime ge {self._since()}"})
@@ -387,6 +354,10 @@ class _Collector:
             self.exchange("cas_mailbox", "Get-CASMailbox", ident, single=True),
             self.exchange("blocked_senders", "Get-BlockedSenderAddress", {}),
             self.exchange("transport_rules", "Get-TransportRule", {}),
+            self.exchange("audit_config", "Get-AdminAuditLogConfig", {}, single=True),
+            self.exchange("audit_bypass", "Get-MailboxAuditBypassAssociation", ident),
+            self.tenant_audit_records(),
+            self.tenant_directory_audits(),
         ]
         user_task = asyncio.ensure_future(self.user())
         others = asyncio.ensure_future(gather_or_cancel(*jobs))
@@ -409,7 +380,7 @@ class _Collector:
                                    {"$filter": f"targetResources/any(t: t/id eq '{uid}') and "
                                                f"activityDateTime ge {self._since()}"}))
         else:
-            self.out.missing["directory_audits"] = self.out.missing.get("user", "the user object was not read")
+            self.out.lack("directory_audits", self.out.missing.get("user", "the user object was not read"))
         await gather_or_cancel(*jobs)
 
     async def risk_detections(self) -> None:
@@ -420,7 +391,7 @@ class _Collector:
     async def service_principals(self) -> None:
         grants = self.out.values.get("oauth_grants")
         if not isinstance(grants, list):
-            self.out.missing["service_principals"] = "the OAuth grants were not read"
+            self.out.lack("service_principals", "the OAuth grants were not read")
             return
         ids = sorted({str(g["clientId"]) for g in grants if isinstance(g, dict) and g.get("clientId")})
 
@@ -459,40 +430,9 @@ class _Collector:
             except NotFound:
                 continue
             except M365Error as exc:
-                self.out.missing.setdefault("folders", reason_for(exc))
+                self.out.lack("folders", reason_for(exc))
                 return
             folders.append(folder)
-
-
-def _concerning(alerts: Any, user: JSON | None, upn: str) -> Any:
-    """The tenant's alerts that name this user (by UPN, mail or object id anywhere in the alert)."""
-    if not isinstance(alerts, list):
-        return alerts
-    keys = {upn.lower()}
-    if user:
-        keys |= {str(user.get(k)).lower() for k in ("id", "mail", "userPrincipalName") if user.get(k)}
-    return [a for a in alerts if any(k in json.dumps(a, ensure_ascii=False).lower() for k in keys)]
-
-
-def _bundle(collected: _Collected, since: datetime, until: datetime, upn: str) -> EvidenceBundle:
-    if "alerts" in collected.values:
-        # stored as received (every alert of the window); the checks get the ones about this user
-        collected = _Collected(values={**collected.values, "alerts": _concerning(
-            collected.values["alerts"], collected.values.get("user"), upn)},
-            missing=collected.missing, evidence=collected.evidence, requests=collected.requests)
-    values: dict[str, Any] = {}
-    for name in EvidenceBundle.__dataclass_fields__:
-        if name in ("window", "now", "mailbox_owner"):
-            continue
-        if name in collected.missing:
-            values[name] = NotCollected(collected.missing[name])
-        elif name in collected.values:
-            values[name] = collected.values[name]
-    # The owner's addresses scope the tenant-wide lists (blocked senders): without the user object they would
-    # otherwise scope nothing, and another user's block would be reported as this user's.
-    user = collected.values.get("user")
-    owner = str(user.get("userPrincipalName") or upn) if isinstance(user, dict) else upn
-    return EvidenceBundle(**values, window=Window(since, until), now=until, mailbox_owner=owner)
 
 
 async def investigate(conn: Connection, store: Store, user: str, *, since: datetime | None = None,
@@ -508,8 +448,6 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
     since = since or (until - DEFAULT_SINCE)
     collector = _Collector(conn, user, since, until, progress, audit_wait, identity_protection_spacing)
     found = await collector.stage_one()
-    if collector.fatal is not None:
-        raise collector.fatal
     await collector.stage_two(found)
     collected = collector.out
     if found is not None and not found.get("userPrincipalName"):
@@ -520,60 +458,33 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
         reasons = sorted(set(collected.missing.values()))
         raise CannotConnect(f"nothing about {upn} could be collected: {'; '.join(reasons)[:300]}",
                             hint="run `reclaim tenant check` to see which permissions are missing")
-    bundle = _bundle(collected, since, until, upn)
+    bundle = collected.bundle(since=since, until=until, owner=upn)
     analysis = analyze(bundle)
     tenant = await conn.tenant_id()
-    evidence_ids: dict[str, list[int]] = {}
     with store.transaction():
         case = store.create_case("investigate", upn, tenant=tenant, since=since, until=until)
-        ids = store.add_evidence_many(case.id, (item for _, item in collected.evidence))
-        for (kind, _), eid in zip(collected.evidence, ids, strict=True):
-            evidence_ids.setdefault(kind, []).append(eid)
-        for kind, reason in sorted(collected.missing.items()):
-            store.record_not_collected(case.id, kind, reason, subject=upn)
-        store.add_findings(case.id, (_new_finding(f, upn, evidence_ids) for f in analysis.findings))
+        evidence_ids = collected.store_evidence(store, case.id, subject=upn)
+        store.add_findings(case.id, (new_finding(f, upn, evidence_ids) for f in analysis.findings))
         store.add_timeline(case.id, (NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
                                                       artifact_type=e.artifact.type if e.artifact else None,
                                                       artifact_id=e.artifact.id if e.artifact else None,
                                                       source=e.check, user=upn)
                                      for e in analysis.timeline))
-        window = analysis.window
-        summary = {"verdict": analysis.verdict.name.value, "because": analysis.verdict.because,
-                   "notChecked": [n.to_json() for n in analysis.not_checked],
-                   "suspiciousWindow": None if window is None else {
-                       "since": window.since.isoformat() if window.since else None,
-                       "until": window.until.isoformat() if window.until else None},
-                   "user": {k: user_obj.get(k) for k in ("id", "userPrincipalName", "displayName")},
-                   "requests": collected.requests}
+        summary = case_summary(analysis, user_obj, collected.requests)
         store.set_verdict(case.id, analysis.verdict.name.value, summary=summary)
     return Investigation(case_id=case.id, user=user_obj, analysis=analysis, bundle=bundle,
                          evidence_ids=evidence_ids, requests=collected.requests)
 
 
-#: Which evidence kinds a finding's artifact rests on.
-_ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {
-    "inboxRule": ("graph_rules", "exo_rules", "folders"), "sweepRule": ("sweep_rules",),
-    "mailboxForwarding": ("mailbox",), "signIn": ("sign_ins",), "directoryAudit": ("directory_audits",),
-    "authenticationMethod": ("auth_methods",), "oauth2PermissionGrant": ("oauth_grants", "service_principals"),
-    "mailboxPermission": ("mailbox_permissions",), "recipientPermission": ("recipient_permissions",),
-    "mobileDevice": ("mobile_devices",), "blockedSender": ("blocked_senders", "ndr_messages", "alerts"),
-    "sentItemsGap": ("message_trace", "sent_items"), "automaticReplies": ("mailbox_settings",),
-    "transportRule": ("transport_rules",), "riskyUser": ("risky_user", "risk_detections"),
-    "user": ("user", "ca_policies", "security_defaults", "registration_details"),
-    "messageTrace": ("message_trace",), "auditRecord": ("audit_records",),
-}
+def case_summary(analysis: Analysis, user: JSON, requests: int) -> JSON:
+    """What an investigation case records besides its rows: the verdicts, what was not checked, the window."""
+    body = analysis.to_json()
+    return {"verdict": analysis.verdict.name.value, "because": analysis.verdict.because,
+            "notChecked": body["notChecked"],
+            "suspiciousWindow": body["suspiciousWindow"],
+            "tenant": {k: v for k, v in body["tenant"].items() if k != "findings"},
+            "user": {k: user.get(k) for k in ("id", "userPrincipalName", "displayName")},
+            "requests": requests}
 
 
-def _new_finding(finding: Any, upn: str, evidence_ids: dict[str, list[int]]) -> NewFinding:
-    kinds = _ARTIFACT_EVIDENCE.get(finding.artifact.type, ())
-    ids = tuple(i for k in kinds for i in evidence_ids.get(k, []))
-    return NewFinding(check_id=finding.check, severity=finding.severity.value, title=finding.title,
-                      kind=finding.kind, detail="; ".join(finding.reasons) or None,
-                      artifact_type=finding.artifact.type, artifact_id=finding.artifact.id,
-                      evidence={**dict(finding.evidence), "symptom": finding.symptom,
-                                "time": finding.time.isoformat() if finding.time else None,
-                                "reasons": list(finding.reasons)},
-                      evidence_ids=ids, user=upn)
-
-
-__all__ = ["DEFAULT_SINCE", "Investigation", "investigate", "parse_since", "reason_for"]
+__all__ = ["DEFAULT_SINCE", "Investigation", "case_summary", "investigate", "parse_since", "reason_for"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from reclaim.detect.evidence import Window
+from reclaim.detect.evidence import EvidenceBundle, Window
 from reclaim.detect.model import Severity
 
 
@@ -52,8 +52,21 @@ class Context:
     suspicious_reason: str | None = None
     #: Audit-log rule events by rule name (casefolded).
     rule_events: dict[str, list[RuleEvent]] = field(default_factory=dict)
-    #: IPs and countries the user normally signs in from (from sign-ins before the suspicious window).
-    known_ips: frozenset[str] = frozenset()
+    #: Evidence kinds that were not collected, with the reason (a rule check that needs one says so).
+    missing: Mapping[str, str] = field(default_factory=dict)
+    #: The evidence being analysed (``None`` for rules read offline), for rule checks that weigh other evidence.
+    bundle: EvidenceBundle | None = None
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def in_suspicious_window(self, moment: datetime | None) -> bool:
         return self.suspicious is not None and self.suspicious.contains(moment)
+
+    def memo(self, key: str, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per analysis (a rule check derives something from the bundle for every rule)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: _T = self._memo[key]
+        return value
+
+
+_T = TypeVar("_T")

@@ -1,23 +1,34 @@
 """Correlation: the suspicious window, the timeline, and the verdict.
 
+Every rule here reads the checks' own metadata (:class:`~reclaim.detect.registry.CheckMeta`), never a
+list of check ids.
+
 Suspicious window
-    From the earliest time of a phase-1 compromise finding of medium severity or more (an anomalous
-    sign-in, a rule created from an unusual IP, forwarding set, a risk detection ...) minus one hour,
-    to the time of collection. Phase-2 checks raise what was created inside it (MFA methods, devices,
-    OAuth grants, delegates, automatic replies). No such finding: no window.
+    From the earliest time of a phase-1 compromise finding about the user or their mailbox, of medium
+    severity or more (an anomalous sign-in, a rule created from an unusual IP, forwarding set, a risk
+    detection ...) minus one hour, to the time of collection. Phase-2 checks raise what was created inside
+    it (MFA methods, devices, OAuth grants, delegates, automatic replies). No such finding: no window.
+    Tenant-wide findings do not open a user's window: the tenant is not the user.
 
 Changes made by the attacker
-    An inbox rule, mailbox forwarding or bulk delete whose audit event came from the IP of a suspicious
-    sign-in is raised to at least high; a low rule finding dated inside the window becomes medium.
+    A change found by a check marked ``raised_by_attacker_ip`` (an inbox rule, mailbox forwarding, a bulk
+    delete) whose audit event came from an address a ``marks_attacker_ip`` check named (a suspicious
+    sign-in) is raised to at least high; a low such finding dated inside the window becomes medium.
 
-Verdict (per user; prevention findings never count)
-    ``compromised``: any compromise finding of high or critical severity, or medium findings from at
-    least two different checks of which at least one falls inside the suspicious window (two
-    independent footprints of the same intrusion) and at least one shows access or action, not only an
-    attempt or a suspicion (denied MFA prompts, an Identity Protection risk level).
-    ``suspicious``: otherwise any medium compromise finding.
+Verdict (per user: only compromise findings of scope user or mailbox count; exposure, context and
+tenant findings never do)
+    ``compromised``: any such finding of high or critical severity, or medium findings from at least two
+    different checks of which at least one falls inside the suspicious window (two independent footprints
+    of the same intrusion) and at least one shows access or action, not only an attempt or a suspicion
+    (a check marked ``attempt_only``: an Identity Protection risk level; or a finding saying so: denied MFA
+    prompts).
+    ``suspicious``: otherwise any medium such finding.
     ``clean``: otherwise (low findings are listed but do not change the verdict); the verdict says how
     many checks could not run, because "clean" only covers what was checked.
+
+Tenant verdict
+    The same rules over the tenant-scoped compromise findings: "the tenant shows signs of an admin
+    compromise" is its own verdict, shown apart, and never makes a user compromised.
 """
 
 from __future__ import annotations
@@ -30,12 +41,13 @@ from typing import Any
 from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle, ListKind, Window
 from reclaim.detect.fields import get, iso, items, mappings, text, when
 from reclaim.detect.model import Artifact, Finding, NotChecked, Severity, Verdict, VerdictName
+from reclaim.detect.registry import meta_of, resolve
 
 MARGIN = timedelta(hours=1)
 
 
 def suspicious_window(findings: Iterable[Finding], now: datetime) -> tuple[Window | None, str | None]:
-    anchors = [f for f in findings if f.kind == "compromise" and f.severity.rank >= Severity.MEDIUM.rank
+    anchors = [f for f in map(resolve, findings) if f.counts_for_user and f.severity.rank >= Severity.MEDIUM.rank
                and f.time is not None]
     if not anchors:
         return None, None
@@ -59,10 +71,10 @@ def normalise_ip(value: str | None) -> str | None:
 
 
 def attacker_ips(findings: Iterable[Finding]) -> frozenset[str]:
-    """IPs of suspicious sign-ins (medium or more)."""
+    """Addresses the attacker used: those findings of medium or more name, whose check ``marks_attacker_ip``."""
     out: set[str] = set()
     for f in findings:
-        if f.check == "sign-in-anomalies" and f.severity.rank >= Severity.MEDIUM.rank:
+        if f.severity.rank >= Severity.MEDIUM.rank and _meta(f.check, "marks_attacker_ip"):
             ip = normalise_ip(str(f.evidence.get("ipAddress") or ""))
             if ip:
                 out.add(ip)
@@ -85,7 +97,7 @@ def correlate_changes(findings: Sequence[Finding], window: Window | None, ips: f
     """
     out: list[Finding] = []
     for f in findings:
-        if f.check.startswith("inbox-rule") or f.check in ("mailbox-forwarding", "audit-bulk-delete"):
+        if _meta(f.check, "raised_by_attacker_ip"):
             shared = sorted(_ips_of(f) & ips)
             if shared:
                 f = replace(f, severity=max(f.severity, Severity.HIGH, key=lambda s: s.rank),
@@ -96,16 +108,33 @@ def correlate_changes(findings: Sequence[Finding], window: Window | None, ips: f
     return out
 
 
-#: Checks whose findings say someone tried or that Microsoft suspects, not that an attacker got in or acted.
-ATTEMPT_CHECKS = frozenset({"risky-user"})
+def _meta(check: str, fact: str) -> bool:
+    """A correlation fact of a check's metadata (``False`` for a finding of no built-in check)."""
+    try:
+        return bool(getattr(meta_of(check), fact))
+    except KeyError:
+        return False
 
 
 def attempt_only(finding: Finding) -> bool:
-    return finding.check in ATTEMPT_CHECKS or finding.evidence.get("attemptOnly") is True
+    return _meta(finding.check, "attempt_only") or finding.evidence.get("attemptOnly") is True
 
 
 def verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked], window: Window | None) -> Verdict:
-    compromise = [f for f in findings if f.kind == "compromise"]
+    """The user's verdict: from compromise findings about the user or their mailbox only."""
+    return _judge([f for f in map(resolve, findings) if f.counts_for_user], not_checked, window)
+
+
+def tenant_verdict(findings: Sequence[Finding], not_checked: Sequence[NotChecked] = ()) -> Verdict:
+    """The tenant's verdict, from its tenant-scoped compromise findings (never a user's)."""
+    tenant = [f for f in map(resolve, findings) if f.kind == "compromise" and f.scope == "tenant"]
+    result = _judge(tenant, not_checked, None)
+    if result.name is VerdictName.CLEAN:
+        return result
+    return replace(result, because=f"the tenant shows signs of an admin compromise: {result.because}")
+
+
+def _judge(compromise: Sequence[Finding], not_checked: Sequence[NotChecked], window: Window | None) -> Verdict:
     strong = [f for f in compromise if f.severity.rank >= Severity.HIGH.rank]
     if strong:
         return Verdict(VerdictName.COMPROMISED, f"{len(strong)} high or critical compromise indicator(s)",
@@ -167,8 +196,8 @@ def timeline(bundle: EvidenceBundle, findings: Sequence[Finding]) -> list[Timeli
     events: list[TimelineEvent] = []
     for s in _records(bundle, "sign_ins"):
         t = when(s, "createdDateTime")
-        if t is None:
-            continue
+        if t is None or not bundle.window.contains(t):
+            continue  # the baseline read before the investigated period is not part of its story
         loc = get(s, "location")
         country = text(loc, "countryOrRegion") or "?"
         status = get(s, "status")

@@ -22,8 +22,8 @@ from reclaim.detect.context import Context, RuleEvent, RuleSignal
 from reclaim.detect.correlate import TimelineEvent
 from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle, NotCollected, Window
 from reclaim.detect.fields import iso, items, mappings, strings, text, when
-from reclaim.detect.model import Finding, NotChecked, Severity, Verdict
-from reclaim.detect.registry import Check, checks
+from reclaim.detect.model import Finding, NotChecked, Severity, Verdict, VerdictName
+from reclaim.detect.registry import Check, CheckMeta, checks, resolve
 from reclaim.detect.rules import InboxRule, folder_index, from_exchange, from_graph, merge_rules
 
 RULE_OPERATIONS = frozenset({"new-inboxrule", "set-inboxrule", "updateinboxrules", "enable-inboxrule",
@@ -39,18 +39,36 @@ class Analysis:
     window: Window | None
     timeline: tuple[TimelineEvent, ...] = ()
     rules: tuple[InboxRule, ...] = field(default=(), compare=False)
+    #: the tenant's own verdict, from tenant-scoped findings (never part of the user's)
+    tenant: Verdict = field(default_factory=lambda: Verdict(VerdictName.CLEAN, "no tenant-wide indicator"))
+
+    @property
+    def user_findings(self) -> tuple[Finding, ...]:
+        """Findings about the user and their mailbox (the user's verdict rests on their compromise ones)."""
+        return tuple(f for f in self.findings if f.scope != "tenant")
+
+    @property
+    def tenant_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.scope == "tenant")
 
     @property
     def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+        """The highest severity of a finding about the user or their mailbox."""
+        return max((f.severity for f in self.user_findings), key=lambda s: s.rank, default=None)
+
+    def actors(self) -> list[dict[str, Any]]:
+        """Who created or changed the tenant-scoped artifacts, from the audit trail (``evidence.changedBy``)."""
+        return actors_of(self.tenant_findings)
 
     def to_json(self) -> dict[str, Any]:
         """The ``investigate --json`` shape of DESIGN.md (without ``user``/``case``, which the caller adds)."""
-        ordered = sorted(self.findings, key=lambda f: (-f.severity.rank, f.check, f.artifact.id))
+        ordered = _ordered(self.user_findings)
         return {
             "verdict": self.verdict.name.value,
             "because": self.verdict.because,
             "findings": [f.to_json() for f in ordered],
+            "tenant": {"verdict": self.tenant.name.value, "because": self.tenant.because,
+                       "findings": [f.to_json() for f in _ordered(self.tenant_findings)], "actors": self.actors()},
             "notChecked": [n.to_json() for n in self.not_checked],
             "suspiciousWindow": None if self.window is None else {
                 "since": iso(self.window.since), "until": iso(self.window.until)},
@@ -58,41 +76,43 @@ class Analysis:
         }
 
 
+def _ordered(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.check, f.artifact.id))
+
+
+def actors_of(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """The people who made tenant-scoped changes: ``evidence.changedBy`` entries of the findings, each with
+    the artifact it changed, oldest first."""
+    out: list[dict[str, Any]] = []
+    for f in findings:
+        for change in f.evidence.get("changedBy") or []:
+            if isinstance(change, Mapping) and change.get("user"):
+                out.append({**change, "artifact": f.artifact.to_json(), "check": f.check})
+    return sorted(out, key=lambda a: str(a.get("time") or ""))
+
+
 # -- rules -----------------------------------------------------------------------------------------
 
-def mailbox_rules(bundle: EvidenceBundle) -> tuple[list[InboxRule], list[NotChecked]]:
-    """The mailbox's rules from whatever was collected, and what that leaves unchecked."""
+def mailbox_rules(bundle: EvidenceBundle) -> list[InboxRule]:
+    """The mailbox's rules from whatever was collected (Graph and Exchange merged, hidden ones marked)."""
     owner = owner_of(bundle)
-    missing: list[NotChecked] = []
-    folders: dict[str, Mapping[str, Any]] = {}
     try:
         folders = folder_index(bundle.records("folders"))
-    except ArtifactMissing as exc:
-        folders_reason: str | None = exc.reason
-    else:
-        folders_reason = None
+    except ArtifactMissing:
+        folders = {}
     graph: list[InboxRule] | None = None
     exo: list[InboxRule] | None = None
-    reasons: list[str] = []
     try:
         graph = [from_graph(r, folders, owner) for r in bundle.records("graph_rules")]
-    except ArtifactMissing as exc:
-        reasons.append(str(exc))
+    except ArtifactMissing:
+        graph = None
     try:
         exo = [from_exchange(r, "exo", owner) for r in bundle.records("exo_rules")]
-    except ArtifactMissing as exc:
-        reasons.append(str(exc))
+    except ArtifactMissing:
+        exo = None
     if graph is None and exo is None:
-        return [], [NotChecked(c.meta.id, "; ".join(reasons)) for c in checks() if c.assess is not None]
-    if exo is None:
-        missing.append(NotChecked("inbox-rule-hidden", f"{reasons[-1]}: hidden rules are only visible through "
-                                  "Exchange Get-InboxRule -IncludeHidden"))
-    rules = merge_rules(graph, exo)
-    unresolved = [r for r in rules if r.actions.move_to and not r.actions.move_to.resolved]
-    if unresolved and folders_reason:
-        missing.append(NotChecked("inbox-rule-hiding", f"folders not collected ({folders_reason}): the "
-                                  f"destination of {len(unresolved)} rule(s) moving mail is unknown"))
-    return rules, missing
+        return []
+    return merge_rules(graph, exo)
 
 
 def owner_of(bundle: EvidenceBundle) -> str:
@@ -148,34 +168,47 @@ def build_context(bundle: EvidenceBundle) -> Context:
     except ArtifactMissing as exc:
         domains, reason = None, exc.reason
     return Context(domains=domains, domains_reason=reason, now=bundle.now, window=bundle.window,
-                   own_addresses=_own_addresses(bundle), rule_events=rule_events(bundle))
+                   own_addresses=_own_addresses(bundle), rule_events=rule_events(bundle),
+                   missing=bundle.not_collected(), bundle=bundle)
 
 
 def _rule_findings(rules: Sequence[InboxRule], context: Context,
                    rule_checks: Sequence[Check]) -> tuple[list[Finding], list[NotChecked]]:
     findings: list[Finding] = []
-    not_checked: list[NotChecked] = []
+    unjudged: dict[str, list[NotChecked]] = {}
     for rule in rules:
         signals: list[RuleSignal] = []
         for check in rule_checks:
             assert check.assess is not None
-            signals.extend(check.assess(rule, context))
+            for answer in check.assess(rule, context):
+                if isinstance(answer, NotChecked):
+                    unjudged.setdefault(answer.check, []).append(answer)
+                else:
+                    signals.append(answer)
         finding = rulescore.combine(rule, signals, context)
         if finding is not None:
             if not finding.artifact.id:
                 finding = replace(finding, artifact=replace(finding.artifact, id=f"name:{rule.name}"))
-            findings.append(finding)
-    if context.domains is None and any(r.actions.recipients for r in rules):
-        not_checked.append(NotChecked("inbox-rule-external-forward",
-                                      f"accepted domains not collected ({context.domains_reason}): cannot tell "
-                                      "whether forwarding targets are outside the organisation"))
+            findings.append(resolve(finding))
+    # one record per check, however many rules it could not judge
+    not_checked = [NotChecked(check, items[0].reason + (f" (and {len(items) - 1} more rule(s))" if len(items) > 1
+                                                        else "")) for check, items in unjudged.items()]
     return findings, not_checked
 
 
 # -- running -------------------------------------------------------------------------------------
 
+def unmet_needs(meta: CheckMeta, bundle: EvidenceBundle) -> str | None:
+    """Why a check cannot run on this evidence (a need not collected), or ``None``."""
+    reasons = [r for need in meta.needs if (r := bundle.missing_need(need)) is not None]
+    return "; ".join(reasons) or None
+
+
 def _run(check: Check, bundle: EvidenceBundle, context: Context) -> tuple[list[Finding], list[NotChecked]]:
     assert check.run is not None
+    unmet = unmet_needs(check.meta, bundle)
+    if unmet is not None:
+        return [], [NotChecked(check.meta.id, unmet)]
     try:
         result = check.run(bundle, context)
     except ArtifactMissing as exc:
@@ -185,7 +218,7 @@ def _run(check: Check, bundle: EvidenceBundle, context: Context) -> tuple[list[F
         return [], [NotChecked(check.meta.id, f"could not read the evidence: {type(exc).__name__}: {exc}")]
     if isinstance(result, NotChecked):
         return [], [result]
-    return result, []
+    return [resolve(f) for f in result], []
 
 
 def analyze(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) -> Analysis:
@@ -195,6 +228,7 @@ def analyze(bundle: EvidenceBundle, *, selected: Sequence[Check] | None = None) 
         user=owner_of(bundle), findings=tuple(findings), not_checked=tuple(not_checked),
         verdict=correlate.verdict(findings, not_checked, window), window=window,
         timeline=tuple(correlate.timeline(bundle, findings)), rules=tuple(rules),
+        tenant=correlate.tenant_verdict(findings),
     )
 
 
@@ -209,12 +243,16 @@ def _analyze(bundle: EvidenceBundle, selected: Sequence[Check] | None
     context = build_context(bundle)
     findings: list[Finding] = []
     not_checked: list[NotChecked] = []
-    rule_checks = [c for c in available if c.assess is not None]
+    rule_checks: list[Check] = []
+    for check in (c for c in available if c.assess is not None):
+        unmet = unmet_needs(check.meta, bundle)
+        if unmet is None:
+            rule_checks.append(check)
+        else:
+            not_checked.append(NotChecked(check.meta.id, unmet))
     rules: list[InboxRule] = []
     if rule_checks:
-        rules, missing = mailbox_rules(bundle)
-        wanted = {c.meta.id for c in rule_checks}
-        not_checked.extend(n for n in missing if n.check in wanted)
+        rules = mailbox_rules(bundle)
         f, n = _rule_findings(rules, context, rule_checks)
         findings += f
         not_checked += n
@@ -232,18 +270,28 @@ def _analyze(bundle: EvidenceBundle, selected: Sequence[Check] | None
 
 def analyze_rules(rules: Sequence[InboxRule], *, domains: Sequence[str], mailbox: str,
                   now: datetime | None = None, hidden_known: bool = False) -> Analysis:
-    """The rule checks alone, on rules read offline (``reclaim analyze rules``)."""
+    """The rule checks alone, on rules read offline (``reclaim analyze rules``).
+
+    An export is what a plain ``Get-InboxRule`` shows: the visible rules. Unless ``hidden_known``, the checks
+    that need Exchange's ``-IncludeHidden`` view are reported as not checked."""
     moment = now or datetime.now(UTC)
+    missing = {} if hidden_known else {"exo_rules": "hidden rules are not in a CSV export; investigate the live "
+                                                    "mailbox (Get-InboxRule -IncludeHidden) to see them"}
     context = Context(domains=tuple(domains), now=moment, window=Window(None, moment),
-                      own_addresses=frozenset({mailbox.casefold()}))
-    rule_checks = [c for c in checks() if c.assess is not None]
-    findings, not_checked = _rule_findings(rules, context, rule_checks)
-    if not hidden_known:
-        not_checked.append(NotChecked("inbox-rule-hidden", "an export does not say which rules are hidden; "
-                                      "investigate the live mailbox to compare with Graph"))
+                      own_addresses=frozenset({mailbox.casefold()}), missing=missing)
+    rule_checks: list[Check] = []
+    not_checked: list[NotChecked] = []
+    for check in (c for c in checks() if c.assess is not None):
+        lacking = [missing[need] for need in check.meta.needs if need in missing]
+        if lacking:
+            not_checked.append(NotChecked(check.meta.id, lacking[0]))
+        else:
+            rule_checks.append(check)
+    findings, more = _rule_findings(rules, context, rule_checks)
+    not_checked += more
     return Analysis(user=mailbox, findings=tuple(findings), not_checked=tuple(not_checked),
                     verdict=correlate.verdict(findings, not_checked, None), window=None, rules=tuple(rules))
 
 
-__all__ = ["Analysis", "analyze", "analyze_rules", "build_context", "findings_of", "mailbox_rules", "owner_of",
-           "rule_events"]
+__all__ = ["Analysis", "actors_of", "analyze", "analyze_rules", "build_context", "findings_of", "mailbox_rules",
+           "owner_of", "rule_events", "unmet_needs"]

@@ -25,6 +25,19 @@ AUDIT_OPERATIONS: tuple[str, ...] = (
     "New-InboxRule", "Set-InboxRule", "UpdateInboxRules", "Enable-InboxRule", "Remove-InboxRule",
     "Disable-InboxRule", "Set-Mailbox", "Add-MailboxPermission", "Add-RecipientPermission",
     "Set-MailboxAutoReplyConfiguration", "SoftDelete", "HardDelete", "MoveToDeletedItems",
+    "Set-MailboxAuditBypassAssociation",
+)
+
+
+#: Tenant-wide admin operations (anyone's) collected to name who created or changed a tenant-scoped artifact.
+TENANT_AUDIT_OPERATIONS: tuple[str, ...] = (
+    "New-TransportRule", "Set-TransportRule", "Enable-TransportRule", "Set-AdminAuditLogConfig",
+    "Set-MailboxAuditBypassAssociation", "Set-OrganizationConfig",
+)
+#: Directory activities (anyone's) that change the tenant: consent for everyone, app roles, federation.
+TENANT_DIRECTORY_ACTIVITIES: tuple[str, ...] = (
+    "Consent to application", "Add delegated permission grant", "Add app role assignment to service principal",
+    "Set domain authentication", "Set federation settings on domain", "Add service principal credentials",
 )
 
 
@@ -69,9 +82,10 @@ ListKind = Literal[
     "graph_rules", "exo_rules", "sweep_rules", "folders", "mailbox_permissions", "recipient_permissions",
     "mobile_devices", "auth_methods", "oauth_grants", "service_principals", "sign_ins", "directory_audits",
     "risk_detections", "blocked_senders", "message_trace", "sent_items", "ndr_messages", "audit_records",
-    "transport_rules", "alerts", "ca_policies", "member_of",
+    "transport_rules", "alerts", "ca_policies", "member_of", "tenant_audit_records", "tenant_directory_audits",
+    "audit_bypass",
 ]
-RecordKind = Literal["user", "mailbox", "mailbox_settings", "cas_mailbox", "security_defaults"]
+RecordKind = Literal["user", "mailbox", "mailbox_settings", "cas_mailbox", "security_defaults", "audit_config"]
 OptionalKind = Literal["risky_user", "registration_details"]
 
 
@@ -123,6 +137,12 @@ class EvidenceBundle:
     - ``ca_policies``: Graph ``conditionalAccessPolicy`` objects; ``security_defaults``: Graph
       ``identitySecurityDefaultsEnforcementPolicy``; ``member_of``: the user's transitive groups and
       directory roles (``id``); ``registration_details``: the user's ``userRegistrationDetails`` or ``None``.
+    - ``tenant_audit_records``: unified audit log records of tenant-wide admin changes by anyone
+      (:data:`TENANT_AUDIT_OPERATIONS`: transport rules, audit configuration), to name who made them;
+      ``tenant_directory_audits``: Graph ``directoryAudit`` objects of tenant-wide changes by anyone
+      (:data:`TENANT_DIRECTORY_ACTIVITIES`: consent for all users, app role assignments, domain federation).
+    - ``audit_config``: ``Get-AdminAuditLogConfig`` (``UnifiedAuditLogIngestionEnabled``, ``AdminAuditLogEnabled``);
+      ``audit_bypass``: ``Get-MailboxAuditBypassAssociation`` of the user (``AuditBypassEnabled``).
     - ``accepted_domains``: the tenant's accepted domains (``Get-AcceptedDomain`` / Graph ``domains``).
     - ``window``: the investigated period; ``now``: when the evidence was collected.
     """
@@ -156,6 +176,10 @@ class EvidenceBundle:
     security_defaults: Record = NOT_IN_INPUT
     member_of: Records = NOT_IN_INPUT
     registration_details: OptionalRecord = NOT_IN_INPUT
+    tenant_audit_records: Records = NOT_IN_INPUT
+    tenant_directory_audits: Records = NOT_IN_INPUT
+    audit_config: Record = NOT_IN_INPUT
+    audit_bypass: Records = NOT_IN_INPUT
     accepted_domains: list[str] | NotCollected = NOT_IN_INPUT
     window: Window = field(default_factory=Window)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -201,9 +225,24 @@ class EvidenceBundle:
             raise ArtifactMissing("accepted_domains", value.reason)
         return [d for d in value if isinstance(d, str) and d.strip()]
 
+    def missing_need(self, need: str) -> str | None:
+        """Why a check's ``need`` (``"a"`` or ``"a|b"``: either) cannot be met; ``None`` when it can."""
+        reasons = []
+        for kind in need.split("|"):
+            value = getattr(self, kind, NOT_IN_INPUT)
+            if not isinstance(value, NotCollected):
+                return None
+            reasons.append(f"{kind} not collected: {value.reason}")
+        return "; ".join(reasons)
+
     def collected(self, kind: str) -> bool:
         return not isinstance(getattr(self, kind, NOT_IN_INPUT), NotCollected)
 
     def not_collected(self) -> dict[str, str]:
         """Every artifact kind that is missing, with its reason."""
         return {f.name: v.reason for f in fields(self) if isinstance(v := getattr(self, f.name), NotCollected)}
+
+
+#: Every evidence kind a check can name in ``needs`` / ``reads``.
+EVIDENCE_KINDS: frozenset[str] = frozenset(
+    f.name for f in fields(EvidenceBundle) if f.name not in ("window", "now", "mailbox_owner"))

@@ -25,8 +25,12 @@ Resumable: chunk ``k`` holds mailboxes ``20k … 20k+19`` of the ``Get-Mailbox``
 the finished chunks beyond it; ``--resume`` lists the mailboxes again and skips those chunks, so
 their rules are not read again.
 
-Checks a sweep cannot run (they need per-user evidence such as sign-ins or the audit log) are listed
-once for the whole sweep as "not part of a sweep", never reported per mailbox as clean.
+Which checks run is read from their metadata, never from a list: per mailbox, every check whose
+``needs`` the sweep collects (:data:`COLLECTS`; ``deep`` adds hidden and sweep rules); once per tenant,
+the same checks on the tenant-wide lists, keeping their tenant-scoped findings (a mail-flow rule, a
+consent for every user), so those are reported once, not once per mailbox. Checks a sweep cannot run
+(they need per-user evidence such as sign-ins or the audit log) are listed once for the whole sweep as
+"not part of a sweep", with the evidence they need, never reported per mailbox as clean.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.aio import gather_or_cancel
-from reclaim.collect.investigate import reason_for
+from reclaim.collect.collection import Collection, new_finding, reason_for
+from reclaim.detect.artifacts import evidence_of
 from reclaim.detect.engine import analyze
 from reclaim.detect.evidence import NOT_IN_INPUT, EvidenceBundle, NotCollected
 from reclaim.detect.fields import get
@@ -77,11 +82,17 @@ from reclaim.sweep.model import (
 JSON = dict[str, Any]
 
 CHUNK = 20
-#: Checks that run per mailbox on what a sweep reads (``deep`` adds ``sweep-rule`` and hidden rules).
-MAILBOX_CHECKS = frozenset({"mailbox-forwarding", "risky-user", "restricted-sender", "oauth-grant-risky"})
-DEEP_CHECKS = frozenset({"sweep-rule"})
-#: Checks that run once per tenant.
-TENANT_CHECKS = frozenset({"transport-rule-forwarding"})
+#: The evidence kinds a sweep collects for every mailbox (the checks whose needs these meet run per mailbox).
+COLLECTS = frozenset({"mailbox", "graph_rules", "folders", "accepted_domains", "blocked_senders", "risky_user",
+                      "risk_detections", "oauth_grants", "service_principals"})
+#: ... and with ``deep``: hidden rules (``Get-InboxRule -IncludeHidden``) and sweep rules.
+DEEP_COLLECTS = frozenset({"exo_rules", "sweep_rules"})
+#: The tenant-wide lists a sweep reads once (the checks whose needs these meet run once per tenant).
+TENANT_COLLECTS = frozenset({"transport_rules", "accepted_domains", "oauth_grants", "service_principals",
+                             "audit_config"})
+#: The evidence kind a sweep stores a bundle field under, where it is not the field's own name (the sweep
+#: lists every risky user of the tenant once; a bundle holds the user's own entry).
+STORED_AS = {"risky_user": "risky_users"}
 #: What a rule's destination folder is read for (its name says whether the rule hides mail).
 FOLDER_SELECT = "id,displayName,parentFolderId,wellKnownName"
 #: Destinations Graph may give by well-known name: resolved without a read.
@@ -99,25 +110,35 @@ class SweepTarget:
     settings: ConnectionSettings
 
 
+def _met(check: Check, collected: frozenset[str]) -> bool:
+    return all(set(need.split("|")) & collected for need in check.meta.needs)
+
+
 def selected_checks(deep: bool) -> tuple[list[Check], list[JSON]]:
-    """The checks a sweep runs per mailbox, and the others with the reason they do not run."""
-    wanted = MAILBOX_CHECKS | (DEEP_CHECKS if deep else frozenset())
+    """The checks a sweep runs per mailbox (those whose needs it collects), and the others with the reason."""
+    collected = COLLECTS | (DEEP_COLLECTS if deep else frozenset())
     run: list[Check] = []
     skipped: list[JSON] = []
     for check in checks():
-        cid = check.meta.id
-        if check.assess is not None or cid in wanted:
+        meta = check.meta
+        if meta.scope == "tenant" and _met(check, TENANT_COLLECTS):
+            continue  # run once per tenant (tenant_checks)
+        if _met(check, collected):
             run.append(check)
-        elif cid in TENANT_CHECKS:
             continue
-        elif cid in DEEP_CHECKS:
-            skipped.append({"check": cid, "reason": "not part of this sweep: add --deep"})
+        lacking = sorted(k for need in meta.needs if not set(need.split("|")) & collected for k in need.split("|"))
+        if _met(check, COLLECTS | DEEP_COLLECTS):
+            reason = f"not part of this sweep: it needs {', '.join(lacking)}, read with --deep"
         else:
-            skipped.append({"check": cid, "reason": NOT_IN_SWEEP})
-    if not deep:
-        skipped.append({"check": "inbox-rule-hidden",
-                        "reason": "not part of this sweep: hidden rules are read with --deep"})
+            reason = f"{NOT_IN_SWEEP} ({', '.join(lacking)})"
+        skipped.append({"check": meta.id, "reason": reason})
     return run, skipped
+
+
+def tenant_checks() -> list[Check]:
+    """The checks a sweep runs once per tenant: those whose needs the tenant-wide lists meet and that find
+    tenant-scoped things (their user- and mailbox-scoped findings come from the per-mailbox pass)."""
+    return [c for c in checks() if c.meta.finds_tenant and _met(c, TENANT_COLLECTS)]
 
 
 # -- tenant-wide context ---------------------------------------------------------------------------------
@@ -134,9 +155,9 @@ class _Tenant:
     grants: dict[str, list[JSON]] | NotCollected = NOT_IN_INPUT
     principals: dict[str, JSON] | NotCollected = NOT_IN_INPUT
     transport_rules: list[JSON] | NotCollected = NOT_IN_INPUT
-    evidence: list[NewEvidence] = field(default_factory=list)
-    missing: dict[str, str] = field(default_factory=dict)
-    requests: int = 0
+    audit_config: JSON | NotCollected = NOT_IN_INPUT
+    #: the lists as read (evidence rows, not-collected reasons, requests)
+    read: Collection = field(default_factory=Collection)
 
 
 def _now() -> datetime:
@@ -160,26 +181,18 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
     pacer = Pacer(options.identity_protection_spacing)
 
     async def read(kind: str, source: str, request: JSON, fetch: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            payload = await fetch()
-        except (AuthenticationFailed, Unreachable):
-            raise
-        except M365Error as exc:
-            t.missing[kind] = reason_for(exc)
-            return NotCollected(reason_for(exc))
-        t.evidence.append(NewEvidence(kind=kind, source=source, request=request, payload=payload,
-                                      collected_at=_now()))
-        return payload
+        payload = await t.read.fetch(kind, source, request, fetch)
+        return NotCollected(t.read.missing[kind]) if kind in t.read.missing else payload
 
     async def graph_list(url: str, params: Mapping[str, str] | None = None, *, paced: bool = False) -> list[JSON]:
         if not paced:
-            t.requests += 1
+            t.read.requests += 1
             return [x async for x in conn.graph.paged(url, params)]
         # every page waits its turn: these resources allow one request per second per tenant
         items: list[JSON] = []
         next_url: str | None = url
         while next_url is not None:
-            t.requests += 1
+            t.read.requests += 1
             async with pacer.slot():
                 page = await conn.graph.get(next_url, params)
             items.extend(x for x in page.get("value", []) if isinstance(x, dict))
@@ -188,7 +201,7 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         return items
 
     async def exo(cmdlet: str, parameters: JSON) -> list[JSON]:
-        t.requests += 1
+        t.read.requests += 1
         return await conn.exchange.invoke(cmdlet, parameters)
 
     async def domains() -> None:
@@ -215,6 +228,14 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         value = await read("transport_rules", "exchange", {"cmdlet": "Get-TransportRule", "parameters": params},
                            lambda: exo("Get-TransportRule", params))
         t.transport_rules = value
+
+    async def audit_config() -> None:
+        async def fetch() -> JSON:
+            found = await exo("Get-AdminAuditLogConfig", {})
+            return found[0] if found else {}
+
+        t.audit_config = await read("audit_config", "exchange",
+                                    {"cmdlet": "Get-AdminAuditLogConfig", "parameters": {}}, fetch)
 
     async def identity_protection() -> None:
         value = await read("risky_users", "graph",
@@ -256,7 +277,7 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         ids = sorted({str(g["clientId"]) for g in value if g.get("clientId")})
 
         async def fetch() -> list[JSON]:
-            t.requests += (len(ids) + 19) // 20
+            t.read.requests += (len(ids) + 19) // 20
             results = await conn.graph.batch([BatchRequest("GET", f"/servicePrincipals/{quote(i, safe='')}")
                                               for i in ids])
             found: list[JSON] = []
@@ -271,16 +292,20 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
                          {"method": "GET", "url": "/servicePrincipals/{id}", "ids": ids}, fetch)
         t.principals = sps if isinstance(sps, NotCollected) else {str(sp.get("id")): sp for sp in sps}
 
-    await gather_or_cancel(domains(), blocked(), transport(), identity_protection(), grants())
+    await gather_or_cancel(domains(), blocked(), transport(), identity_protection(), grants(), audit_config())
     return t
 
 
 def _tenant_findings(t: _Tenant, tenant: str) -> list[Finding]:
-    """Checks that judge the tenant as a whole (transport rules), run once."""
-    chosen = [c for c in checks() if c.meta.id in TENANT_CHECKS]
+    """The tenant-scoped findings, once: the tenant checks on the tenant-wide lists (transport rules, the
+    consents given for every user)."""
     transport: Any = t.transport_rules
-    bundle = EvidenceBundle(transport_rules=transport, accepted_domains=t.domains, mailbox_owner=tenant)
-    return list(analyze(bundle, selected=chosen).findings)
+    everyone: Any = t.grants if isinstance(t.grants, NotCollected) else t.grants.get("*", [])
+    principals: Any = t.principals if isinstance(t.principals, NotCollected) else list(t.principals.values())
+    config: Any = t.audit_config
+    bundle = EvidenceBundle(transport_rules=transport, accepted_domains=t.domains, oauth_grants=everyone,
+                            service_principals=principals, audit_config=config, mailbox_owner=tenant)
+    return [f for f in analyze(bundle, selected=tenant_checks()).findings if f.scope == "tenant"]
 
 
 # -- one chunk of mailboxes -------------------------------------------------------------------------------
@@ -574,21 +599,18 @@ class _TenantSweeper:
                 mailbox=mailbox,
                 accepted_domains=t.domains, blocked_senders=blocked, risky_user=risky, risk_detections=detections,
                 oauth_grants=grants, service_principals=principals, mailbox_owner=upn, now=now))
-        findings = await self.checker.run(bundles, self.listed)
+        # tenant-scoped findings are reported once, by the tenant pass, never once per mailbox
+        findings = [(u, f) for u, f in await self.checker.run(bundles, self.listed) if f.scope != "tenant"]
         return _ChunkResult(index=chunk.index, size=len(chunk.mailboxes), evidence=evidence, findings=findings,
                             not_collected=missing, incomplete=incomplete, requests=sent)
 
     # -- writing ---------------------------------------------------------------------------------------
 
     def _finding(self, upn: str | None, f: Finding, evidence_ids: Mapping[str, int]) -> NewFinding:
-        kinds = _ARTIFACT_EVIDENCE.get(f.artifact.type, ())
-        ids = tuple(evidence_ids[k] for k in kinds if k in evidence_ids)
-        return NewFinding(check_id=f.check, severity=f.severity.value, title=f.title, kind=f.kind,
-                          detail="; ".join(f.reasons) or None, artifact_type=f.artifact.type,
-                          artifact_id=f.artifact.id,
-                          evidence={**dict(f.evidence), "tenant": self.target, "symptom": f.symptom,
-                                    "time": f.time.isoformat() if f.time else None, "reasons": list(f.reasons)},
-                          evidence_ids=ids, user=upn)
+        # a bundle field's evidence, under the kind the sweep stored it as
+        by_field = {k: [evidence_ids[STORED_AS.get(k, k)]] for k in evidence_of(f.artifact.type)
+                    if STORED_AS.get(k, k) in evidence_ids}
+        return new_finding(f, upn, by_field, extra={"tenant": self.target})
 
     def write(self, results: Sequence[_ChunkResult], done: set[int], state: JSON) -> None:
         """One transaction: the results' evidence, findings, not-collected records, and the checkpoint
@@ -619,10 +641,10 @@ class _TenantSweeper:
     def _store_tenant(self, state: JSON) -> None:
         """The tenant-wide lists as evidence; on the first run also the tenant's findings."""
         with self.store.transaction():
-            ids = self.store.add_evidence_many(self.case_id, self.tenant.evidence)
-            self.tenant_evidence = {e.kind: i for e, i in zip(self.tenant.evidence, ids, strict=True)}
+            ids = self.store.add_evidence_many(self.case_id, self.tenant.read.evidence)
+            self.tenant_evidence = {e.kind: i for e, i in zip(self.tenant.read.evidence, ids, strict=True)}
             if not state.get("tenantChecked"):
-                for kind, reason in sorted(self.tenant.missing.items()):
+                for kind, reason in sorted(self.tenant.read.missing.items()):
                     self.store.record_not_collected(self.case_id, kind, reason, subject=self.target)
                 self.store.add_findings(self.case_id, (self._finding(None, f, self.tenant_evidence)
                                                        for f in _tenant_findings(self.tenant, self.target)))
@@ -648,8 +670,8 @@ class _TenantSweeper:
 
         async def tenant_wide() -> None:
             self.tenant = await _read_tenant(self.conn, self.options)
-            summary.requests += self.tenant.requests
-            summary.not_collected = dict(self.tenant.missing)
+            summary.requests += self.tenant.read.requests
+            summary.not_collected = dict(self.tenant.read.missing)
             await asyncio.to_thread(self._store_tenant, state)
             self.tenant_ready.set()
 
@@ -752,14 +774,6 @@ class _TenantSweeper:
         return summary
 
 
-_ARTIFACT_EVIDENCE: dict[str, tuple[str, ...]] = {
-    "inboxRule": ("graph_rules", "exo_rules", "folders"), "sweepRule": ("sweep_rules",),
-    "mailboxForwarding": ("mailbox",),
-    "oauth2PermissionGrant": ("oauth_grants", "service_principals"), "blockedSender": ("blocked_senders",),
-    "transportRule": ("transport_rules",), "riskyUser": ("risky_users", "risk_detections"),
-}
-
-
 # -- the sweep --------------------------------------------------------------------------------------------
 
 
@@ -857,4 +871,4 @@ def _bad(message: str, hint: str | None = None) -> Exception:
     return BadInput(message, hint=hint)
 
 
-__all__ = ["CHUNK", "SweepTarget", "flagged", "selected_checks", "sweep"]
+__all__ = ["CHUNK", "COLLECTS", "DEEP_COLLECTS", "SweepTarget", "flagged", "selected_checks", "sweep", "tenant_checks"]

@@ -6,12 +6,21 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from reclaim.detect.context import Context
-from reclaim.detect.correlate import normalise_ip
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import get, items, mappings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    get,
+    items,
+    mappings,
+    normalise_ip,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="audit-bulk-delete",
@@ -22,7 +31,9 @@ METADATA = CheckMeta(
     symptom="missing or deleted email (bulk deletes in the audit log)",
     references=("https://learn.microsoft.com/purview/audit-mailboxes (mailbox actions)",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    scope="mailbox",
     needs=("audit_records",),
+    raised_by_attacker_ip=True,
 )
 
 DELETES = {"softdelete", "harddelete", "movetodeleteditems"}

@@ -5,14 +5,23 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from reclaim.detect.addresses import parse_recipients
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import get, text, when
-from reclaim.detect.lexicon import TermKind, matching_terms
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    TermKind,
+    get,
+    matching_terms,
+    parse_recipients,
+    text,
+    user_id,
+    when,
+)
 
 METADATA = CheckMeta(
     id="automatic-replies",
@@ -24,8 +33,10 @@ METADATA = CheckMeta(
     symptom="beyond the procedure (automatic replies)",
     references=("https://learn.microsoft.com/graph/api/resources/automaticrepliessetting",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    scope="mailbox",
     phase=2,
-    needs=("mailbox_settings", "audit_records"),
+    needs=("mailbox_settings",),
+    reads=("audit_records",),
 )
 
 LINK = re.compile(r"https?://[^\s\"'<>]+|www\.[^\s\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)

@@ -4,24 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle, NotCollected
-from reclaim.detect.fields import get, items, mappings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    NotCollected,
+    Severity,
+    get,
+    items,
+    mappings,
+    text,
+    user_id,
+    when,
+)
 
 METADATA = CheckMeta(
     id="directory-profile-change",
     title="Display name or contact information changed",
     severity=("medium when an \"Update user\" changed the display name, mail addresses or phone numbers (the "
               "procedure's symptom; attackers change them to impersonate or to receive recovery codes); "
-              "high when strong authentication was disabled for the user; changes by directory sync only "
-              "touching other properties are ignored."),
+              "high when strong authentication was disabled for the user; the same changes made by a provisioning "
+              "service (HR-driven provisioning such as Workday or SuccessFactors inbound, Entra Connect / Cloud "
+              "Sync) are context, not an indicator: that is how HR data reaches the directory; changes by "
+              "directory sync only touching other properties are ignored."),
     symptom="display name or contact info changed",
     references=("https://learn.microsoft.com/graph/api/resources/directoryaudit",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account",
                 "sigma azure_user_account_mfa_disable"),
+    scope="user",
+    advice="profile changes by the attacker ({changed}): put the old values back in the Entra admin centre",
     needs=("directory_audits",),
 )
 
@@ -46,6 +60,27 @@ def _changed(audit: Any) -> dict[str, dict[str, Any]]:
                     if p.replace(" ", "").lower() in PROFILE and p not in changed:
                         changed[p] = {"old": None, "new": None}
     return changed
+
+
+#: Who provisions user profiles in normal operation: HR-driven inbound provisioning apps and directory sync.
+PROVISIONING_APPS = ("workday", "successfactors", "sap success", "azure ad connect", "entra connect",
+                     "cloud sync", "azure ad cloud sync", "user provisioning", "inbound provisioning",
+                     "directory synchronization", "microsoft.azure.syncfabric")
+SYNC_ACCOUNT = "on-premises directory synchronization service account"
+
+
+def provisioning(initiator: Any) -> str | None:
+    """The provisioning service that made a change (an HR-driven inbound provisioning app, Entra Connect's
+    sync account), or ``None`` when a person or another app made it."""
+    app = text(get(initiator, "app"), "displayName") or ""
+    if app and any(p in app.lower() for p in PROVISIONING_APPS):
+        return app
+    user = get(initiator, "user")
+    upn = (text(user, "userPrincipalName") or "").lower()
+    name = (text(user, "displayName") or "").lower()
+    if (upn.startswith("sync_") and upn.endswith(".onmicrosoft.com")) or name == SYNC_ACCOUNT:
+        return text(user, "displayName") or text(user, "userPrincipalName")
+    return None
 
 
 def _targets_user(audit: Any, uid: str, upn: str | None) -> bool:
@@ -82,8 +117,13 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             continue
         what = sorted({PROFILE[k.replace(" ", "").lower()] for k in changed})
         reasons = [f"changed: {', '.join(what)}", f"changed by {by}" + (f" from {ip}" if ip else "")]
-        out.append(Finding(METADATA.id, Severity.MEDIUM, f"The user's {', '.join(what)} changed (by {by}).",
+        service = provisioning(initiator)
+        if service is not None:
+            reasons.append(f"{service} is a provisioning service: HR and directory data reach the account this way")
+        out.append(Finding(METADATA.id, Severity.INFO if service else Severity.MEDIUM,
+                           f"The user's {', '.join(what)} changed (by {by}).",
                            Artifact("directoryAudit", aid), evidence={"changed": changed, "initiatedBy": by,
-                                                                      "ipAddress": ip},
-                           reasons=tuple(reasons), time=moment, symptom=METADATA.symptom))
+                                                                      "ipAddress": ip, "provisioning": service},
+                           reasons=tuple(reasons), time=moment, symptom=METADATA.symptom,
+                           kind="context" if service else None))
     return out

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from reclaim.detect import rulescore
-from reclaim.detect.context import Context
-from reclaim.detect.correlate import normalise_ip
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import items, mappings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta, checks
-from reclaim.detect.rules import from_exchange
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    from_exchange,
+    items,
+    judge_rule,
+    mappings,
+    normalise_ip,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="inbox-rule-audit-event",
@@ -24,7 +33,10 @@ METADATA = CheckMeta(
     references=("panther-analysis Microsoft365.Exchange.External.Forwarding",
                 "sigma microsoft365_susp_inbox_rule_creation_or_update_activity",
                 "Azure-Sentinel Malicious Inbox Rule"),
-    needs=("audit_records", "graph_rules", "exo_rules"),
+    scope="mailbox",
+    needs=("audit_records",),
+    reads=("graph_rules", "exo_rules"),
+    raised_by_attacker_ip=True,
 )
 
 OPERATIONS = {"new-inboxrule", "set-inboxrule"}
@@ -50,7 +62,6 @@ def _current_names(bundle: EvidenceBundle) -> set[str] | None:
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     records = bundle.records("audit_records")
     current = _current_names(bundle)
-    rule_checks = [c for c in checks() if c.assess is not None]
     out: list[Finding] = []
     for record in records:
         operation = text(record, "Operation") or ""
@@ -74,8 +85,7 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             # Set-InboxRule records only the changed parameters: unchanged conditions are unknown, not absent.
             params.setdefault("Description", "If the message:\n\t(conditions not in this Set-InboxRule record)\n")
         rule = from_exchange(params, "exo", text(params, "Mailbox") or bundle.mailbox_owner)
-        signals = [s for c in rule_checks if c.assess is not None for s in c.assess(rule, context)]
-        scored = rulescore.combine(rule, signals, context)
+        scored = judge_rule(rule, context)
         if scored is None or scored.severity.rank < Severity.LOW.rank:
             continue
         ip = normalise_ip(text(record, "ClientIP", "ClientIPAddress"))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from reclaim.detect.addresses import NOT_EXPORTED
-from reclaim.detect.context import Context, RuleSignal
-from reclaim.detect.lexicon import TermKind, matching_terms
-from reclaim.detect.model import Severity
-from reclaim.detect.registry import CheckMeta
-from reclaim.detect.rules import InboxRule
+from reclaim.detect.api import (
+    NOT_EXPORTED,
+    CheckMeta,
+    Context,
+    InboxRule,
+    NotChecked,
+    RuleSignal,
+    Severity,
+    TermKind,
+    matching_terms,
+)
 
 METADATA = CheckMeta(
     id="inbox-rule-external-forward",
@@ -24,11 +29,15 @@ METADATA = CheckMeta(
         "sigma microsoft365_susp_inbox_forwarding",
         "T0pCyber/hawk Get-HawkUserInboxRule",
     ),
-    needs=("graph_rules", "exo_rules", "accepted_domains"),
+    scope="mailbox",
+    needs=("graph_rules|exo_rules",),
+    reads=("accepted_domains", "folders", "audit_records"),
+    raised_by_attacker_ip=True,
+    indicators=(("rule", "name"), ("address", "actions"), ("keywords", "conditions")),
 )
 
 
-def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
+def assess(rule: InboxRule, context: Context) -> list[RuleSignal | NotChecked]:
     unlisted = [r for r in rule.actions.recipients if r.address == NOT_EXPORTED]
     recipients = tuple(r for r in rule.actions.recipients if r.address != NOT_EXPORTED)
     if unlisted and not recipients:
@@ -38,9 +47,11 @@ def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
         return []
     if context.domains is None:
         addresses = ", ".join(r.address for r in recipients)
+        why = context.domains_reason or "accepted domains unknown"
         return [RuleSignal(METADATA.id, Severity.LOW, f"it forwards mail to {addresses}; whether that is outside "
-                           f"the organisation is unknown ({context.domains_reason or 'accepted domains unknown'})",
-                           frozenset({"forward"}))]
+                           f"the organisation is unknown ({why})", frozenset({"forward"})),
+                NotChecked(METADATA.id, f"accepted domains not collected ({why}): cannot tell whether forwarding "
+                           "targets are outside the organisation")]
     external = [r for r in recipients if r.is_external(context.domains)
                 and r.address.casefold() not in context.own_addresses]
     if not external:

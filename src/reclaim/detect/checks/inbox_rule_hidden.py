@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from reclaim.detect.context import Context, RuleSignal
-from reclaim.detect.model import Severity
-from reclaim.detect.registry import CheckMeta
-from reclaim.detect.rules import InboxRule
+from reclaim.detect.api import CheckMeta, Context, InboxRule, RuleSignal, Severity
 
 METADATA = CheckMeta(
     id="inbox-rule-hidden",
@@ -19,7 +16,11 @@ METADATA = CheckMeta(
         "KelvinTegelaar/CIPP-API Invoke-ExecBECRemediate.ps1",
         "cisagov/untitledgoosetool",
     ),
-    needs=("graph_rules", "exo_rules"),
+    scope="mailbox",
+    needs=("exo_rules",),
+    reads=("graph_rules", "audit_records"),
+    raised_by_attacker_ip=True,
+    indicators=(("rule", "name"), ("address", "actions"), ("keywords", "conditions")),
 )
 
 

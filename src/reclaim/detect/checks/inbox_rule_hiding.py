@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from reclaim.detect.context import Context, RuleSignal
-from reclaim.detect.lexicon import FolderKind
-from reclaim.detect.model import Severity
-from reclaim.detect.registry import CheckMeta
-from reclaim.detect.rules import InboxRule
+from reclaim.detect.api import CheckMeta, Context, FolderKind, InboxRule, NotChecked, RuleSignal, Severity
 
 METADATA = CheckMeta(
     id="inbox-rule-hiding",
@@ -22,7 +18,11 @@ METADATA = CheckMeta(
         "LETHAL-FORENSICS/Microsoft-Analyzer-Suite MoveToFolder-Blacklist.csv",
         "https://learn.microsoft.com/defender-xdr/alert-grading-playbook-inbox-manipulation-rules",
     ),
-    needs=("graph_rules", "exo_rules", "folders"),
+    scope="mailbox",
+    needs=("graph_rules|exo_rules",),
+    reads=("folders", "audit_records"),
+    raised_by_attacker_ip=True,
+    indicators=(("rule", "name"), ("address", "actions"), ("keywords", "conditions")),
 )
 
 _FOLDER_WORDS = {
@@ -34,8 +34,12 @@ _FOLDER_WORDS = {
 _UNUSUAL = {FolderKind.RSS, FolderKind.NOTES, FolderKind.CONVERSATION_HISTORY}
 
 
-def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
+def assess(rule: InboxRule, context: Context) -> list[RuleSignal | NotChecked]:
     a = rule.actions
+    unknown: list[RuleSignal | NotChecked] = []
+    if a.move_to and not a.move_to.resolved and "folders" in context.missing:
+        unknown.append(NotChecked(METADATA.id, f"folders not collected ({context.missing['folders']}): where rule "
+                                  f"{rule.name!r} moves mail is unknown"))
     what: list[str] = []
     unusual = False
     if a.permanent_delete:
@@ -52,20 +56,20 @@ def assess(rule: InboxRule, context: Context) -> list[RuleSignal]:
     if a.mark_as_read:
         what.append("marks mail as read")
     if not what:
-        return []
+        return unknown
     evidence = {"folderKind": kind.value if kind else None}
     tags = {"hide"}
     if rule.applies_to_all:
         tags.add("catch-all")
-        return [RuleSignal(METADATA.id, Severity.HIGH,
-                           f"it {' and '.join(what)} for every incoming message (or nearly): the user stops seeing "
-                           "their mail",
-                           frozenset(tags), evidence)]
+        return [*unknown, RuleSignal(METADATA.id, Severity.HIGH,
+                                     f"it {' and '.join(what)} for every incoming message (or nearly): the user "
+                                     "stops seeing their mail", frozenset(tags), evidence)]
     if a.mark_as_read and not (a.delete or a.permanent_delete or kind) and not a.stop_processing:
         # Marking chosen mail read alone is a common tidy-up.
-        return [RuleSignal(METADATA.id, Severity.INFO, "it marks chosen mail as read", frozenset(), evidence)]
+        return [*unknown, RuleSignal(METADATA.id, Severity.INFO, "it marks chosen mail as read", frozenset(),
+                                     evidence)]
     severity = Severity.LOW
     reason = f"it {' and '.join(what)}"
     if unusual:
         reason += ", a folder people rarely open and attackers favour"
-    return [RuleSignal(METADATA.id, severity, reason, frozenset(tags), evidence)]
+    return [*unknown, RuleSignal(METADATA.id, severity, reason, frozenset(tags), evidence)]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from reclaim.detect.context import Context, RuleSignal
-from reclaim.detect.lexicon import TermKind, matching_terms, warning_sender
-from reclaim.detect.model import Severity
-from reclaim.detect.registry import CheckMeta
-from reclaim.detect.rules import InboxRule
+from reclaim.detect.api import (
+    CheckMeta,
+    Context,
+    InboxRule,
+    RuleSignal,
+    Severity,
+    TermKind,
+    matching_terms,
+    warning_sender,
+)
 
 METADATA = CheckMeta(
     id="inbox-rule-keywords",
@@ -20,7 +25,11 @@ METADATA = CheckMeta(
         "https://learn.microsoft.com/defender-xdr/alert-grading-playbook-inbox-manipulation-rules",
         "Red Canary: email payroll diversion",
     ),
-    needs=("graph_rules", "exo_rules"),
+    scope="mailbox",
+    needs=("graph_rules|exo_rules",),
+    reads=("audit_records",),
+    raised_by_attacker_ip=True,
+    indicators=(("rule", "name"), ("address", "actions"), ("keywords", "conditions")),
 )
 
 

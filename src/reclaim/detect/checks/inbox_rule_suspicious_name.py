@@ -5,10 +5,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from reclaim.detect.context import Context, RuleSignal
-from reclaim.detect.model import Severity
-from reclaim.detect.registry import CheckMeta
-from reclaim.detect.rules import InboxRule
+from reclaim.detect.api import CheckMeta, Context, InboxRule, RuleSignal, Severity
 
 METADATA = CheckMeta(
     id="inbox-rule-suspicious-name",
@@ -22,7 +19,11 @@ METADATA = CheckMeta(
         "LETHAL-FORENSICS/Microsoft-Analyzer-Suite (non-alphanumeric or 1-5 character rule names)",
         "bitpusher2k/M365IRScripts",
     ),
-    needs=("graph_rules", "exo_rules"),
+    scope="mailbox",
+    needs=("graph_rules|exo_rules",),
+    reads=("audit_records",),
+    raised_by_attacker_ip=True,
+    indicators=(("rule", "name"), ("address", "actions"), ("keywords", "conditions")),
 )
 
 

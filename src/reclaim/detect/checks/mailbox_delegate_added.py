@@ -6,13 +6,25 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from reclaim.detect.addresses import parse_recipients
-from reclaim.detect.checks._common import judge_created
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import flag, items, mappings, strings, text, when
-from reclaim.detect.model import Artifact, ArtifactType, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    ArtifactType,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    flag,
+    items,
+    judge_created,
+    mappings,
+    parse_recipients,
+    strings,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="mailbox-delegate-added",
@@ -25,8 +37,10 @@ METADATA = CheckMeta(
     symptom="beyond the procedure (mailbox delegates)",
     references=("T0pCyber/hawk Get-HawkUserMailboxAuditing / Get-MailboxPermission",
                 "https://learn.microsoft.com/powershell/module/exchange/get-mailboxpermission"),
+    scope="mailbox",
     phase=2,
-    needs=("mailbox_permissions", "recipient_permissions"),
+    needs=("mailbox_permissions|recipient_permissions",),
+    reads=("audit_records",),
 )
 
 IGNORED = ("nt authority\\self", "s-1-5-10", "nt authority\\system")

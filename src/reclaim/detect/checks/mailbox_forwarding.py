@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reclaim.detect.addresses import parse_recipients
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import flag, items, mappings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    flag,
+    items,
+    mappings,
+    parse_recipients,
+    text,
+    user_id,
+    when,
+)
 
 METADATA = CheckMeta(
     id="mailbox-forwarding",
@@ -22,7 +32,11 @@ METADATA = CheckMeta(
     references=("https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account",
                 "panther-analysis Microsoft365.Exchange.External.Forwarding",
                 "sigma microsoft365_susp_email_forwarding_activity"),
-    needs=("mailbox", "accepted_domains", "audit_records"),
+    scope="mailbox",
+    needs=("mailbox", "accepted_domains"),
+    reads=("audit_records",),
+    raised_by_attacker_ip=True,
+    indicators=(("address", "forwardingSmtpAddress"), ("address", "forwardingAddress")),
 )
 
 

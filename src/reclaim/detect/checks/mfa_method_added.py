@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from reclaim.detect.checks._common import judge_created, odata_kind
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    judge_created,
+    odata_kind,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="mfa-method-added",
@@ -19,6 +26,7 @@ METADATA = CheckMeta(
     symptom="advice: strong passwords, MFA (remove methods the attacker registered)",
     references=("Azure-Sentinel Suspicious Sign In Followed by MFA Modification", "sigma azure_tap_added",
                 "https://learn.microsoft.com/graph/api/resources/authenticationmethod"),
+    scope="user",
     phase=2,
     needs=("auth_methods",),
 )

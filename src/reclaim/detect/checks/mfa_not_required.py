@@ -5,25 +5,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import flag, get, items, strings, text
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    flag,
+    get,
+    items,
+    strings,
+    text,
+    user_id,
+)
 
 METADATA = CheckMeta(
     id="mfa-not-required",
     title="Multi-factor authentication is not required",
-    severity=("prevention: high when MFA is neither required (no security defaults, no enabled Conditional "
+    severity=("exposure: high when MFA is neither required (no security defaults, no enabled Conditional "
               "Access policy requiring MFA that covers the user and all or Office 365 apps) nor registered; "
               "medium when it is not required; low when required but the user has not registered a method."),
     symptom="advice: MFA (enforcement check)",
     references=("https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy",
                 "https://learn.microsoft.com/entra/fundamentals/security-defaults",
                 "https://learn.microsoft.com/graph/api/resources/userregistrationdetails"),
-    kind="prevention",
-    needs=("security_defaults", "ca_policies", "member_of", "registration_details"),
+    scope="user",
+    advice=("MFA is not required for {user}: add the Conditional Access policy \"Require multifactor "
+            "authentication for all users\" (Entra admin centre → Protection → Conditional Access → Create new "
+            "policy from templates), or turn on security defaults; reclaim does not change tenant-wide policy"),
+    kind="exposure",
+    needs=("security_defaults|ca_policies",),
+    reads=("member_of", "registration_details"),
 )
 
 OFFICE = {"all", "office365", "00000002-0000-0ff1-ce00-000000000000"}
@@ -88,7 +103,7 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         if registered is False:
             return [Finding(METADATA.id, Severity.LOW, "MFA is required but the user has not registered a method "
                             "yet: whoever signs in first with the password can register theirs.",
-                            Artifact("user", uid), kind="prevention",
+                            Artifact("user", uid), kind="exposure",
                             evidence={"requiredBy": required_by, "isMfaRegistered": False},
                             reasons=(f"required by {required_by}", "no MFA method registered"),
                             symptom=METADATA.symptom)]
@@ -101,5 +116,5 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         severity = Severity.HIGH
         reasons.append("the user has no MFA method registered either")
     return [Finding(METADATA.id, severity, "Multi-factor authentication is not required for this user: a stolen "
-                    "password is enough to sign in.", Artifact("user", uid), kind="prevention",
+                    "password is enough to sign in.", Artifact("user", uid), kind="exposure",
                     evidence={"isMfaRegistered": registered}, reasons=tuple(reasons), symptom=METADATA.symptom)]

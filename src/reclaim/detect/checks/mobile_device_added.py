@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from reclaim.detect.checks._common import judge_created
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    judge_created,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="mobile-device-added",
@@ -18,6 +24,7 @@ METADATA = CheckMeta(
     symptom="beyond the procedure (ActiveSync devices)",
     references=("T0pCyber/hawk Get-HawkUserMobileDevice",
                 "https://learn.microsoft.com/powershell/module/exchange/get-mobiledevice"),
+    scope="mailbox",
     phase=2,
     needs=("mobile_devices",),
 )

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import get, items, mappings, strings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    get,
+    items,
+    mappings,
+    strings,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="oauth-grant-risky",
@@ -24,8 +34,12 @@ METADATA = CheckMeta(
     symptom="beyond the procedure (OAuth consent grants)",
     references=("T0pCyber/hawk Get-HawkTenantConsentGrant", "Azure-Sentinel SuspiciousOAuthApp_OfflineAccess",
                 "LETHAL-FORENSICS/Microsoft-Analyzer-Suite OAuthPermissions", "sigma azure_app_end_user_consent"),
+    scope="user",
+    tenant_findings=True,
     phase=2,
-    needs=("oauth_grants", "service_principals", "directory_audits"),
+    needs=("oauth_grants",),
+    reads=("service_principals", "directory_audits", "tenant_directory_audits"),
+    indicators=(("app", "appId"),),
 )
 
 EXTREME = {"approleassignment.readwrite.all", "rolemanagement.readwrite.directory"}
@@ -37,18 +51,30 @@ MAIL = {"mail.read", "mail.readwrite", "mail.send", "imap.accessasuser.all", "po
 MICROSOFT_TENANTS = {"f8cdef31-a31e-4b4a-93e4-5f571e91255a", "72f988bf-86f1-41af-91ab-2d7cd011db47"}
 
 
-def _consent_times(bundle: EvidenceBundle) -> dict[str, datetime]:
-    try:
-        audits = bundle.records("directory_audits")
-    except ArtifactMissing:
-        return {}
-    out: dict[str, datetime] = {}
-    for a in audits:
-        if "consent to application" not in (text(a, "activityDisplayName") or "").lower():
+CONSENT = {"consent to application", "add delegated permission grant"}
+
+
+def _consents(bundle: EvidenceBundle) -> dict[str, list[dict[str, Any]]]:
+    """Consent events per service principal id, oldest first: when and by whom (the user's own directory
+    audits and the tenant-wide ones, each event once)."""
+    audits: dict[str, Mapping[str, Any]] = {}
+    for kind in ("directory_audits", "tenant_directory_audits"):
+        try:
+            audits.update({text(a, "id") or str(i): a for i, a in enumerate(bundle.records(kind))})
+        except ArtifactMissing:
             continue
+    out: dict[str, list[dict[str, Any]]] = {}
+    for a in audits.values():
+        if (text(a, "activityDisplayName") or "").lower() not in CONSENT or not (moment := when(a, "activityDateTime")):
+            continue
+        by = get(get(a, "initiatedBy"), "user")
+        change = {"user": text(by, "userPrincipalName"), "operation": text(a, "activityDisplayName"),
+                  "time": moment.isoformat(), "ip": text(by, "ipAddress"), "record": text(a, "id")}
         for t in mappings(items(a, "targetResources")):
-            if (tid := text(t, "id")) and (moment := when(a, "activityDateTime")):
-                out.setdefault(tid, moment)
+            if (tid := text(t, "id")) and (text(t, "type") or "ServicePrincipal").lower() == "serviceprincipal":
+                out.setdefault(tid, []).append(change)
+    for changes in out.values():
+        changes.sort(key=lambda c: str(c["time"]))
     return out
 
 
@@ -68,7 +94,7 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         principals = {sid: sp for sp in bundle.records("service_principals") if (sid := text(sp, "id"))}
     except ArtifactMissing:
         principals = {}
-    consent = _consent_times(bundle)
+    consents = _consents(bundle)
     display = text(bundle.user, "displayName") if isinstance(bundle.user, Mapping) else None
     out: list[Finding] = []
     for grant in grants:
@@ -97,19 +123,24 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         urls = strings(items(sp, "replyUrls")) + strings(items(get(sp, "web"), "redirectUris"))
         if any("localhost" in u or "127.0.0.1" in u for u in urls):
             reasons.append("it redirects to localhost (a script or tool, not a product)")
-        if (text(grant, "consentType") or "").lower() == "allprincipals":
-            reasons.append("consent was given for every user of the organisation")
+        everyone = (text(grant, "consentType") or "").lower() == "allprincipals"
+        if everyone:
+            reasons.append("consent was given for every user of the organisation (by an administrator)")
         if get(sp, "verifiedPublisher") and text(get(sp, "verifiedPublisher"), "displayName"):
             reasons.append(f"verified publisher: {text(get(sp, 'verifiedPublisher'), 'displayName')}")
             severity = severity.raised(-1)
-        moment = consent.get(client)
+        changes = consents.get(client, [])
+        moment = when(changes[0], "time") if changes else None
         if context.in_suspicious_window(moment):
             severity = severity.raised()
             reasons.append(f"consent was given during the suspicious window ({context.suspicious_reason})")
-        out.append(Finding(METADATA.id, severity, f'The application "{app}" can access the user\'s data '
+        whose = "every user's data" if everyone else "the user's data"
+        out.append(Finding(METADATA.id, severity, f'The application "{app}" can access {whose} '
                            f"({', '.join((risky or scopes)[:4])}).",
                            Artifact("oauth2PermissionGrant", text(grant, "id") or ""),
                            evidence={"clientId": client, "app": app, "appId": text(sp, "appId"), "scopes": scopes,
-                                     "consentType": text(grant, "consentType")},
-                           reasons=tuple(reasons), time=moment, symptom=METADATA.symptom))
+                                     "consentType": text(grant, "consentType"),
+                                     "changedBy": [c for c in changes if c["user"]]},
+                           reasons=tuple(reasons), time=moment, symptom=METADATA.symptom,
+                           scope="tenant" if everyone else "user"))
     return out

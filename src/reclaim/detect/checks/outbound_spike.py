@@ -6,12 +6,18 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from reclaim.detect.addresses import parse_recipients
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    parse_recipients,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="outbound-spike",
@@ -22,7 +28,9 @@ METADATA = CheckMeta(
     symptom="people receive mail the user did not send (outbound spike)",
     references=("LETHAL-FORENSICS/Microsoft-Analyzer-Suite MTL-Analyzer",
                 "https://learn.microsoft.com/defender-office-365/outbound-spam-restore-restricted-users"),
+    scope="mailbox",
     needs=("message_trace", "accepted_domains"),
+    indicators=(("subject", "subject"), ("subject", "subjects")),
 )
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reclaim.detect.checks._common import user_id, user_label
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import ArtifactMissing, EvidenceBundle
-from reclaim.detect.fields import get, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    ArtifactMissing,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    get,
+    text,
+    user_id,
+    user_label,
+    when,
+)
 
 METADATA = CheckMeta(
     id="restricted-sender",
@@ -21,7 +30,8 @@ METADATA = CheckMeta(
     references=("https://learn.microsoft.com/defender-office-365/outbound-spam-restore-restricted-users",
                 "sigma microsoft365_user_restricted_from_sending_email",
                 "splunk o365_various_alerts"),
-    needs=("blocked_senders", "ndr_messages", "alerts"),
+    scope="mailbox",
+    needs=("blocked_senders|ndr_messages|alerts",),
 )
 
 ALERT = "restricted from sending"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    text,
+    user_id,
+    when,
+)
 
 METADATA = CheckMeta(
     id="risky-user",
@@ -19,7 +25,9 @@ METADATA = CheckMeta(
     references=("https://learn.microsoft.com/graph/api/resources/riskyuser",
                 "sigma azure_identity_protection_inbox_forwarding_rule",
                 "sigma azure_identity_protection_inbox_manipulation"),
+    scope="user",
     needs=("risky_user", "risk_detections"),
+    attempt_only=True,
 )
 
 STRONG = {"suspiciousinboxforwarding", "mcassuspiciousinboxmanipulationrules", "anomaloustoken",

@@ -6,12 +6,19 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from reclaim.detect.checks._common import user_id
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import iso, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    Severity,
+    iso,
+    text,
+    user_id,
+    when,
+)
 
 METADATA = CheckMeta(
     id="sent-items-gap",
@@ -22,7 +29,9 @@ METADATA = CheckMeta(
     symptom="sent mail missing from Sent Items",
     references=("https://learn.microsoft.com/graph/api/resources/exchangemessagetrace",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    scope="mailbox",
     needs=("message_trace", "sent_items"),
+    indicators=(("subject", "subject"), ("subject", "subjects")),
 )
 
 SLACK = timedelta(minutes=10)

@@ -8,11 +8,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle, NotCollected
-from reclaim.detect.fields import get, items, strings, text, when
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    NotChecked,
+    NotCollected,
+    Severity,
+    get,
+    items,
+    strings,
+    text,
+    when,
+)
 
 METADATA = CheckMeta(
     id="sign-in-anomalies",
@@ -21,14 +31,21 @@ METADATA = CheckMeta(
               "cookie, adversary-in-the-middle), high for impossible travel (faster than 900 km/h over more "
               "than 500 km) or high sign-in risk; medium for a successful sign-in from a country the user does not "
               "use (not their usage location or usual country), a legacy protocol (IMAP, POP, SMTP, EAS, "
-              "\"Other clients\", ROPC) or medium risk; medium for MFA fatigue (5+ denied MFA prompts). "
+              "\"Other clients\", ROPC) or medium risk (a risk dismissed or remediated no longer counts); medium for "
+              "MFA fatigue (5+ denied MFA prompts). "
+              "The user's usual countries and addresses come from the sign-ins before the investigated period "
+              "(read 30 days further back), so the attacker's own sign-ins never become usual; of an impossible "
+              "jump or a replayed session the unfamiliar end is blamed, and two familiar ends are not reported. "
               "Failed sign-ins alone are not reported. Repeats from the same IP with the same reasons are "
               "grouped into one finding."),
     symptom="people receive mail the user did not send (suspicious sign-ins: new country, impossible travel, "
             "legacy protocols, risky)",
     references=("sigma azure_legacy_authentication_protocols", "panther Azure.Audit.LegacyAuth",
                 "panther Azure.Audit.HighRiskSignIn", "https://learn.microsoft.com/graph/api/resources/signin"),
-    needs=("sign_ins", "user"),
+    scope="user",
+    needs=("sign_ins",),
+    reads=("user",),
+    marks_attacker_ip=True,
 )
 
 LEGACY = {"imap4", "imap", "pop3", "pop", "smtp", "authenticated smtp", "exchange activesync", "mapi",
@@ -38,6 +55,10 @@ LEGACY = {"imap4", "imap", "pop3", "pop", "smtp", "authenticated smtp", "exchang
 MFA_DENIED = {500121, 50074, 50076}
 SPEED_KMH = 900.0
 MIN_KM = 500.0
+#: a sign-in's risk that no longer stands
+CLEARED = {"dismissed", "remediated", "confirmedsafe"}
+#: successful sign-ins before the window needed to take the user's usual places from them
+BASELINE_MIN = 3
 
 
 def _ok(s: Mapping[str, Any]) -> bool:
@@ -68,39 +89,64 @@ def _rank(level: str | None) -> Severity | None:
     return {"high": Severity.HIGH, "medium": Severity.MEDIUM}.get((level or "").lower())
 
 
+def _usual_places(ok: list[Mapping[str, Any]], usage: str | None, since: datetime | None
+                  ) -> tuple[set[str], set[str], str]:
+    """The countries and addresses the user normally signs in from, and where that knowledge comes from.
+
+    From the sign-ins before the investigated window when there are enough of them (the attacker's own
+    sign-ins, inside the window, can then never become "usual"); otherwise from the window itself, where a
+    country counts only with at least 3 sign-ins and a quarter of the most used one's."""
+    usual = {usage.upper()} if usage else set()
+    history = [s for s in ok if since is not None and (t := when(s, "createdDateTime")) is not None and t < since]
+    if len(history) >= BASELINE_MIN:
+        countries = Counter(c for s in history if (c := _country(s)))
+        usual.update(c for c, n in countries.items() if n >= 2 or n >= 0.1 * len(history))
+        ips = {ip for s in history if (ip := text(s, "ipAddress"))}
+        return usual, ips, f"the {len(history)} sign-ins before the investigated period"
+    countries = Counter(c for s in ok if (c := _country(s)))
+    if countries:
+        top, top_n = countries.most_common(1)[0]
+        usual.add(top)
+        usual.update(c for c, n in countries.items() if n >= max(3, top_n * 0.25))
+    return usual, set(), "the investigated period (no earlier sign-ins to compare with)"
+
+
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     sign_ins = [s for s in bundle.records("sign_ins") if when(s, "createdDateTime") is not None]
     sign_ins.sort(key=lambda s: when(s, "createdDateTime"))  # type: ignore[arg-type, return-value]
     usage = None if isinstance(bundle.user, NotCollected) else text(bundle.user, "usageLocation")
     ok = [s for s in sign_ins if _ok(s)]
-    countries = Counter(c for s in ok if (c := _country(s)))
-    usual = {usage.upper()} if usage else set()
-    if countries:
-        top, top_n = countries.most_common(1)[0]
-        usual.add(top)
-        usual.update(c for c, n in countries.items() if n >= max(3, top_n * 0.25))
+    since = bundle.window.since
+    usual, known_ips, baseline = _usual_places(ok, usage, since)
     per_sign_in: dict[int, list[tuple[Severity, str, str]]] = {}
+    index = {id(s): i for i, s in enumerate(sign_ins)}
+    judged = {i for i, s in enumerate(sign_ins) if bundle.window.contains(when(s, "createdDateTime"))}
 
     def add(i: int, severity: Severity, kind: str, reason: str) -> None:
-        per_sign_in.setdefault(i, []).append((severity, kind, reason))
+        if i in judged:  # the baseline before the window is compared with, never reported
+            per_sign_in.setdefault(i, []).append((severity, kind, reason))
 
-    index = {id(s): i for i, s in enumerate(sign_ins)}
+    def familiar(s: Mapping[str, Any]) -> bool:
+        return _country(s) in usual or text(s, "ipAddress") in known_ips
+
     previous: Mapping[str, Any] | None = None
     for s in ok:
         i = index[id(s)]
         country = _country(s)
-        if country and usual and country not in usual:
+        if country and usual and country not in usual and text(s, "ipAddress") not in known_ips:
             add(i, Severity.MEDIUM, "newCountry", f"signed in from {country}, a country the user does not use "
-                f"(usual: {', '.join(sorted(usual))})")
+                f"(usual: {', '.join(sorted(usual))}, from {baseline})")
         app = (text(s, "clientAppUsed") or "").strip().lower()
         agent = (text(s, "userAgent") or "").lower()
         if app in LEGACY:
             add(i, Severity.MEDIUM, "legacyProtocol", f"signed in with the legacy protocol {text(s, 'clientAppUsed')}, "
                 "which skips multi-factor authentication")
-        elif "bav2ropc" in agent or "ropc" in agent:
+        elif "ropc" in agent or (text(s, "authenticationProtocol") or "").lower() == "ropc":
             add(i, Severity.MEDIUM, "ropc", "signed in with a password-only (ROPC) client")
         risk = _rank(text(s, "riskLevelDuringSignIn")) or _rank(text(s, "riskLevelAggregated"))
         events = strings(items(s, "riskEventTypes_v2")) or strings(items(s, "riskEventTypes"))
+        if (text(s, "riskState") or "").lower() in CLEARED:
+            risk, events = None, []  # an administrator dismissed the risk, or it was remediated
         if risk:
             add(i, risk, "risk", f"Microsoft rated the sign-in {risk.value} risk" + (
                 f" ({', '.join(events)})" if events else ""))
@@ -112,10 +158,10 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
             if a and b and t0 and t1:
                 km = _km(a, b)
                 hours = max((t1 - t0).total_seconds() / 3600, 1 / 60)
-                if km > MIN_KM and km / hours > SPEED_KMH:
-                    # Blame the end of the jump that is not where the user usually is.
-                    prev_usual, cur_usual = _country(previous) in usual, _country(s) in usual
-                    blamed, other = (previous, s) if cur_usual and not prev_usual else (s, previous)
+                # Of an impossible jump, the end that is not where the user usually is is the suspect; two
+                # familiar ends are the user's own (a VPN, two offices), never blamed on them.
+                if km > MIN_KM and km / hours > SPEED_KMH and not (familiar(previous) and familiar(s)):
+                    blamed, other = (previous, s) if familiar(s) else (s, previous)
                     add(index[id(blamed)], Severity.HIGH, "impossibleTravel",
                         f"{km:.0f} km from the sign-in in {_country(other) or '?'} within {hours * 60:.0f} "
                         "minutes: impossible travel")
@@ -127,14 +173,16 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     for members in sessions.values():
         seen = {(_country(m), text(m, "ipAddress")) for m in members}
         if len({c for c, _ in seen if c}) >= 2:
-            later = members[1:]
-            for m in later:
-                if _country(m) != _country(members[0]):
-                    add(index[id(m)], Severity.HIGH, "sessionReplay", f"the session of a sign-in from "
-                        f"{_country(members[0])} was reused from {_country(m)}: a stolen session cookie")
+            origin = members[0]
+            for m in members[1:]:
+                if _country(m) != _country(origin):
+                    # the session started where the user is and was reused elsewhere, or the other way round
+                    blamed, other = (origin, m) if familiar(m) and not familiar(origin) else (m, origin)
+                    add(index[id(blamed)], Severity.HIGH, "sessionReplay", f"one session was used from "
+                        f"{_country(other)} and {_country(blamed)}: a stolen session cookie")
                     break
     out = _group(sign_ins, per_sign_in)
-    denied = [s for s in sign_ins if get(get(s, "status"), "errorCode") in MFA_DENIED]
+    denied = [s for i, s in enumerate(sign_ins) if i in judged and get(get(s, "status"), "errorCode") in MFA_DENIED]
     if len(denied) >= 5:
         first = denied[0]
         out.append(Finding(METADATA.id, Severity.MEDIUM, f"{len(denied)} multi-factor prompts were denied or not "

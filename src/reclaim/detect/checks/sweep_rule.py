@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from reclaim.detect.addresses import parse_recipients
-from reclaim.detect.context import Context
-from reclaim.detect.evidence import EvidenceBundle
-from reclaim.detect.fields import flag, get, text
-from reclaim.detect.lexicon import FolderKind, folder_kind, warning_sender
-from reclaim.detect.model import Artifact, Finding, NotChecked, Severity
-from reclaim.detect.registry import CheckMeta
+import re
+
+from reclaim.detect.api import (
+    Artifact,
+    CheckMeta,
+    Context,
+    EvidenceBundle,
+    Finding,
+    FolderKind,
+    NotChecked,
+    Severity,
+    TermKind,
+    flag,
+    folder_kind,
+    get,
+    matching_terms,
+    max_severity,
+    parse_recipients,
+    text,
+    warning_sender,
+)
 
 METADATA = CheckMeta(
     id="sweep-rule",
     title="Sweep rule removes mail",
     severity=("low for a sweep rule that deletes or moves one sender's mail (users sweep newsletters); "
-              "medium when it has no sender (all mail of a folder) or moves to a hiding folder; high when it "
-              "removes mail from security or help-desk senders."),
+              "medium when it has no sender (all mail of a folder), moves to a hiding folder, or removes mail "
+              "from a finance or billing sender (invoice fraud hides the supplier's mail, as an inbox rule "
+              "would); high when it removes mail from security or help-desk senders."),
     symptom="missing or deleted email (audit sweep rules: the admin screen cannot)",
     references=("https://learn.microsoft.com/powershell/module/exchange/get-sweeprule",
                 "https://learn.microsoft.com/defender-office-365/responding-to-a-compromised-email-account"),
+    scope="mailbox",
     needs=("sweep_rules",),
 )
 
@@ -26,6 +42,18 @@ METADATA = CheckMeta(
 def _leaf(path: str | None) -> str | None:
     """``<mailbox>:\\Inbox\\News`` → ``News``."""
     return path.split(":\\", 1)[-1].rsplit("\\", 1)[-1] if path else None
+
+
+#: Mailbox names finance and billing mail comes from, besides the finance terms of the lexicon.
+_FINANCE_MAILBOXES = {"accounts", "accountspayable", "ap", "ar", "receivables", "payables", "finance", "treasury",
+                      "billing", "invoices", "invoice", "payments", "remittance", "remittances", "payroll"}
+
+
+def _finance_sender(address: str) -> bool:
+    local = address.split("@", 1)[0].lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", local) if w]
+    return local.replace(".", "").replace("-", "").replace("_", "") in _FINANCE_MAILBOXES or \
+        any(w in _FINANCE_MAILBOXES or matching_terms(w, TermKind.FINANCE) for w in words if len(w) > 2)
 
 
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
@@ -50,6 +78,11 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         if kind is not None and kind is not FolderKind.DELETED:
             severity = Severity.MEDIUM
             reasons.append(f"the destination {destination} is a folder people rarely open")
+        finance = [s for s in senders if _finance_sender(s)]
+        if finance:
+            severity = max_severity(severity, Severity.MEDIUM)
+            reasons.append(f"{', '.join(finance)} looks like a finance or billing sender: payment mail is what "
+                           "invoice fraud hides")
         if any(warning_sender(s) for s in senders):
             severity = Severity.HIGH
             reasons.append("it removes mail from security or help-desk senders")
