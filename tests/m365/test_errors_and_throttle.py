@@ -22,8 +22,9 @@ from reclaim.m365 import (
     TransientError,
 )
 from reclaim.m365.graph import error_from_body
-from reclaim.m365.permissions import COMMANDS, Grants, assess, graph_permissions_for
+from reclaim.m365.permissions import Grants, assess, graph_permissions_for
 from reclaim.m365.throttle import AdaptiveLimit, MailboxSlots, RetryPolicy, parse_retry_after
+from reclaim.remediate.requirements import commands
 
 URL = "https://graph.microsoft.com/v1.0/users/u1/mailFolders/inbox/messageRules?$top=5"
 
@@ -103,14 +104,14 @@ def test_read_only_grants_make_investigate_ready_and_remediate_blocked() -> None
                                   "IdentityRiskyUser.Read.All", "ExchangeMessageTrace.Read.All",
                                   "SecurityAlert.Read.All", "Exchange.ManageAsApp"}),
                        frozenset({"Global Reader"}))
-    state = {r.command: r for r in assess(read_only, COMMANDS)}
+    state = {r.command: r for r in assess(read_only, commands())}
     assert state["investigate"].can_run and state["investigate"].state == "partial"  # hidden rules need more
     assert state["remediate"].state == "blocked"
     missing = [m for s in state["remediate"].statuses for m in s.missing]
     assert any("User.EnableDisableAccount.All" in m for m in missing)
     assert state["report"].state == "ready"
     assert all(r.state == "ready" for r in assess(Grants(frozenset(), frozenset({"Global Administrator"})),
-                                                  [c for c in COMMANDS if all(not x.permissions
+                                                  [c for c in commands() if all(not x.permissions
                                                                               for x in c.capabilities)]))
 
 
@@ -204,4 +205,4 @@ def test_the_docs_permission_table_is_the_code_table() -> None:
 
     doc = (Path(__file__).parents[2] / "docs" / "connect-a-real-tenant.md").read_text(encoding="utf-8")
     embedded = doc.split("<!-- permissions:begin -->\n", 1)[1].split("<!-- permissions:end -->", 1)[0]
-    assert embedded == render_markdown(), "regenerate the table in docs/connect-a-real-tenant.md"
+    assert embedded == render_markdown(commands()), "regenerate the table in docs/connect-a-real-tenant.md"

@@ -41,8 +41,8 @@ FINDINGS = [
     finding("sign-in-anomalies", "high", "signIn", "S-1", clientAppUsed="IMAP4", kinds=["legacyProtocol"]),
     finding("sign-in-anomalies", "high", "signIn", "S-2", clientAppUsed="Browser", kinds=["newCountry"]),
     finding("restricted-sender", "high", "blockedSender", UPN),
-    finding("mfa-not-required", "medium", "user", UID, kind="prevention"),
-    finding("password-policy-weak", "medium", "user", UID, kind="prevention", passwordPolicies=["x"]),
+    finding("mfa-not-required", "medium", "user", UID, kind="exposure", isMfaRegistered=False),
+    finding("password-policy-weak", "medium", "user", UID, kind="exposure", passwordPolicies=["x"]),
 ]
 
 
@@ -77,7 +77,7 @@ def test_only_what_the_findings_call_for() -> None:
     assert {"remove-recipient-permission:bob@contoso.com", "remove-auth-method:M2",
             "require-mfa-registration:" + UID} <= offered
     assert all(s.opt_in for s in plan.offered)
-    assert any(a.topic == "mfa" and "Conditional Access" in a.text for a in plan.advice)
+    assert any(a.check == "mfa-not-required" and "Conditional Access" in a.text for a in plan.advice)
 
 
 def test_options() -> None:

@@ -178,7 +178,7 @@ def remediate_command(
             if as_json:
                 document = plan.to_json()
                 for item in (*document["steps"], *document["offered"]):
-                    item["needs"] = ACTIONS[item["action"]].needs  # the permissions and roles the step needs
+                    item["needs"] = ACTIONS[item["action"]].requires.text()  # the permissions and roles it needs
                 typer.echo(inert_json(document))
             else:
                 render_plan(plan)
@@ -189,7 +189,9 @@ def remediate_command(
         if not as_json:
             render_plan(plan)
         if not plan.steps:
-            err_console.print("nothing to do: no step is planned", markup=False)
+            err_console.print("nothing to do: no step is planned" + (
+                " (the case's only indicators are tenant-wide: not this user's)" if plan.tenant_only else ""),
+                markup=False)
             raise typer.Exit(EXIT_OK)
         if not yes:
             answer = typer.prompt(f"Type {plan.user} to apply these {len(plan.steps)} steps", default="",
@@ -352,7 +354,10 @@ def render_plan(plan: Plan) -> None:
 
     console.print(f"remediation plan for [bold]{safe(plan.user)}[/bold] · case {safe(plan.case_id)} · verdict "
                   f"{safe(plan.verdict)}")
-    if not plan.steps:
+    if plan.tenant_only:
+        console.print("  no step is planned: the case's only indicators are tenant-wide, not this user's (below); "
+                      "nothing is contained for them")
+    elif not plan.steps:
         console.print("  no step is planned")
     n = 0
     for phase in Phase:
@@ -372,9 +377,18 @@ def render_plan(plan: Plan) -> None:
         for step in plan.offered:
             console.print(f"   - {safe(step.action)}:{safe(step.target)}  {safe(step.label)}")
     if plan.advice:
-        console.print("\n[bold]prevent[/bold] (advice)")
+        console.print("\n[bold]advice[/bold] (for a person to do)")
         for advice in plan.advice:
             console.print(f"   - {safe(advice.text)}")
+    if plan.tenant:
+        console.print("\n[bold]the tenant[/bold] (tenant-wide findings: not this user's, never changed from here; "
+                      "`reclaim investigate` names who made them)")
+        for item in plan.tenant:
+            console.print(f"   - {safe(item.artifact)}: {safe(item.why)}", style="dim")
+    if plan.permissions:
+        console.print("\n[bold]needs[/bold] (what the app must be granted for these steps)", style="dim")
+        for line in plan.permissions:
+            console.print(f"   - {safe(line)}", style="dim")
     if plan.left_alone:
         console.print("\n[bold]left alone[/bold]")
         for item in plan.left_alone:

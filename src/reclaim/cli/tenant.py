@@ -129,15 +129,16 @@ def check(
 ) -> None:
     """Authenticate, read what the app was granted, and say which reclaim commands can run."""
     from reclaim.m365.check import check_tenant
-    from reclaim.m365.permissions import COMMANDS
+    from reclaim.remediate.requirements import commands
 
-    known = {c.command for c in COMMANDS}
+    required = commands()
+    known = {c.command for c in required}
     for wanted in require:
         if wanted not in known:
             fail(BadInput(f"--require {wanted!r}: not a command reclaim checks",
                           hint=f"one of {', '.join(sorted(known))}"))
     settings = resolve_settings(name or os.environ.get(TENANT_ENV), endpoint)
-    report = run_connected(settings, check_tenant)
+    report = run_connected(settings, lambda conn: check_tenant(conn, required))
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -14,10 +14,10 @@ from typing import Any
 from reclaim.m365.connection import Connection
 from reclaim.m365.errors import AccessDenied, AuthenticationFailed, M365Error, Unreachable
 from reclaim.m365.permissions import (
-    COMMANDS,
     EXCHANGE_MANAGE_AS_APP,
     ROLE_NAMES,
     CommandReadiness,
+    CommandRequirements,
     Grants,
     assess,
     missing_grants,
@@ -88,7 +88,7 @@ def grants_from_claims(*claim_sets: dict[str, Any]) -> tuple[Grants, tuple[str, 
     return Grants(frozenset(permissions), frozenset(role_names)), tuple(sorted(unknown))
 
 
-async def check_tenant(conn: Connection) -> TenantReport:
+async def check_tenant(conn: Connection, required: tuple[CommandRequirements, ...]) -> TenantReport:
     settings = conn.settings
     graph_token = await conn.graph_token()  # AuthenticationFailed / Unreachable propagate: exit 3
     graph_claims = graph_token.claims()
@@ -118,7 +118,7 @@ async def check_tenant(conn: Connection) -> TenantReport:
         roles=tuple(sorted(grants.roles)),
         unknown_role_ids=unknown,
         delegated="scp" in graph_claims,
-        commands=tuple(assess(grants, COMMANDS)),
+        commands=tuple(assess(grants, required)),
         probes=tuple(probes),
         exchange_error=exchange_error,
     )

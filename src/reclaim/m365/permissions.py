@@ -7,8 +7,10 @@ the missing permission) and by docs/connect-a-real-tenant.md:
   privileged first.
 - ``EXCHANGE_CMDLETS``: Exchange admin API cmdlet → the Entra roles that allow it (plus the
   application permission ``Exchange.ManageAsApp`` for every cmdlet).
-- ``COMMANDS``: reclaim command → the capabilities it uses, each required or optional (an optional
-  capability that is missing makes a check "not checked: reason", never a silent "clean").
+- :func:`commands`: reclaim command → the capabilities it uses, each required or optional (an optional
+  capability that is missing makes a check "not checked: reason", never a silent "clean"). The writes of
+  ``remediate`` and ``undo`` are not listed here: each remediation action declares what it needs, and
+  :func:`reclaim.remediate.requirements.commands` passes them in.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
-    "COMMANDS",
     "EXCHANGE_CMDLETS",
     "EXCHANGE_MANAGE_AS_APP",
     "GRAPH_ROUTES",
+    "READ_COMMANDS",
     "ROLE_NAMES",
     "ROLE_TEMPLATE_IDS",
     "Capability",
@@ -29,6 +31,8 @@ __all__ = [
     "CommandRequirements",
     "Grants",
     "assess",
+    "commands",
+    "exchange_capability",
     "exchange_roles_for",
     "graph_permissions_for",
     "graph_route_for",
@@ -254,25 +258,30 @@ _READS: tuple[Capability, ...] = (
     _exo("read restricted senders (Exchange)", EXCHANGE_CMDLETS["Get-BlockedSenderAddress"], required=False),
 )
 
-_WRITES: tuple[Capability, ...] = (
-    _graph("block sign-in", "User.EnableDisableAccount.All", "User.ReadWrite.All", roles=_USER_ADMIN),
-    _graph("revoke sessions", "User.RevokeSessions.All", "User.ReadWrite.All"),
-    _graph("reset password", "User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", roles=_USER_ADMIN),
-    _graph("disable or delete inbox rules (Graph)", "MailboxSettings.ReadWrite"),
-    _exo("remove forwarding, hidden and sweep rules, delegates, devices; legacy protocols (Exchange)", _EXO_WRITE,
-         required=False),
-    _exo("unblock a restricted sender (Exchange)", EXCHANGE_CMDLETS["Remove-BlockedSenderAddress"], required=False),
-    _graph("remove attacker-registered MFA methods", "UserAuthenticationMethod.ReadWrite.All", roles=_AUTH_ADMIN,
-           required=False),
-    _graph("revoke OAuth consent grants", "DelegatedPermissionGrant.ReadWrite.All", required=False),
-    _graph("confirm the user compromised (Identity Protection)", "IdentityRiskyUser.ReadWrite.All", required=False),
-)
+def exchange_capability(name: str, cmdlets: Iterable[str], *, required: bool = False) -> Capability:
+    """What running ``cmdlets`` takes: ``Exchange.ManageAsApp`` and a role that allows every one of them."""
+    allowed: list[str] | None = None
+    for cmdlet in cmdlets:
+        roles = exchange_roles_for(cmdlet)
+        allowed = list(roles) if allowed is None else [r for r in allowed if r in roles]
+    return _exo(name, tuple(allowed or ("Exchange Administrator",)), required=required)
 
-#: Every reclaim command that talks to a tenant, and what it needs. ``report`` works offline.
-COMMANDS: tuple[CommandRequirements, ...] = (
-    CommandRequirements("investigate", "read-only: collect evidence about one account", _READS),
-    CommandRequirements("remediate", "contain and clean one account (reads first, then writes)",
-                        _READS[:2] + _WRITES),
+
+def commands(writes: tuple[Capability, ...]) -> tuple[CommandRequirements, ...]:
+    """Every reclaim command that talks to a tenant, and what it needs (``report`` works offline); ``writes``
+    are the remediation actions' own requirements."""
+    return (
+        CommandRequirements("investigate", "read-only: collect evidence about one account", _READS),
+        CommandRequirements("remediate", "contain and clean one account (reads first, then writes)",
+                            _READS[:2] + writes),
+        *READ_COMMANDS,
+        CommandRequirements("undo", "restore what remediate changed, where the platform allows", _READS[:2] + writes),
+        CommandRequirements("report", "render a case from the local store (no tenant access)", ()),
+    )
+
+
+#: The read-only commands besides investigate (their requirements do not depend on the actions).
+READ_COMMANDS: tuple[CommandRequirements, ...] = (
     CommandRequirements("sweep", "the same checks across every mailbox of the tenant", (
         _graph("read users", *_USER_READ),
         _graph("read inbox rules (Graph)", *_MAILBOX_READ),
@@ -296,8 +305,6 @@ COMMANDS: tuple[CommandRequirements, ...] = (
         _exo("read hidden inbox rules (Exchange Get-InboxRule -IncludeHidden)", _EXO_READ_HIDDEN, required=False),
         _exo("read restricted senders (Exchange)", EXCHANGE_CMDLETS["Get-BlockedSenderAddress"], required=False),
     )),
-    CommandRequirements("undo", "restore what remediate changed, where the platform allows", _READS[:2] + _WRITES),
-    CommandRequirements("report", "render a case from the local store (no tenant access)", ()),
 )
 
 
@@ -362,18 +369,18 @@ class CommandReadiness:
         return "ready" if self.complete else "partial"
 
 
-def assess(grants: Grants, commands: Iterable[CommandRequirements] = COMMANDS) -> list[CommandReadiness]:
+def assess(grants: Grants, required: Iterable[CommandRequirements]) -> list[CommandReadiness]:
     """For each command: can it run with these grants, and what is missing."""
     return [CommandReadiness(cmd.command, cmd.summary,
                              tuple(CapabilityStatus(c, tuple(grants.missing(c))) for c in cmd.capabilities))
-            for cmd in commands]
+            for cmd in required]
 
 
-def render_markdown(commands: Iterable[CommandRequirements] = COMMANDS) -> str:
+def render_markdown(required: Iterable[CommandRequirements]) -> str:
     """The per-command requirements as a Markdown table (docs/connect-a-real-tenant.md embeds it)."""
     lines = ["| command | what it does | Graph application permission (least privileged first) | Entra role "
              "| required |", "|---|---|---|---|---|"]
-    for cmd in commands:
+    for cmd in required:
         if not cmd.capabilities:
             lines.append(f"| `{cmd.command}` | {cmd.summary} | none | none | |")
             continue
@@ -381,8 +388,8 @@ def render_markdown(commands: Iterable[CommandRequirements] = COMMANDS) -> str:
             name = f"`{cmd.command}`" if i == 0 else ""
             permissions = " or ".join(f"`{p}`" for p in cap.permissions) or "-"
             roles = " or ".join(cap.roles) or "-"
-            required = "required" if cap.required else "optional: skipped and reported if missing"
-            lines.append(f"| {name} | {cap.name} | {permissions} | {roles} | {required} |")
+            need = "required" if cap.required else "optional: skipped and reported if missing"
+            lines.append(f"| {name} | {cap.name} | {permissions} | {roles} | {need} |")
     return "\n".join(lines) + "\n"
 
 

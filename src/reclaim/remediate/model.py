@@ -102,14 +102,24 @@ class Plan:
     advice: tuple[Advice, ...] = ()
     left_alone: tuple[LeftAlone, ...] = ()
     options: JSON = field(default_factory=dict)
+    #: tenant-scoped findings of the case: listed apart, never acted on from one user's remediation
+    tenant: tuple[LeftAlone, ...] = ()
+    #: what the chosen steps need from the tenant, one line per action ("revoke-sessions: User.RevokeSessions.All")
+    permissions: tuple[str, ...] = ()
 
     def phase(self, phase: Phase) -> list[PlannedStep]:
         return [s for s in self.steps if s.phase is phase]
+
+    @property
+    def tenant_only(self) -> bool:
+        """The case's only indicators are tenant-wide: nothing to do for this user (see the tenant findings)."""
+        return bool(self.tenant) and self.verdict == "clean" and not self.steps
 
     def to_json(self) -> JSON:
         return {"case": self.case_id, "user": self.user, "userId": self.user_id, "verdict": self.verdict,
                 "steps": [s.to_json() for s in self.steps], "offered": [s.to_json() for s in self.offered],
                 "advice": [a.to_json() for a in self.advice], "leftAlone": [x.to_json() for x in self.left_alone],
+                "tenant": [x.to_json() for x in self.tenant], "permissions": list(self.permissions),
                 "options": dict(self.options)}
 
 

@@ -1,37 +1,31 @@
-"""Remediation actions, one module each (``plan`` lives in the playbook; ``read`` / ``check`` / ``apply`` /
-``undo`` here). ``ACTIONS`` maps each action's name to it, in the order the playbook runs them."""
+"""Remediation actions, one module each, found at import (no list to keep): a module defines one
+:class:`Action` subclass and ``ACTION = TheAction()``. ``ACTIONS`` maps each action's name to it, in the order
+the procedure runs them (phase, then the action's ``order``)."""
 
 from __future__ import annotations
 
-from reclaim.remediate.actions import (
-    block_sign_in,
-    confirm_compromised,
-    delete_inbox_rule,
-    disable_automatic_replies,
-    disable_inbox_rule,
-    disable_legacy_protocols,
-    disable_sweep_rule,
-    enable_sign_in,
-    remove_auth_method,
-    remove_forwarding,
-    remove_mailbox_permission,
-    remove_mobile_device,
-    remove_recipient_permission,
-    require_mfa_registration,
-    reset_password,
-    revoke_oauth_grant,
-    revoke_sessions,
-    unblock_sender,
-)
-from reclaim.remediate.actions._base import Action, ActionContext, Check, PasswordSink, Unsupported
+import importlib
+import pkgutil
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    block_sign_in.ACTION, revoke_sessions.ACTION, reset_password.ACTION,
-    remove_forwarding.ACTION, disable_inbox_rule.ACTION, delete_inbox_rule.ACTION, disable_sweep_rule.ACTION,
-    remove_mailbox_permission.ACTION, remove_recipient_permission.ACTION, revoke_oauth_grant.ACTION,
-    remove_auth_method.ACTION, remove_mobile_device.ACTION, disable_legacy_protocols.ACTION,
-    disable_automatic_replies.ACTION, confirm_compromised.ACTION,
-    unblock_sender.ACTION, enable_sign_in.ACTION, require_mfa_registration.ACTION,
-)}
+from reclaim.remediate.actions._base import Action, ActionContext, Check, PasswordSink, Requires, Unsupported
 
-__all__ = ["ACTIONS", "Action", "ActionContext", "Check", "PasswordSink", "Unsupported"]
+
+def _discover() -> dict[str, Action]:
+    found: list[Action] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        action = getattr(module, "ACTION", None)
+        if not isinstance(action, Action):
+            raise TypeError(f"{module.__name__}: ACTION must be an Action instance")
+        if action.name.replace("-", "_") != info.name:
+            raise TypeError(f"{module.__name__}: the action's name {action.name!r} must be the module's name")
+        found.append(action)
+    found.sort(key=lambda a: (a.phase.rank, a.order, a.name))
+    return {a.name: a for a in found}
+
+
+ACTIONS: dict[str, Action] = _discover()
+
+__all__ = ["ACTIONS", "Action", "ActionContext", "Check", "PasswordSink", "Requires", "Unsupported"]

@@ -1,6 +1,12 @@
 """The contract of one remediation action, and the small helpers the action modules share.
 
-Each action module defines one subclass of :class:`Action`:
+Each action module defines one subclass of :class:`Action` and ``ACTION = TheAction()``; the package finds
+them (no list to keep). An action describes itself: its ``phase`` and ``order`` in the procedure, the
+artifact types it ``answers`` (``"verdict"`` for containment), what it ``requires`` from the tenant (from
+which ``reclaim tenant check``, the plan's permission list and docs/connect-a-real-tenant.md are made), and:
+
+- ``plan(finding, ctx)``: the steps it proposes for one finding (or for the verdict), advice, or why it
+  leaves the finding alone;
 
 - ``read(ctx, step)``: the current state of exactly what the action changes (also the before-state
   snapshot stored as evidence before the change);
@@ -16,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from reclaim.m365 import Connection, ExchangeNotFound, NotFound
-from reclaim.remediate.model import JSON, Phase, PlannedStep, State
+from reclaim.remediate.model import JSON, Phase, PlannedStep, Reason, State
+from reclaim.remediate.planning import PlanContext, PlanItem, parse_time
+from reclaim.store import Finding
 
 #: Receives the generated password exactly once; returns where it went ("terminal", "file /path").
 PasswordSink = Callable[[str, str], str]
@@ -104,17 +111,83 @@ class Unsupported(Exception):
         self.state = state
 
 
+@dataclass(frozen=True)
+class Requires:
+    """What an action needs from the tenant.
+
+    ``graph``: Graph application permissions, any one allows it (least privileged first); ``roles``: the Entra
+    role app-only callers also need for those Graph writes (any one); ``cmdlets``: Exchange admin API cmdlets
+    (the application permission ``Exchange.ManageAsApp`` and the roles each cmdlet allows, from
+    :data:`reclaim.m365.permissions.EXCHANGE_CMDLETS`); ``licence``: a tenant licence the write needs."""
+
+    graph: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    cmdlets: tuple[str, ...] = ()
+    licence: str | None = None
+
+    def text(self) -> str:
+        """One line: ``User.RevokeSessions.All`` / ``Exchange.ManageAsApp + Exchange Administrator role``."""
+        from reclaim.m365.permissions import exchange_roles_for
+
+        parts: list[str] = []
+        if self.graph:
+            parts.append(self.graph[0] + (f" + {self.roles[0]} role" if self.roles else ""))
+        if self.cmdlets:
+            roles = exchange_roles_for(self.cmdlets[0])
+            parts.append(f"Exchange.ManageAsApp + {roles[0]} role ({', '.join(self.cmdlets)})")
+        if self.licence:
+            parts.append(self.licence)
+        return "; ".join(parts)
+
+
 class Action:
     name: ClassVar[str]
     phase: ClassVar[Phase]
+    #: where in its phase it runs (lower first); containment first: block, then revoke, then reset
+    order: ClassVar[int]
     title: ClassVar[str]
     reversible: ClassVar[bool] = False
     undo_note: ClassVar[str] = ""
+    #: the artifact types whose findings it answers (``"verdict"``: the account as a whole)
+    answers: ClassVar[frozenset[str]] = frozenset()
+    #: what it needs from the tenant (``tenant check``, the plan's permission list, the docs)
+    requires: ClassVar[Requires] = Requires()
+    #: ``remediate`` cannot do its job without it (``tenant check`` says "blocked" when it is missing)
+    essential: ClassVar[bool] = False
+    #: planned from findings; ``False`` for an action only a command runs (``restore-access``)
+    plannable: ClassVar[bool] = True
     #: the request's effect is a moment, not a state: after an interrupted write, send it again
     #: (a reset password that was never delivered to the operator is useless)
     repeat_after_interruption: ClassVar[bool] = False
-    #: Graph permissions / roles this action needs (shown in `reclaim remediate --help` and errors)
-    needs: ClassVar[str] = ""
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        """The steps this action proposes for ``finding`` (``None``: for the verdict), advice, or why it leaves
+        the finding alone. Only called for findings of the types it ``answers``."""
+        return []
+
+    def step(self, ctx: PlanContext, target: str, label: str, reason: Reason, *, params: JSON | None = None,
+             opt_in: bool = False) -> PlannedStep:
+        """A step of this action (chosen, or offered when ``opt_in``)."""
+        return PlannedStep(action=self.name, target=target, label=label, phase=self.phase, reason=reason,
+                           reversible=self.reversible, undo_note=self.undo_note, params=dict(params or {}),
+                           opt_in=opt_in)
+
+    def maybe(self, ctx: PlanContext, f: Finding, target: str, label: str,
+              params: JSON | None = None) -> list[PlanItem]:
+        """Act on a finding rated medium or above (unless dated before the suspicious window: offered, the
+        user's own); offer the step for a compromise finding rated lower."""
+        if not target:
+            return []
+        reason = ctx.reason(f)
+        if ctx.acts(f) and ctx.before_window(f):
+            return [self.step(ctx, target, label + " (dated before the suspicious window: confirm with the user)",
+                              reason, params=params, opt_in=True)]
+        if ctx.acts(f):
+            return [self.step(ctx, target, label, reason, params=params)]
+        if f.kind == "compromise" and f.severity != "info":
+            return [self.step(ctx, target, label + " (not clearly the attacker's: confirm with the user)", reason,
+                              params=params, opt_in=True)]
+        return []
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         """How the before-state is read (stored with the snapshot)."""
@@ -131,16 +204,6 @@ class Action:
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise Unsupported(self.undo_note or "this action cannot be undone", state=State.NOT_UNDOABLE)
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def later_than(now: Any, before: Any) -> bool:

@@ -3,7 +3,14 @@ Get-RecipientPermission)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from reclaim.remediate.model import JSON
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
+
+if TYPE_CHECKING:
+    from reclaim.remediate.actions._base import Action
 
 
 def rights_of(entry: JSON) -> set[str]:
@@ -23,3 +30,20 @@ def granted(entries: list[JSON], who_key: str, who: str, rights: list[str]) -> l
             continue
         have |= rights_of(e) & wanted
     return sorted(r for r in rights if r.lower() in have)
+
+
+def plan_delegate(action: Action, f: Finding, ctx: PlanContext, right: str) -> list[PlanItem]:
+    """Remove a delegate the attacker added (rated medium or more); offer it when its date is unknown or
+    outside the window (confirm with the user)."""
+    trustee = str(f.evidence.get("trustee") or f.artifact_id or "")
+    if not trustee:
+        return []
+    rights = [str(r) for r in f.evidence.get("accessRights") or []]
+    params = {"accessRights": [r for r in rights if r.lower() == right.lower()] or [right]}
+    label = f"{right} delegate {trustee}"
+    if ctx.acts(f):
+        return [action.step(ctx, trustee, label, ctx.reason(f), params=params)]
+    if f.kind == "compromise":
+        return [action.step(ctx, trustee, label + " (when it was granted is unknown or outside the window: confirm "
+                            "with the user)", ctx.reason(f), params=params, opt_in=True)]
+    return []

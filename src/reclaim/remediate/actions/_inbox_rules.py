@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from reclaim.remediate.actions._base import ActionContext, Check, held, not_held
-from reclaim.remediate.model import JSON, PlannedStep
+from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.model import JSON, LeftAlone, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 def via_graph(step: PlannedStep) -> bool:
@@ -76,3 +78,27 @@ def enabled(rule: JSON) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return bool(value)
+
+
+#: Hidden rules Exchange keeps in every mailbox (junk mail filter, out-of-office): never the attacker's.
+SYSTEM_RULES = frozenset({"junk e-mail rule", "microsoft.exchange.oof.knownexternalsenders.global",
+                          "microsoft.exchange.oof.allexternalsenders.global"})
+
+
+def plan_rule(action: Action, f: Finding, ctx: PlanContext) -> list[PlanItem]:
+    """Disable (or with ``--delete-rules`` delete) a malicious rule: through Graph for a visible rule, through
+    Exchange for a hidden one. Exchange's own system rules, rules without an id and rules rated low are left."""
+    ev = f.evidence
+    name = str(ev.get("name") or "")
+    target = f.artifact_id or ""
+    if ev.get("hidden") and name.casefold() in SYSTEM_RULES:
+        return [LeftAlone(f.check_id, f"rule {name!r}", "an Exchange system rule (junk mail / out of office), not "
+                          "one a person made; left alone")]
+    if not target or target.startswith("name:"):
+        return [LeftAlone(f.check_id, f"rule {name!r}", "the rule has no id to act on; remove it by hand")]
+    if not ctx.acts(f):
+        return [LeftAlone(f.check_id, f"rule {name!r}", f"rated {f.severity}: not an attacker's rule")]
+    source = "exchange" if ev.get("source") == "exo" else "graph"
+    where = "hidden rule, through Exchange" if source == "exchange" else "through Graph"
+    return [action.step(ctx, target, f"inbox rule {name!r} ({where})", ctx.reason(f),
+                        params={"source": source, "name": name})]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, PlannedStep
 
 
@@ -13,7 +13,8 @@ class SignInSwitch(Action):
 
     enabled: ClassVar[bool]
     reversible: ClassVar[bool] = True
-    needs: ClassVar[str] = "User.EnableDisableAccount.All + User Administrator role"
+    requires: ClassVar[Requires] = Requires(graph=("User.EnableDisableAccount.All", "User.ReadWrite.All"),
+                                            roles=("User Administrator", "Privileged Authentication Administrator"))
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"method": "GET", "url": ctx.user_path, "params": {"$select": "id,accountEnabled"}}

@@ -8,8 +8,11 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from reclaim.m365 import LicenseRequired, NotFound
-from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, Unsupported, held, not_held
+from reclaim.remediate.actions._contain import contain
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
+from reclaim.remediate.planning import VERDICT, PlanContext, PlanItem
+from reclaim.store import Finding
 
 NO_LICENCE = "Identity Protection needs Entra ID P2, which the tenant lacks: nothing to confirm"
 
@@ -20,7 +23,12 @@ class ConfirmCompromised(Action):
     title: ClassVar[str] = "Confirm the user compromised in Identity Protection"
     undo_note: ClassVar[str] = ("not undone by reclaim: dismissing the user's risk in Identity Protection is a "
                                 "separate decision")
-    needs: ClassVar[str] = "IdentityRiskyUser.ReadWrite.All + Entra ID P2"
+    order: ClassVar[int] = 100
+    answers: ClassVar[frozenset[str]] = frozenset({VERDICT})
+    requires: ClassVar[Requires] = Requires(graph=("IdentityRiskyUser.ReadWrite.All",), licence="Entra ID P2")
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        return contain(self, ctx, f"confirm {ctx.upn} compromised in Identity Protection")
 
     def _url(self, ctx: ActionContext) -> str:
         return f"/identityProtection/riskyUsers/{quote(ctx.user_id, safe='')}"

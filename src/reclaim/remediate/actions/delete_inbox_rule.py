@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from reclaim.remediate.actions import _inbox_rules as rules
-from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, Unsupported, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 #: Properties a re-created rule takes from the snapshot.
 RULE_FIELDS = ("displayName", "sequence", "isEnabled", "conditions", "actions", "exceptions")
@@ -24,7 +26,15 @@ class DeleteInboxRule(Action):
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = ("re-creates a visible rule from the snapshot (new id); a hidden rule cannot be "
                                 "re-created, its snapshot stays in the case")
-    needs: ClassVar[str] = "MailboxSettings.ReadWrite (visible rules); Exchange Administrator (hidden rules)"
+    order: ClassVar[int] = 21
+    answers: ClassVar[frozenset[str]] = frozenset({"inboxRule"})
+    requires: ClassVar[Requires] = Requires(graph=("MailboxSettings.ReadWrite",),
+                                            cmdlets=("Get-InboxRule", "Remove-InboxRule"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None or not ctx.options.delete_rules:
+            return []
+        return rules.plan_rule(self, finding, ctx)
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return rules.describe(ctx, step)

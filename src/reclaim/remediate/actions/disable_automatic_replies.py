@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 RESTORED = ("status", "externalAudience", "internalReplyMessage", "externalReplyMessage",
             "scheduledStartDateTime", "scheduledEndDateTime")
@@ -18,7 +20,15 @@ class DisableAutomaticReplies(Action):
     title: ClassVar[str] = "Turn off the automatic reply the attacker set"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "restores the automatic reply from the snapshot"
-    needs: ClassVar[str] = "MailboxSettings.ReadWrite"
+    order: ClassVar[int] = 90
+    answers: ClassVar[frozenset[str]] = frozenset({"automaticReplies"})
+    requires: ClassVar[Requires] = Requires(graph=("MailboxSettings.ReadWrite",))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None or not ctx.acts(finding):
+            return []
+        return [self.step(ctx, ctx.upn, f"automatic reply ({finding.evidence.get('status')})",
+                          ctx.reason(finding))]
 
     def _url(self, ctx: ActionContext) -> str:
         return f"{ctx.user_path}/mailboxSettings"

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from reclaim.remediate.actions import _inbox_rules as rules
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class DisableInboxRule(Action):
@@ -18,7 +20,16 @@ class DisableInboxRule(Action):
     title: ClassVar[str] = "Disable the inbox rule (kept for review)"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "enables the rule again"
-    needs: ClassVar[str] = "MailboxSettings.ReadWrite (visible rules); Exchange Administrator (hidden rules)"
+    order: ClassVar[int] = 20
+    answers: ClassVar[frozenset[str]] = frozenset({"inboxRule"})
+    requires: ClassVar[Requires] = Requires(graph=("MailboxSettings.ReadWrite",),
+                                            cmdlets=("Get-InboxRule", "Disable-InboxRule", "Enable-InboxRule"))
+    essential: ClassVar[bool] = True
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None or ctx.options.delete_rules:
+            return []
+        return rules.plan_rule(self, finding, ctx)
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return rules.describe(ctx, step)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 WANTED: dict[str, bool] = {"ImapEnabled": False, "PopEnabled": False, "SmtpClientAuthenticationDisabled": True}
 
@@ -18,7 +20,21 @@ class DisableLegacyProtocols(Action):
     title: ClassVar[str] = "Turn off IMAP, POP and SMTP AUTH for the mailbox"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "restores ImapEnabled, PopEnabled and SmtpClientAuthenticationDisabled"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 80
+    answers: ClassVar[frozenset[str]] = frozenset({"signIn"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-CASMailbox", "Set-CASMailbox"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        """When the attacker signed in over IMAP, POP or SMTP (once: one step per mailbox)."""
+        if finding is None or not ctx.acts(finding):
+            return []
+        ev = finding.evidence
+        client = str(ev.get("clientAppUsed") or "").lower()
+        kinds = {str(k) for k in ev.get("kinds") or []}
+        if "legacyProtocol" not in kinds and not client.startswith(("imap", "pop", "authenticated smtp", "smtp")):
+            return []
+        return [self.step(ctx, ctx.upn, f"IMAP, POP and SMTP AUTH for {ctx.upn} (the attacker signed in with "
+                          f"{ev.get('clientAppUsed') or 'a legacy protocol'})", ctx.reason(finding))]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-CASMailbox", "parameters": {"Identity": ctx.upn}}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 def _enabled(rule: JSON) -> bool:
@@ -20,7 +22,15 @@ class DisableSweepRule(Action):
     title: ClassVar[str] = "Disable the sweep rule"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "enables the sweep rule again"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 30
+    answers: ClassVar[frozenset[str]] = frozenset({"sweepRule"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-SweepRule", "Disable-SweepRule", "Enable-SweepRule"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None or not ctx.acts(finding) or not finding.artifact_id:
+            return []
+        return [self.step(ctx, finding.artifact_id, f"sweep rule {finding.evidence.get('name')!r}",
+                          ctx.reason(finding))]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-SweepRule", "parameters": {"Mailbox": ctx.upn}}

@@ -15,6 +15,9 @@ class EnableSignIn(SignInSwitch):
     title: ClassVar[str] = "Restore access (re-enable sign-in)"
     undo_note: ClassVar[str] = "blocks sign-in again"
     enabled: ClassVar[bool] = True
+    order: ClassVar[int] = 90
+    #: run by `reclaim restore-access`, never planned from findings
+    plannable: ClassVar[bool] = False
 
 
 ACTION = EnableSignIn()

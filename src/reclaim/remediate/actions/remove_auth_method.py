@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, Unsupported, held, not_held
 from reclaim.remediate.actions._methods import method_url
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RemoveAuthMethod(Action):
@@ -16,7 +18,19 @@ class RemoveAuthMethod(Action):
     phase: ClassVar[Phase] = Phase.ERADICATE
     title: ClassVar[str] = "Remove the sign-in method the attacker registered"
     undo_note: ClassVar[str] = "cannot be undone: the owner registers a method again"
-    needs: ClassVar[str] = "UserAuthenticationMethod.ReadWrite.All + Authentication Administrator role"
+    order: ClassVar[int] = 60
+    answers: ClassVar[frozenset[str]] = frozenset({"authenticationMethod"})
+    requires: ClassVar[Requires] = Requires(graph=("UserAuthenticationMethod.ReadWrite.All",),
+                                            roles=("Authentication Administrator",
+                                                   "Privileged Authentication Administrator"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None:
+            return []
+        ev = finding.evidence
+        kind = str(ev.get("type") or "sign-in").removesuffix("AuthenticationMethod")
+        label = f"{kind} method {ev.get('detail') or ''}".rstrip() + f" registered {ev.get('createdDateTime') or ''}"
+        return self.maybe(ctx, finding, finding.artifact_id or "", label.rstrip(), params={"type": ev.get("type")})
 
     def _url(self, ctx: ActionContext, step: PlannedStep) -> str:
         url = method_url(ctx.user_path, str(step.params.get("type") or ""), step.target)

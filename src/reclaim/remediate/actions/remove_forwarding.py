@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
-from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
+from reclaim.remediate.model import JSON, LeftAlone, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 FIELDS = ("ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward")
 
@@ -18,7 +20,20 @@ class RemoveForwarding(Action):
     title: ClassVar[str] = "Remove mailbox forwarding"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "restores ForwardingSmtpAddress, ForwardingAddress and DeliverToMailboxAndForward"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 10
+    answers: ClassVar[frozenset[str]] = frozenset({"mailboxForwarding"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-Mailbox", "Set-Mailbox"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None:
+            return []
+        if not ctx.acts(finding):
+            return [LeftAlone(finding.check_id, "mailbox forwarding", f"rated {finding.severity}: internal or "
+                              "expected")]
+        to = finding.evidence.get("forwardingSmtpAddress") or finding.evidence.get("forwardingAddress")
+        if ctx.options.keep_forwarding:
+            return [LeftAlone(finding.check_id, f"forwarding to {to}", "--keep-forwarding: verified as legitimate")]
+        return [self.step(ctx, ctx.upn, f"mailbox forwarding to {to}", ctx.reason(finding))]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-Mailbox", "parameters": {"Identity": ctx.upn}}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
-from reclaim.remediate.actions._delegates import granted
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
+from reclaim.remediate.actions._delegates import granted, plan_delegate
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RemoveMailboxPermission(Action):
@@ -16,7 +18,13 @@ class RemoveMailboxPermission(Action):
     title: ClassVar[str] = "Remove the mailbox delegate (FullAccess)"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "re-adds the delegate with Add-MailboxPermission"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 40
+    answers: ClassVar[frozenset[str]] = frozenset({"mailboxPermission"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-MailboxPermission", "Remove-MailboxPermission",
+                                                     "Add-MailboxPermission"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        return [] if finding is None else plan_delegate(self, finding, ctx, "FullAccess")
 
     def _rights(self, step: PlannedStep) -> list[str]:
         return [str(r) for r in step.params.get("accessRights") or ["FullAccess"]]

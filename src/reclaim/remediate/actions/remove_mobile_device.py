@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, first, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, first, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RemoveMobileDevice(Action):
@@ -14,7 +16,16 @@ class RemoveMobileDevice(Action):
     phase: ClassVar[Phase] = Phase.ERADICATE
     title: ClassVar[str] = "Remove the mobile device partnership"
     undo_note: ClassVar[str] = "cannot be undone: the device would have to sync (and be allowed) again"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 70
+    answers: ClassVar[frozenset[str]] = frozenset({"mobileDevice"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-MobileDevice", "Remove-MobileDevice"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None:
+            return []
+        ev = finding.evidence
+        return self.maybe(ctx, finding, finding.artifact_id or "",
+                          f"device {ev.get('model') or finding.artifact_id} ({ev.get('clientType') or 'mobile'})")
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-MobileDevice", "parameters": {"Identity": step.target}}

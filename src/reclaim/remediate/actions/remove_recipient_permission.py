@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
-from reclaim.remediate.actions._delegates import granted
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
+from reclaim.remediate.actions._delegates import granted, plan_delegate
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RemoveRecipientPermission(Action):
@@ -16,7 +18,13 @@ class RemoveRecipientPermission(Action):
     title: ClassVar[str] = "Remove the SendAs delegate"
     reversible: ClassVar[bool] = True
     undo_note: ClassVar[str] = "re-adds the delegate with Add-RecipientPermission"
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 41
+    answers: ClassVar[frozenset[str]] = frozenset({"recipientPermission"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-RecipientPermission", "Remove-RecipientPermission",
+                                                     "Add-RecipientPermission"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        return [] if finding is None else plan_delegate(self, finding, ctx, "SendAs")
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-RecipientPermission", "parameters": {"Identity": ctx.upn, "Trustee": step.target}}

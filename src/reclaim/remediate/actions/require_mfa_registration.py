@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.actions._methods import PASSWORD_TYPE, method_url, odata_type
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RequireMfaRegistration(Action):
@@ -18,7 +20,18 @@ class RequireMfaRegistration(Action):
     phase: ClassVar[Phase] = Phase.PREVENT
     title: ClassVar[str] = "Make the user register MFA again (removes every method but the password)"
     undo_note: ClassVar[str] = "cannot be undone: the user registers methods again"
-    needs: ClassVar[str] = "UserAuthenticationMethod.ReadWrite.All + Authentication Administrator role"
+    order: ClassVar[int] = 10
+    answers: ClassVar[frozenset[str]] = frozenset({"user"})
+    requires: ClassVar[Requires] = Requires(graph=("UserAuthenticationMethod.ReadWrite.All",),
+                                            roles=("Authentication Administrator",
+                                                   "Privileged Authentication Administrator"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        """Offered (never chosen by default) when MFA is not required or not registered for the user."""
+        if finding is None or "isMfaRegistered" not in finding.evidence:
+            return []
+        return [self.step(ctx, ctx.user_id, f"make {ctx.upn} register MFA again at the next sign-in",
+                          ctx.reason(finding), opt_in=True)]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"method": "GET", "url": f"{ctx.user_path}/authentication/methods"}

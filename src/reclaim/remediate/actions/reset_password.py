@@ -11,9 +11,20 @@ from __future__ import annotations
 import secrets
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, Unsupported, held, later_than, not_held
+from reclaim.remediate.actions._base import (
+    Action,
+    ActionContext,
+    Check,
+    Requires,
+    Unsupported,
+    held,
+    later_than,
+    not_held,
+)
+from reclaim.remediate.actions._contain import contain
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
-from reclaim.store import REDACTED
+from reclaim.remediate.planning import VERDICT, PlanContext, PlanItem
+from reclaim.store import REDACTED, Finding
 
 SELECT = "id,lastPasswordChangeDateTime,onPremisesSyncEnabled"
 #: No look-alikes (l/1/I, O/0) so the password can be read off a screen and typed.
@@ -41,7 +52,15 @@ class ResetPassword(Action):
     title: ClassVar[str] = "Reset the password (must change at next sign-in)"
     undo_note: ClassVar[str] = "cannot be undone: the old password is not known and must not come back"
     repeat_after_interruption: ClassVar[bool] = True
-    needs: ClassVar[str] = "User-PasswordProfile.ReadWrite.All + User Administrator role"
+    order: ClassVar[int] = 30
+    answers: ClassVar[frozenset[str]] = frozenset({VERDICT})
+    requires: ClassVar[Requires] = Requires(graph=("User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All"),
+                                            roles=("User Administrator", "Privileged Authentication Administrator"))
+    essential: ClassVar[bool] = True
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        where = " (synchronised from on-premises AD: must be done on-premises)" if ctx.federated else ""
+        return contain(self, ctx, f"reset the password of {ctx.upn}{where}", params={"federated": ctx.federated})
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"method": "GET", "url": ctx.user_path, "params": {"$select": SELECT}}

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class RevokeOAuthGrant(Action):
@@ -18,7 +20,17 @@ class RevokeOAuthGrant(Action):
     title: ClassVar[str] = "Revoke the application's consent"
     undo_note: ClassVar[str] = ("not undone by reclaim: access for the application is a new consent by the user "
                                 "or an admin (the snapshot keeps the grant's scopes)")
-    needs: ClassVar[str] = "DelegatedPermissionGrant.ReadWrite.All"
+    order: ClassVar[int] = 50
+    answers: ClassVar[frozenset[str]] = frozenset({"oauth2PermissionGrant"})
+    requires: ClassVar[Requires] = Requires(graph=("DelegatedPermissionGrant.ReadWrite.All",))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None:
+            return []
+        ev = finding.evidence
+        scopes = ", ".join(map(str, ev.get("scopes") or []))
+        return self.maybe(ctx, finding, finding.artifact_id or "",
+                          f"consent to {ev.get('app') or ev.get('clientId')} ({scopes})")
 
     def _url(self, step: PlannedStep) -> str:
         return f"/oauth2PermissionGrants/{quote(step.target, safe='')}"

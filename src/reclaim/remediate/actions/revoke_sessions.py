@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, later_than, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, later_than, not_held
+from reclaim.remediate.actions._contain import contain
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import VERDICT, PlanContext, PlanItem
+from reclaim.store import Finding
 
 SELECT = "id,signInSessionsValidFromDateTime"
 
@@ -17,7 +20,13 @@ class RevokeSessions(Action):
     phase: ClassVar[Phase] = Phase.CONTAIN
     title: ClassVar[str] = "Sign out of every session (OneDrive / SharePoint included)"
     undo_note: ClassVar[str] = "cannot be undone: revoked sessions are gone (the user signs in again)"
-    needs: ClassVar[str] = "User.RevokeSessions.All"
+    order: ClassVar[int] = 20
+    answers: ClassVar[frozenset[str]] = frozenset({VERDICT})
+    requires: ClassVar[Requires] = Requires(graph=("User.RevokeSessions.All", "User.ReadWrite.All"))
+    essential: ClassVar[bool] = True
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        return contain(self, ctx, f"revoke every session of {ctx.upn}")
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"method": "GET", "url": ctx.user_path, "params": {"$select": SELECT}}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, held, not_held
+from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep
+from reclaim.remediate.planning import PlanContext, PlanItem
+from reclaim.store import Finding
 
 
 class UnblockSender(Action):
@@ -20,7 +22,18 @@ class UnblockSender(Action):
     undo_note: ClassVar[str] = "cannot be undone: Microsoft restricts a sender again on its own if it spams"
     #: a read may show the old state for a while after the request (up to 24 h)
     eventual: ClassVar[bool] = True
-    needs: ClassVar[str] = "Exchange.ManageAsApp + Exchange Administrator role"
+    order: ClassVar[int] = 10
+    answers: ClassVar[frozenset[str]] = frozenset({"blockedSender"})
+    requires: ClassVar[Requires] = Requires(cmdlets=("Get-BlockedSenderAddress", "Remove-BlockedSenderAddress"))
+
+    def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
+        if finding is None or not ctx.acts(finding):
+            return []
+        blocked = finding.evidence.get("blockedSender")
+        address = str(blocked.get("SenderAddress")) if isinstance(blocked, dict) and blocked.get(
+            "SenderAddress") else ctx.upn
+        return [self.step(ctx, address, f"restricted sender {address} (after containment is verified)",
+                          ctx.reason(finding))]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"cmdlet": "Get-BlockedSenderAddress", "parameters": {"SenderAddress": step.target}}
