@@ -22,7 +22,7 @@ PANTHER = PUBLIC / "panther-labelled-events" / "Microsoft365.Exchange.External.F
 
 def test_registry_ids_are_module_names_and_metadata_complete() -> None:
     found = checks()
-    assert len(found) >= 23
+    assert len(found) >= 25
     for c in found:
         assert c.meta.title and c.meta.severity and c.meta.symptom and c.meta.references
     ids = {c.meta.id for c in found}
