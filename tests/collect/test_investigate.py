@@ -19,7 +19,7 @@ from reclaim.emulator.server import serve_in_thread
 from reclaim.m365 import Connection, ConnectionSettings
 from reclaim.store import Store
 
-SCENARIOS = ("bec-classic", "bec-campaign", "clean")
+SCENARIOS = ("bec-classic", "bec-campaign", "clean", "admin-takeover")
 RANK = {s.value: s.rank for s in Severity}
 
 
@@ -67,7 +67,7 @@ def test_verdict_and_planted_artifacts(tenants: dict[str, tuple[Emulator, str]],
     result = run_investigation(url, tmp_path / "cases.db", upn)
     analysis = result.analysis
     assert analysis.verdict.name.value in truth["verdictsAccepted"], (analysis.verdict, analysis.to_json())
-    compromise = [f for f in analysis.findings if f.kind == "compromise"]
+    compromise = [f for f in analysis.user_findings if f.kind == "compromise"]  # the tenant has its own verdict
     worst = max((RANK[f.severity.value] for f in compromise), default=0)
     assert worst <= RANK[truth["maxSeverity"]] if truth["maxSeverity"] != "none" else worst < RANK["medium"]
     found = {(f.artifact.type, f.artifact.id) for f in analysis.findings}
@@ -154,3 +154,49 @@ def test_unknown_user_is_bad_input(tenants: dict[str, tuple[Emulator, str]], tmp
     _, url = tenants["clean"]
     with pytest.raises(BadInput):
         run_investigation(url, tmp_path / "c.db", "nobody@adatum.com")
+
+
+def test_a_tenant_rule_never_makes_a_clean_user_compromised(tenants: dict[str, tuple[Emulator, str]],
+                                                             tmp_path: Path) -> None:
+    """A mail-flow rule forwarding outside, made by a taken-over admin: every user stays clean, the rule is the
+    tenant's finding (its own verdict, naming the admin), and remediating a user contains nothing."""
+    from reclaim.remediate import plan_for_case
+
+    emulator, url = tenants["admin-takeover"]
+    truth = emulator.state.data["scenarioTruth"]
+    for upn in truth["clean"]:
+        result = run_investigation(url, tmp_path / "cases.db", upn)
+        doc = result.to_json()
+        assert doc["verdict"] == "clean", doc
+        assert not any(f["scope"] == "tenant" for f in doc["findings"])
+        tenant = doc["tenant"]
+        assert tenant["verdict"] == "compromised"
+        assert {f["check"] for f in tenant["findings"]} >= {"transport-rule-forwarding"}
+        assert {a["user"] for a in tenant["actors"]} == {truth["tenant"]["actor"]}
+        store = Store(str(tmp_path / "cases.db"))
+        try:
+            plan = plan_for_case(store, result.case_id)
+        finally:
+            store.close()
+        assert not [s for s in plan.steps if s.phase.value == "contain"] and plan.tenant_only
+        assert not [s for s in plan.offered if s.phase.value == "contain"]
+    admin = run_investigation(url, tmp_path / "cases.db", truth["tenant"]["actor"])
+    assert admin.analysis.verdict.name.value == "compromised"
+
+
+def test_reanalysis_of_a_stored_case_gives_the_same_findings(tenants: dict[str, tuple[Emulator, str]],
+                                                              tmp_path: Path) -> None:
+    from reclaim.collect.reanalyze import reanalyze
+
+    for scenario, upn in (("bec-classic", "alice.wu@contoso.com"), ("admin-takeover", "nancy.davolio@northwind.com"),
+                          ("clean", "eva.schmidt@adatum.com")):
+        _, url = tenants[scenario]
+        result = run_investigation(url, tmp_path / "cases.db", upn)
+        store = Store(str(tmp_path / "cases.db"))
+        try:
+            again = reanalyze(store, result.case_id)
+        finally:
+            store.close()
+        assert again.same, again.to_json()["comparedWithStored"]
+        assert [f.to_json() for f in again.analysis.findings] == [f.to_json() for f in result.analysis.findings]
+        assert again.analysis.not_checked == result.analysis.not_checked

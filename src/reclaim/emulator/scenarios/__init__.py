@@ -19,9 +19,10 @@ class Scenario:
 
 
 def _registry() -> dict[str, Scenario]:
-    from reclaim.emulator.scenarios import bec_campaign, bec_classic, clean
+    from reclaim.emulator.scenarios import admin_takeover, bec_campaign, bec_classic, clean
 
-    return {s.name: s for s in (bec_classic.SCENARIO, bec_campaign.SCENARIO, clean.SCENARIO)}
+    return {s.name: s for s in (bec_classic.SCENARIO, bec_campaign.SCENARIO, clean.SCENARIO,
+                                admin_takeover.SCENARIO)}
 
 
 def scenarios() -> list[Scenario]:
