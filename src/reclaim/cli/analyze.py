@@ -9,9 +9,9 @@ indicators found, 2 bad input (one line naming the row and column).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -60,7 +60,9 @@ def render_finding(out: Console, finding: Finding) -> None:
         out.print(f"           - {safe(reason)}")
 
 
-def render_analysis(out: Console, analysis: Analysis) -> None:
+def render_analysis(out: Console, analysis: Analysis, followed: Mapping[str, Followed] | None = None) -> None:
+    """The verdict, the findings by kind, the tenant's own section and what was not checked. ``followed``:
+    the accounts that made tenant changes and were investigated too, by case-folded UPN."""
     verdict = analysis.verdict.name.value
     style = _VERDICT_STYLE[verdict]
     out.print(f"[bold]{safe(analysis.user)}[/bold]  [{style}]{verdict}[/{style}]  "
@@ -77,12 +79,20 @@ def render_analysis(out: Console, analysis: Analysis) -> None:
             out.print(f"  [bold]{title}[/bold]")
             for finding in chosen:
                 render_finding(out, finding)
-    render_tenant(out, analysis)
+    render_tenant(out, analysis, followed or {})
     for nc in analysis.not_checked:
         out.print(f"  [dim]not checked: {safe(nc.check)}: {safe(nc.reason)}[/dim]")
 
 
-def render_tenant(out: Console, analysis: Analysis) -> None:
+class Followed(NamedTuple):
+    """An account that made a tenant change, investigated as a user: its case and verdict."""
+
+    case: str
+    verdict: str
+    because: str
+
+
+def render_tenant(out: Console, analysis: Analysis, followed: Mapping[str, Followed]) -> None:
     """The tenant's own verdict and findings, apart from the user's (they never make the user compromised)."""
     tenant = analysis.tenant_findings
     if not tenant:
@@ -100,6 +110,11 @@ def render_tenant(out: Console, analysis: Analysis) -> None:
                   f"[dim]at {safe(actor.get('time') or '?')} from {safe(actor.get('ip') or '?')}[/dim]")
         if user.casefold() != analysis.user.casefold() and user.casefold() not in seen:
             seen.add(user.casefold())
+            if (done := followed.get(user.casefold())) is not None:
+                style = _VERDICT_STYLE.get(done.verdict, "")
+                out.print(f"           investigated {safe(user)}: [{style}]{safe(done.verdict)}[/{style}] "
+                          f"[dim]{safe(done.because)} (case {safe(done.case)})[/dim]")
+                continue
             out.print(f"           next: [bold]reclaim investigate {safe(user)}[/bold] (the account that made "
                       "this change)")
 

@@ -68,12 +68,23 @@ class Investigation:
     bundle: EvidenceBundle
     evidence_ids: dict[str, list[int]] = field(default_factory=dict)
     requests: int = 0
+    actors: list[Investigation] = field(default_factory=list)
+    """The accounts that made the tenant-scoped changes, each investigated as a user (see ``follow_actors``)."""
 
     def to_json(self) -> JSON:
         """The ``investigate --json`` document of DESIGN.md (plus reclaim's extra keys)."""
         body = self.analysis.to_json()
+        followed = {a.upn.casefold(): a for a in self.actors}
+        for actor in body["tenant"]["actors"]:
+            if (done := followed.get(str(actor.get("user") or "").casefold())) is not None:
+                actor["investigation"] = {"case": done.case_id, "verdict": done.analysis.verdict.name.value,
+                                          "because": done.analysis.verdict.because}
         user = {k: self.user.get(k) for k in ("id", "userPrincipalName", "displayName", "mail", "accountEnabled")}
         return {"user": user, "verdict": body.pop("verdict"), "case": self.case_id, **body}
+
+    @property
+    def upn(self) -> str:
+        return str(self.user.get("userPrincipalName") or self.analysis.user)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -476,6 +487,32 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
                          evidence_ids=evidence_ids, requests=collected.requests)
 
 
+def actors_to_follow(result: Investigation) -> list[str]:
+    """Who made the tenant-scoped changes and is a user of this tenant other than the subject: the accounts
+    to investigate next (an attacker who changes a tenant does it as an administrator)."""
+    subject = result.upn.casefold()
+    out: dict[str, str] = {}
+    for actor in result.analysis.actors():
+        upn = str(actor.get("user") or "").strip()
+        if "@" in upn and upn.casefold() != subject:
+            out.setdefault(upn.casefold(), upn)
+    return list(out.values())
+
+
+async def follow_actors(conn: Connection, store: Store, result: Investigation, *, since: datetime | None = None,
+                        until: datetime | None = None, progress: Progress | None = None, audit_wait: float = 30.0,
+                        identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING) -> Investigation:
+    """Investigate, each as a user with a case of their own, the accounts that made the tenant-scoped changes
+    found about ``result``'s user. One level deep: the actors' own tenant findings are not followed again."""
+    followed: list[Investigation] = []
+    for upn in actors_to_follow(result):
+        followed.append(await investigate(conn, store, upn, since=since, until=until, progress=progress,
+                                          audit_wait=audit_wait,
+                                          identity_protection_spacing=identity_protection_spacing))
+    result.actors = followed
+    return result
+
+
 def case_summary(analysis: Analysis, user: JSON, requests: int) -> JSON:
     """What an investigation case records besides its rows: the verdicts, what was not checked, the window."""
     body = analysis.to_json()
@@ -487,4 +524,5 @@ def case_summary(analysis: Analysis, user: JSON, requests: int) -> JSON:
             "requests": requests}
 
 
-__all__ = ["DEFAULT_SINCE", "Investigation", "case_summary", "investigate", "parse_since", "reason_for"]
+__all__ = ["DEFAULT_SINCE", "Investigation", "actors_to_follow", "case_summary", "follow_actors", "investigate",
+           "parse_since", "reason_for"]
