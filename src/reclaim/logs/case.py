@@ -66,7 +66,7 @@ def store_analysis(store: Store, result: LogAnalysis) -> str:
                                          for e in analysis.timeline))
         for nc in result.not_checked():
             store.record_not_collected(case.id, nc["check"], nc["reason"], f"for {nc['users']} user(s)")
-        summary = {"verdict": _worst(result.analyses), "records": result.records,
+        summary: dict[str, Any] = {"verdict": _worst(result.analyses), "records": result.records,
                    "files": [f.to_json() for f in result.files],
                    "users": [{"user": a.user, "verdict": a.verdict.name.value, "because": a.verdict.because}
                              for a in result.analyses],
