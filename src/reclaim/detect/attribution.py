@@ -52,6 +52,8 @@ LIST_LIMIT = 200
 
 def category(record: Mapping[str, Any]) -> str:
     op = (text(record, "Operation", "operation") or "").casefold()
+    if not op and text(record, "createdDateTime"):
+        return "signIns"
     for name, (_, operations) in CATEGORIES.items():
         if op in operations:
             return name

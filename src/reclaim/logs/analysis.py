@@ -294,12 +294,7 @@ def attribute(db: LogDB, findings: Sequence[tuple[str, Finding]],
         if more:
             sessions = attribution.Sessions(sessions.ips, sessions.session_ids | frozenset(more), sessions.user_agents)
             rows = _session_rows(db, user, sessions)
-        converted = []
-        for fmt, kind, rid, raw, _, _ in rows:
-            record = convert(Format(fmt), raw, rid)
-            if record is not None:
-                converted.append(login_as_sign_in(record) if kind == "auditRecord" and
-                                 (text(record, "Operation") or "").casefold() in LOGIN_OPERATIONS else record)
+        converted = [record for fmt, _, rid, raw, _, _ in rows if (record := convert(Format(fmt), raw, rid))]
         touched = attribution.summarise(converted, sessions)
         if touched:
             out[user] = touched
@@ -324,10 +319,18 @@ def run(paths: Sequence[Path], *, domains: Sequence[str] = (), progress: Progres
         span = (_aware(total_row[1]), _aware(total_row[2]))
         pulled = _pull(db)
         analyses: list[Analysis] = []
+        tenant_seen: set[tuple[str, str]] = set()
         for _user, bundle in bundles(pulled, domains, span).items():
             a = analyze(bundle)
-            fixed = tuple(with_records(f, pulled) for f in a.findings)
-            analyses.append(replace(a, findings=fixed))
+            fixed = []
+            for f in a.findings:
+                key = (f.check, f.artifact.id)
+                if f.scope == "tenant":  # a tenant-wide change is one finding, not one per user it concerns
+                    if key in tenant_seen:
+                        continue
+                    tenant_seen.add(key)
+                fixed.append(with_records(f, pulled))
+            analyses.append(replace(a, findings=tuple(fixed)))
         touched = attribute(db, [(a.user, f) for a in analyses for f in a.findings], pulled)
         for i, a in enumerate(analyses):
             if a.user in touched:

@@ -121,7 +121,8 @@ class LogDB:
     # -- reading -----------------------------------------------------------------------------------------
 
     def _csv(self, path: Path) -> str:
-        source = f"read_csv({_lit(str(path))}, all_varchar = true, header = true, strict_mode = false)"
+        source = (f"read_csv({_lit(str(path))}, all_varchar = true, header = true, strict_mode = false, "
+                  "delim = ',', quote = '\"', escape = '\"', max_line_size = 67108864)")
         names = [row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         renamed = ", ".join(f'"{n.replace(chr(34), chr(34) * 2)}" AS "{column(n).replace(chr(34), chr(34) * 2)}"'
                             for n in names)
