@@ -281,7 +281,15 @@ class _Collector:
 
     async def user_drive(self) -> None:
         url = f"/users/{self.path_user}/drive"
-        await self._run("drive", "graph", {"method": "GET", "url": url}, lambda: self._get(url))
+
+        async def fetch() -> JSON:
+            try:
+                return await self._get(url)
+            except NotFound:
+                # Graph: 404 "User's mysite not found." for a user whose OneDrive was never provisioned
+                raise M365Error("the user has no OneDrive (never provisioned, or no SharePoint licence)") from None
+
+        await self._run("drive", "graph", {"method": "GET", "url": url}, fetch)
 
     async def sharepoint_settings(self) -> None:
         url = "/admin/sharepoint/settings"
