@@ -7,7 +7,6 @@ import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -19,7 +18,6 @@ from reclaim.report import build_report, render, schema
 from reclaim.store import Store
 from tests.report.cases import ALICE, HOSTILE_RULES, SCRIPT_RULE, run_investigation, unthrottled
 from tests.report.test_formats import parse
-
 
 
 def _hostile_fixture() -> dict[str, object]:
