@@ -1,10 +1,11 @@
 """The Markdown report (for a ticket): attacker-controlled text cannot add Markdown or HTML.
 
-- :func:`md_text` for prose that carries tenant text: made visible and kept on one line; the characters
-  with an inline Markdown / GFM meaning (``\\ ` * _ ~ [ ] < > # | ! $ & @``) are backslash-escaped, and so
-  are a colon next to a letter (``http:``, ``mailto:``, ``:emoji:``), the dot of ``www.`` and a leading
+- :func:`md_text` for prose that carries tenant text: made visible and kept on one line; only what Markdown /
+  GFM would interpret is backslash-escaped: ``\\ ` * _ ~ [ ] < > # | ! $``, an ``&`` that could start an
+  entity, an ``@`` that could start a mention (not the one inside an address: ``alice.wu@contoso.com`` stays
+  as written), the colon of ``scheme://``, ``mailto:`` and ``xmpp:``, the dot of ``www.`` and a leading
   ``- + = >`` or ``1.`` (block starts inside list items): no emphasis, link, image, raw HTML, entity, table
-  cell, autolink, mention or heading can form;
+  cell, URL autolink, mention or heading can form;
 - :func:`md_code` for raw values (ids, hashes, addresses): a code span whose backtick fence is longer than
   any run of backticks inside (nothing in a code span is interpreted), pipes escaped for tables.
 """
@@ -21,7 +22,8 @@ from reclaim.text import visible_line
 
 __all__ = ["md_code", "md_text", "report_markdown"]
 
-_SPECIAL = re.compile(r"([\\`*_~\[\]<>#|!$&@]|(?<=[A-Za-z]):|:(?=[A-Za-z]))")
+_SPECIAL = re.compile(r"[\\`*_~\[\]<>#|!$]|&(?=[#A-Za-z])|(?<![\w.+-])@(?=\w)"
+                      r"|(?<=[A-Za-z]):(?=//)|(?i:(?<=mailto)|(?<=xmpp)):")
 _WWW = re.compile(r"(?i)\b(www)\.")
 _LEADING = re.compile(r"^(\s*)([-+=>]|\d{1,9}(?=[.)]))")
 _BACKTICKS = re.compile(r"`+")
@@ -29,7 +31,7 @@ _BACKTICKS = re.compile(r"`+")
 
 def md_text(value: object) -> str:
     """Tenant text as inert Markdown inline text, on one line."""
-    text = _SPECIAL.sub(r"\\\1", visible_line(str(value)))
+    text = _SPECIAL.sub(lambda m: "\\" + m.group(), visible_line(str(value)))
     text = _WWW.sub(r"\1\\.", text)
     return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
                                                else m.group(2) + "\\"), text, count=1)
