@@ -12,6 +12,7 @@ from typing import Any
 from reclaim.detect.api import (
     ArtifactMissing,
     EvidenceBundle,
+    NotCollected,
     audit_parameters,
     get,
     items,
@@ -66,6 +67,18 @@ def change(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"user": text(record, "UserId"), "operation": text(record, "Operation"),
             "time": text(record, "CreationTime"), "ip": normalise_ip(text(record, "ClientIP", "ClientIPAddress")),
             "record": text(record, "Id")}
+
+
+def by_subject(bundle: EvidenceBundle, record: Mapping[str, Any]) -> bool:
+    """Was the record's change made by the user under investigation (UPN or object id)? Tenant-wide audit
+    records are read too: a user-scoped finding must never rest on another user's action."""
+    who = (change(record).get("user") or "").casefold()
+    if not who:
+        return False
+    mine = {bundle.mailbox_owner or ""}
+    if not isinstance(bundle.user, NotCollected):
+        mine |= {text(bundle.user, k) or "" for k in ("userPrincipalName", "mail", "id")}
+    return who in {m.casefold() for m in mine if m}
 
 
 def record_id(record: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ from reclaim.detect.api import (
 )
 from reclaim.detect.checks._auditlog import (
     audit_records,
+    by_subject,
     change,
     directory_audits,
     modified,
@@ -61,6 +62,8 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         app = (targets(r) or ["an application"])[0]
         admin = any(v.strip('"').casefold() == "true" for k, v in props.items() if "isadminconsent" in k) or \
             "allprincipals" in scopes_text.casefold()
+        if not admin and not by_subject(bundle, r):
+            continue  # another user's own consent: theirs to investigate, never this user's indicator
         severity = Severity.HIGH if scopes else Severity.MEDIUM
         who = change(r)
         reasons = [f"{who['operation']} by {who['user'] or '?'} from {who['ip'] or '?'}"]
