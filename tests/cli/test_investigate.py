@@ -18,7 +18,7 @@ from reclaim.emulator.server import free_port, serve_in_thread
 ARTIFACT_TYPES = {"inboxRule", "sweepRule", "mailboxForwarding", "signIn", "directoryAudit", "authenticationMethod",
                   "oauth2PermissionGrant", "mailboxPermission", "recipientPermission", "mobileDevice",
                   "blockedSender", "sentItemsGap", "automaticReplies", "transportRule", "riskyUser", "user",
-                  "messageTrace", "auditRecord"}
+                  "messageTrace", "auditRecord", "sharingLink", "fileActivity", "sharingPolicy"}
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +76,28 @@ def test_unreachable_tenant_exit_3(tmp_path: Path) -> None:
 def test_bad_since_exit_2(url: str, tmp_path: Path) -> None:
     code, _, err = run("alice.wu@contoso.com", "--since", "yesterday", "--endpoint", url, db=tmp_path / "c.db")
     assert code == 2 and "--since" in err
+
+
+def test_the_admin_who_changed_the_tenant_is_investigated_too(tmp_path: Path) -> None:
+    """admin-takeover: a clean user's investigation names the admin who made the tenant's forwarding rule and
+    investigates that account in a case of its own (compromised); the user stays clean; exit 1, because the
+    tenant shows compromise. ``--no-follow-actors`` only names the account and says what to run."""
+    fixture = copy.deepcopy(load_scenario("admin-takeover"))
+    fixture["tenant"]["settings"]["throttling"] = {"enabled": False}
+    actor = fixture["scenarioTruth"]["tenant"]["actor"]
+    with serve_in_thread(Emulator(fixture)) as base:
+        code, out, _ = run("nancy.davolio@northwind.com", "--json", "--endpoint", base, db=tmp_path / "c.db")
+        assert code == 1, out
+        doc = json.loads(out)
+        assert doc["verdict"] == "clean" and doc["tenant"]["verdict"] == "compromised"
+        followed = [a for a in doc["tenant"]["actors"] if a["user"] == actor]
+        assert followed and all(a["investigation"]["verdict"] == "compromised" for a in followed)
+        assert followed[0]["investigation"]["case"] != doc["case"]
+
+        code, text, _ = run("nancy.davolio@northwind.com", "--endpoint", base, db=tmp_path / "c.db")
+        assert code == 1 and f"investigated {actor}: compromised" in " ".join(text.split())
+
+        code, text, _ = run("nancy.davolio@northwind.com", "--no-follow-actors", "--endpoint", base,
+                            db=tmp_path / "c.db")
+        assert f"next: reclaim investigate {actor}" in " ".join(text.split())
+        assert "investigated " not in text

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from reclaim.cli.analyze import indicates_compromise, render_analysis
+from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis
 from reclaim.cli.common import (
     DB_OPTION,
     ENDPOINT_OPTION,
@@ -30,6 +30,9 @@ def investigate_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (DESIGN.md's investigate shape)."),
     audit_wait: float = typer.Option(30.0, "--audit-wait", min=0, max=3600,
                                      help="Seconds to wait for the unified audit log query."),
+    follow: bool = typer.Option(True, "--follow-actors/--no-follow-actors",
+                                help="Also investigate, each in a case of its own, the accounts that made the "
+                                     "tenant-wide changes found (the admin an attacker acted as)."),
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -40,6 +43,7 @@ def investigate_command(
     2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked.
     """
     from reclaim.collect import investigate, parse_since
+    from reclaim.collect.investigate import follow_actors
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -54,8 +58,11 @@ def investigate_command(
             err_console.print(f"  collected {kind}", style="dim", markup=False, highlight=False)
 
     async def work(conn: Connection) -> Investigation:
-        return await investigate(conn, store, user, since=start, progress=None if as_json else progress,
-                                 audit_wait=audit_wait)
+        shown = None if as_json else progress
+        result = await investigate(conn, store, user, since=start, progress=shown, audit_wait=audit_wait)
+        if follow:
+            await follow_actors(conn, store, result, since=start, progress=shown, audit_wait=audit_wait)
+        return result
 
     try:
         result = run_connected(settings, work)
@@ -65,13 +72,16 @@ def investigate_command(
         typer.echo(inert_json(result.to_json()))
     else:
         render(result)
-    raise typer.Exit(EXIT_FINDINGS if indicates_compromise([result.analysis]) else EXIT_OK)
+    analyses = [result.analysis, *(a.analysis for a in result.actors)]
+    raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
 
 
 def render(result: Investigation) -> None:
     console.print(f"case [bold]{safe(result.case_id)}[/bold] · {len(result.analysis.findings)} findings · "
                   f"{result.requests} requests")
-    render_analysis(console, result.analysis)
+    followed = {a.upn.casefold(): Followed(a.case_id, a.analysis.verdict.name.value, a.analysis.verdict.because)
+                for a in result.actors}
+    render_analysis(console, result.analysis, followed)
     window = result.analysis.window
     if window is not None and window.since is not None:
         console.print(f"  suspicious window from {safe(window.since.isoformat())}")

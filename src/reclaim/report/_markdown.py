@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 
 from reclaim.report._build import format_time, value_text
+from reclaim.report._files import FilesView
 from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
 from reclaim.text import visible_line
 
@@ -62,6 +63,28 @@ def _finding(f: FindingView, lines: list[str], when: str) -> None:
     for reason in f.reasons:
         lines.append(f"- {md_text(reason)}")
     lines.append("")
+
+
+def _files_section(view: FilesView) -> list[str]:
+    """Shares the account made and files attacker sessions touched; every file name through md_text."""
+    out = ["## Files", "", "OneDrive and SharePoint: what was shared from the account, and what attacker sessions "
+           "downloaded, opened or deleted (for the breach-notification decision).", ""]
+    if view.shares:
+        out += ["### Shares", "", _row("File", "Who can use it", "Access", "Shared with", "Created", "From", "Now"),
+                _row("---", "---", "---", "---", "---", "---", "---")]
+        for r in view.shares:
+            out.append(_row(md_code(r.path), md_text(r.scope), md_text(r.type), md_code(r.target or "-"),
+                            md_text(r.created or "-"), md_code(r.client_ip or "-"), md_text(r.status)))
+        out.append("")
+    for burst in view.mass_downloads:
+        out += [f"**Mass download:** {md_text(burst)}", ""]
+    if view.files:
+        out += ["### Files the attacker downloaded, opened or deleted", "",
+                _row("Access", "File", "Time (UTC)", "From"), _row("---", "---", "---", "---")]
+        for f in view.files:
+            out.append(_row(md_text(f.access), md_code(f.path), md_text(f.time or "-"), md_code(f.ip or "-")))
+        out.append("")
+    return out
 
 
 def report_markdown(report: Report) -> str:
@@ -130,6 +153,9 @@ def report_markdown(report: Report) -> str:
         out.append("")
     else:
         out += ["The case has no timeline events.", ""]
+
+    if report.files is not None:
+        out += _files_section(report.files)
 
     out += ["## Remediation journal", ""]
     if chain.ok:

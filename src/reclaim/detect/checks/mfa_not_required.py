@@ -33,9 +33,10 @@ METADATA = CheckMeta(
                 "https://learn.microsoft.com/entra/fundamentals/security-defaults",
                 "https://learn.microsoft.com/graph/api/resources/userregistrationdetails"),
     scope="user",
-    advice=("MFA is not required for {user}: add the Conditional Access policy \"Require multifactor "
-            "authentication for all users\" (Entra admin centre → Protection → Conditional Access → Create new "
-            "policy from templates), or turn on security defaults; reclaim does not change tenant-wide policy"),
+    advice=("MFA for {user}: where it is not required, add the Conditional Access policy \"Require "
+            "multifactor authentication for all users\" (Entra admin centre → Protection → Conditional Access → "
+            "Create new policy from templates) or turn on security defaults; where no method is registered, have "
+            "the user register one before anyone else can; reclaim does not change tenant-wide policy"),
     kind="exposure",
     needs=("security_defaults|ca_policies",),
     reads=("member_of", "registration_details"),
