@@ -33,6 +33,7 @@ SCHEMA_FILE = Path(__file__).with_name("v1.0.json.gz")
 GRAPH = "microsoft.graph."
 DIRECTORY_OBJECT = "microsoft.graph.directoryObject"
 
+_PATH_ADDRESS = re.compile(r":/[^:]*(?::(?=/|$)|$)")
 _SEGMENT = re.compile(r"^(?P<name>[^()]+)(?:\((?P<args>.*)\))?$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -172,6 +173,9 @@ class Schema:
     # ------------------------------------------------------------------ paths
     def resolve(self, path: str) -> Target:
         """What ``path`` (below ``/v1.0``) addresses; ``SchemaError("segment")`` at the first unknown segment."""
+        # OneDrive's path-based addressing (``root:/Finance/a.xlsx:/permissions``, ``items/{id}:/b.txt``) names a
+        # driveItem below another one: not in the CSDL, it addresses the same type as the item it starts from.
+        path = _PATH_ADDRESS.sub("", path)
         segments = [s for s in path.strip("/").split("/") if s]
         if not segments:
             raise SchemaError("segment", "Resource not found for the segment '/'.", segment="/")
