@@ -18,7 +18,7 @@ from reclaim.emulator.server import free_port, serve_in_thread
 ARTIFACT_TYPES = {"inboxRule", "sweepRule", "mailboxForwarding", "signIn", "directoryAudit", "authenticationMethod",
                   "oauth2PermissionGrant", "mailboxPermission", "recipientPermission", "mobileDevice",
                   "blockedSender", "sentItemsGap", "automaticReplies", "transportRule", "riskyUser", "user",
-                  "messageTrace", "auditRecord"}
+                  "messageTrace", "auditRecord", "sharingLink", "fileActivity", "sharingPolicy"}
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,13 @@ def test_apply_asks_for_the_upn(tenant: Practice, env: dict[str, str], tmp_path:
     before = tenant_view(tenant.emulator, ALICE)
     refused = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--password-file", str(tmp_path / "pw")],
                                  env=env, input="bob@contoso.com\n")
-    assert refused.exit_code == 0 and "nothing was changed" in refused.output
+    assert refused.exit_code == 2 and "not confirmed (typed 'bob@contoso.com', not" in refused.output
+    assert "nothing was changed" in refused.output
+    # EOF at the prompt (Ctrl-C there takes the same path: click's Abort): exit 2, one line, not "Aborted!"
+    eof = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--password-file", str(tmp_path / "pw")],
+                             env=env, input="")
+    assert eof.exit_code == 2 and "not confirmed (no answer): nothing was changed" in eof.output, eof.output
+    assert "Aborted" not in eof.output
     assert tenant_view(tenant.emulator, ALICE) == before
     # no terminal and no --password-file: refused before anything changes
     no_tty = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes"], env=env)
@@ -99,10 +105,13 @@ def test_undo_and_restore_access_ask_first(tenant: Practice, env: dict[str, str]
     case_id = tenant.cases[ALICE]
     tenant.emulator.calls.clear()
     undo = CliRunner().invoke(app, ["undo", case_id], env=env, input="n\n")
-    assert undo.exit_code == 0, undo.output
+    assert undo.exit_code == 2, undo.output
+    assert "not confirmed (answered no): nothing was changed" in undo.output
     assert f"Undo the remediation of {ALICE} (every step)? [y/N]" in undo.output
     restore = CliRunner().invoke(app, ["restore-access", ALICE], env=env, input="n\n")
-    assert restore.exit_code == 0, restore.output
+    assert restore.exit_code == 2, restore.output
+    eof = CliRunner().invoke(app, ["undo", case_id], env=env, input="")
+    assert eof.exit_code == 2 and "no answer" in eof.output and "Aborted" not in eof.output
     assert "caution: reclaim did not reset the password" in restore.output
     assert f"Re-enable sign-in for {ALICE}? [y/N]" in restore.output
     assert not tenant.emulator.calls  # a no: not even a sign-in
@@ -147,3 +156,63 @@ def test_fresh_investigates_again(tenant: Practice, env: dict[str, str]) -> None
     assert plan["case"] != tenant.cases[ALICE] and plan["verdict"] == "compromised"
     both = CliRunner().invoke(app, ["remediate", ALICE, "--fresh", "--case", plan["case"]], env=env)
     assert both.exit_code == 2
+
+
+def test_case_names_its_subject(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    """Reproduction: alice's case used for pat.kim blocked, signed out and reset alice; a hunt or sweep case was
+    planned for "endpoint". Now each is refused before anything is sent."""
+    with Store(env["RECLAIM_DB"]) as store:
+        hunt = store.create_case("hunt", "contoso.com", tenant="contoso.com").id
+        sweep = store.create_case("sweep", "contoso.com", tenant="contoso.com").id
+    tenant.emulator.calls.clear()
+    pw = str(tmp_path / "pw")
+    wrong = CliRunner().invoke(app, ["remediate", "pat.kim@contoso.com", "--case", tenant.cases[ALICE], "--apply",
+                                     "--yes", "--password-file", pw], env=env)
+    assert wrong.exit_code == 2, wrong.output
+    assert f"investigation of {ALICE}, not of pat.kim@contoso.com" in wrong.output
+    for other in (hunt, sweep):
+        refused = CliRunner().invoke(app, ["remediate", "mark.davis@contoso.com", "--case", other, "--plan"],
+                                     env=env)
+        assert refused.exit_code == 2, refused.output
+        assert "not an investigation" in refused.output and "reclaim investigate mark.davis@contoso.com" in \
+            refused.output
+    restore = CliRunner().invoke(app, ["restore-access", "pat.kim@contoso.com", "--case", tenant.cases[ALICE],
+                                       "--yes"], env=env)
+    assert restore.exit_code == 2, restore.output
+    assert not tenant.emulator.calls  # nothing sent, not even a sign-in
+    # the right subject (any case) still plans
+    ok = CliRunner().invoke(app, ["remediate", ALICE.upper(), "--case", tenant.cases[ALICE], "--plan"], env=env)
+    assert ok.exit_code == 0, ok.output
+
+
+def test_include_not_offered_and_contain_needs_the_typed_upn(tenant: Practice, env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """Reproduction: `--include block-sign-in` on a clean user was dropped without a word (exit 0)."""
+    ben = "ben.carter@contoso.com"
+    with Store(env["RECLAIM_DB"]) as store:
+        case_id = store.create_case("investigate", ben, tenant="contoso.com").id
+        found = tenant.emulator.state.find_user(ben)
+        assert found is not None
+        store.set_verdict(case_id, "clean", summary={"verdict": "clean",
+                                                      "user": {"id": found["id"], "userPrincipalName": ben}})
+    tenant.emulator.calls.clear()
+    pw = str(tmp_path / "pw")
+    dropped = CliRunner().invoke(app, ["remediate", ben, "--include", "block-sign-in", "--apply", "--yes",
+                                       "--password-file", pw], env=env)
+    assert dropped.exit_code == 2, dropped.output
+    assert "block-sign-in: not offered" in dropped.output and "verdict is clean" in dropped.output
+    assert "--contain" in dropped.output
+    planned = CliRunner().invoke(app, ["remediate", ben, "--include", "block-sign-in"], env=env)
+    assert planned.exit_code == 0 and "block-sign-in: not offered" in planned.output
+    # --contain plans containment, but --yes does not stand for the typed UPN
+    no_upn = CliRunner().invoke(app, ["remediate", ben, "--contain", "--apply", "--yes", "--password-file", pw],
+                                env=env, input="\n")
+    assert no_upn.exit_code == 2 and "verdict of ben.carter@contoso.com is clean" in no_upn.output, no_upn.output
+    assert not tenant.emulator.calls
+    plan = CliRunner().invoke(app, ["remediate", ben, "--contain", "--plan", "--json"], env=env)
+    assert {"block-sign-in", "revoke-sessions", "reset-password"} <= {s["action"] for s in
+                                                                       json.loads(plan.stdout)["steps"]}
+    contained = CliRunner().invoke(app, ["remediate", ben, "--contain", "--apply", "--yes", "--password-file", pw,
+                                         "--json"], env=env, input=ben + "\n")
+    assert contained.exit_code == 0, contained.output
+    assert tenant_view(tenant.emulator, ben)["accountEnabled"] is False

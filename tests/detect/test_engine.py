@@ -56,10 +56,11 @@ def test_empty_evidence_everywhere_is_clean() -> None:
     kinds = ("graph_rules", "exo_rules", "sweep_rules", "folders", "mailbox_permissions", "recipient_permissions",
              "mobile_devices", "auth_methods", "oauth_grants", "service_principals", "sign_ins", "directory_audits",
              "risk_detections", "blocked_senders", "message_trace", "sent_items", "ndr_messages", "audit_records",
-             "transport_rules", "alerts", "ca_policies", "member_of")
+             "transport_rules", "alerts", "ca_policies", "member_of", "drive_audit_records")
     empty: dict[str, Any] = {k: [] for k in kinds}
     a = run(**empty, mailbox={"ForwardingSmtpAddress": None}, mailbox_settings={}, risky_user=None,
-            security_defaults={"isEnabled": True}, registration_details={"isMfaRegistered": True})
+            security_defaults={"isEnabled": True}, registration_details={"isMfaRegistered": True},
+            sharepoint_settings={"sharingCapability": "disabled"})
     assert a.findings == () and a.not_checked == () and a.verdict.name.value == "clean"
 
 

@@ -376,6 +376,8 @@ _DOCUMENTED_CLASS = [
     (r"/identityProtection/", "identityProtection"),
     (r"/identity/conditionalAccess/", "identityProtection"),  # "identity protection and conditional access"
     (r"/admin/exchange/tracing/", "messageTrace"),
+    # SharePoint / OneDrive through Graph: SharePoint's own resource-unit limits, not identity's
+    (r"/(users/\{\w+\}/drive|drives/|sites/|admin/sharepoint/)", "sharepoint"),
     (r"/(users|servicePrincipals|oauth2PermissionGrants|domains)\b", "identity"),
 ]
 

@@ -94,7 +94,7 @@ def test_known_payloads_in_markdown() -> None:
         assert parsed.tags == ["ul", "li"]
     assert md_text("see www.evil.example and http://evil.example") == \
         "see www\\.evil.example and http\\://evil.example"
-    assert md_text("mail x@evil.example") == "mail x\\@evil.example"
+    assert md_text("mention @evil") == "mention \\@evil" and md_text("mailto:x") == "mailto\\:x"
     assert md_text("# heading") == "\\# heading" and md_text("1. item") == "1\\. item"
     assert md_code("a`b") == "``a`b``" and md_code("`x") == "`` `x ``"
 
@@ -128,3 +128,10 @@ def test_very_long_hostile_strings_stay_bounded_and_inert(tmp_path: Path) -> Non
     rows = list(csv.reader(io.StringIO(out["csv"])))
     assert len(rows) == 2 and rows[1][-1].startswith("<script>x</script>=cmd")  # reasons: kept whole, as text
     assert "\x1b" not in out["csv"] and "\\x1b[31m" in out["csv"]
+
+
+def test_markdown_escapes_only_what_markdown_needs() -> None:
+    # issue 22: "alice.wu\\@contoso.com\\:" was over-escaped; an address and a trailing colon mean nothing.
+    assert md_text("alice.wu@contoso.com: signed in at 10:42") == "alice.wu@contoso.com: signed in at 10:42"
+    assert md_text("Tom & Jerry, 50% off; a+b=c") == "Tom & Jerry, 50% off; a+b=c"
+    assert md_text("&amp; &#60;") == "\\&amp; \\&\\#60;"

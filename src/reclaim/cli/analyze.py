@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,8 +22,10 @@ from reclaim.cli.console import console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 
 if TYPE_CHECKING:
+    from reclaim.detect.attribution import Touched
     from reclaim.detect.engine import Analysis
     from reclaim.detect.model import Finding
+    from reclaim.logs.analysis import LogAnalysis
 
 app = typer.Typer(help="Analyse exported evidence offline (no tenant needed).", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -153,6 +156,85 @@ def rules(
         if quiet:
             console.print(f"[green]no findings[/green] for {len(quiet)} mailbox(es): {safe(', '.join(sorted(quiet)))}")
     raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
+
+
+@app.command("logs")
+def logs(
+    paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Audit-log exports: files, folders or zip "
+                                       "files (Purview / Search-UnifiedAuditLog CSV, Management Activity API, "
+                                       "Graph audit log query, Sentinel, Graph sign-ins / directory audits, "
+                                       "Defender CloudAppEvents); recognised by content."),
+    domain: list[str] = typer.Option([], "--domain", help="An accepted domain of the tenant (repeat for each)."),
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Run the checks on exported audit, sign-in and directory logs and find what the attacker touched.
+
+    The analysis is stored as a case (reclaim report CASE). Exit codes: 0 nothing of medium severity or
+    above, 1 compromise indicators found, 2 an unknown or broken file (nothing stored).
+    """
+    from reclaim.logs.analysis import document, run
+    from reclaim.logs.case import store_analysis
+    from reclaim.store import Store
+
+    with reclaim_errors():
+        domains = sorted({_domain(d) for d in domain})
+        result = run(paths, domains=domains)
+        store = Store(db)
+        try:
+            case_id = store_analysis(store, result)
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(inert_json(document(result, case_id)))
+    else:
+        render_logs(console, result, case_id)
+    raise typer.Exit(EXIT_FINDINGS if indicates_compromise(result.analyses) else EXIT_OK)
+
+
+def render_logs(out: Console, result: LogAnalysis, case_id: str) -> None:
+    """Files read, each user's verdict and findings, what the attacker touched, what was not checked."""
+    from reclaim.detect.attribution import CHECK_ID
+
+    out.print(f"{result.records} records in {sum(1 for f in result.files if f.format)} file(s); case "
+              f"{safe(case_id)}")
+    for f in result.files:
+        if f.skipped:
+            out.print(f"  [dim]skipped {safe(f.path)}: {safe(f.skipped)}[/dim]")
+        else:
+            out.print(f"  [dim]{safe(f.path)}: {safe(f.format)}, {f.records} records[/dim]")
+    for analysis in sorted(result.analyses, key=lambda a: (-(a.worst.rank if a.worst else -1), a.user)):
+        if not analysis.findings:
+            continue
+        shown = replace(analysis, findings=tuple(f for f in analysis.findings if f.check != CHECK_ID),
+                        not_checked=())
+        render_analysis(out, shown)
+        touched = result.touched.get(analysis.user)
+        if touched:
+            render_touched(out, touched)
+    quiet = [a.user for a in result.analyses if not a.findings]
+    if quiet:
+        out.print(f"[green]no findings[/green] for {len(quiet)} user(s)")
+    for nc in result.not_checked():
+        out.print(f"  [dim]not checked: {safe(nc['check'])}: {safe(nc['reason'])}[/dim]")
+
+
+def render_touched(out: Console, touched: Touched) -> None:
+    """The "What the attacker touched" section: per category the count, first and last time, a few items."""
+    body = touched.to_json()
+    sessions = body["sessions"]
+    out.print(f"  [bold]What the attacker touched[/bold] [dim](sessions: IPs {safe(', '.join(sessions['ips']))}"
+              f"; {len(sessions['sessionIds'])} session id(s))[/dim]")
+    for cat in body["categories"]:
+        out.print(f"    {safe(cat['label'])}: {cat['count']} ({cat['records']} records) "
+                  f"[dim]{safe(cat['first'] or '?')} – {safe(cat['last'] or '?')}[/dim]")
+        for item in cat["items"][:10]:
+            what = item.get("internetMessageId") or item.get("file") or item.get("folder") or item.get("operation")
+            extra = " · ".join(str(item[k]) for k in ("access", "folder", "subject", "target")
+                               if item.get(k) and item.get(k) != what)
+            out.print(f"      - {safe(str(what))}" + (f" [dim]({safe(extra)})[/dim]" if extra else ""))
+        if len(cat["items"]) > 10:
+            out.print(f"      [dim]... and {cat['count'] - 10} more (reclaim report / --json)[/dim]")
 
 
 @app.command("case")

@@ -20,6 +20,7 @@ from reclaim.cli.remediate import remediate_demo
 if TYPE_CHECKING:
     from reclaim.collect import Investigation
     from reclaim.m365 import Connection
+    from reclaim.store import Store
 
 
 def demo(
@@ -56,6 +57,7 @@ def demo(
                     console.print(f"case [bold]{safe(results[-1].case_id)}[/bold] · {results[-1].requests} requests")
                     render_analysis(console, results[-1].analysis)
                     await remediate_demo(conn, store, results[-1].case_id, out)
+                    await _show_shares(conn, store, results[-1].case_id)
                 return results
 
             results = run_connected(settings, work)
@@ -71,6 +73,33 @@ def demo(
     console.print(f"\ncase store: {safe(out / 'cases.db')}  (reclaim cases list --db {safe(out / 'cases.db')})")
     for path in reports:
         console.print(f"report: {safe(path.resolve())}")
+
+
+async def _show_shares(conn: Connection, store: Store, case_id: str) -> None:
+    """The OneDrive shares of the case, re-read from the tenant after remediation: gone or still there."""
+    from urllib.parse import quote
+
+    from reclaim.m365 import NotFound
+
+    shares = [f for f in store.findings(case_id) if f.check_id == "sharing-link-created" and f.evidence.get("active")]
+    if not shares:
+        return
+    table = Table(title="OneDrive shares after remediation")
+    for col in ("file", "share", "made", "now"):
+        table.add_column(col)
+    for f in shares:
+        ev = f.evidence
+        url = (f"/drives/{quote(str(ev['driveId']), safe='!')}/items/{quote(str(ev['itemId']), safe='!')}"
+               f"/permissions/{quote(str(ev['permissionId']), safe='')}")
+        try:
+            await conn.graph.get(url)
+            now = "still there" + (" (the user's own: left alone)" if not ev.get("byAttacker") else "")
+        except NotFound:
+            now = "removed"
+        share = f"{ev.get('scope')} {ev.get('type')}" + (f" for {ev['target']}" if ev.get("target") else "")
+        table.add_row(safe(ev.get("path") or ""), safe(share),
+                      "by the attacker" if ev.get("byAttacker") else "by the user", now)
+    console.print(table)
 
 
 async def _show_tenant(conn: Connection) -> None:

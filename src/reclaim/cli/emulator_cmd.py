@@ -48,7 +48,7 @@ def serve(
     from reclaim.emulator import Emulator, FaultSpec, read_fixture_file
     from reclaim.emulator.scenarios import load_scenario
     from reclaim.emulator.scenarios import synthetic as make_synthetic
-    from reclaim.emulator.server import base_url, check_loopback, free_port, make_server
+    from reclaim.emulator.server import base_url, bind, bound_port, check_loopback, make_server, run_announced
 
     with reclaim_errors():  # a bad fixture, host or fault spec: one line, exit 2 (in-process too)
         chosen = [x for x in (fixture, scenario, synthetic) if x is not None]
@@ -70,7 +70,9 @@ def serve(
         if not throttling:
             document.setdefault("tenant", {}).setdefault("settings", {})["throttling"] = {"enabled": False}
         emulator = Emulator(document, latency_ms=latency_ms, faults=spec, seed=seed)
-        port = port or free_port(host)
+        sock = bind(host, port)  # bound and listening before anything is printed: the port shown is the one served
+        port = bound_port(sock)
         server = make_server(emulator, host, port)
-    typer.echo(base_url(host, port), nl=True)
-    server.run()
+    url = base_url(host, port)
+    # The URL is printed once uvicorn accepts connections on the socket, so a reader of the first line can connect.
+    run_announced(server, sock, lambda: typer.echo(url, nl=True))

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
@@ -29,7 +29,7 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
+from reclaim.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -63,11 +63,34 @@ def _progress(as_json: bool) -> Callable[[Outcome], None] | None:
     return None if as_json else render_outcome
 
 
-def _confirm(yes: bool, question: str, store: Store) -> None:
-    """Unless ``--yes``, ask; a no closes the store and exits 0 with nothing changed."""
-    if not yes and not typer.confirm(question, err=True):
+def _not_confirmed(store: Store | None, why: str) -> NoReturn:
+    """One line, exit 2: a declined or wrong confirmation, EOF or Ctrl-C at a prompt changes nothing."""
+    if store is not None:
         store.close()
-        raise typer.Exit(EXIT_OK)
+    err_console.print(f"not confirmed ({why}): nothing was changed", markup=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _confirm(yes: bool, question: str, store: Store) -> None:
+    """Unless ``--yes``, ask; a no, EOF or Ctrl-C closes the store and exits 2 with nothing changed."""
+    if yes:
+        return
+    try:
+        answer = typer.confirm(question, err=True)
+    except typer.Abort:  # EOF or Ctrl-C at the prompt
+        _not_confirmed(store, "no answer")
+    if not answer:
+        _not_confirmed(store, "answered no")
+
+
+def _type_upn(upn: str, question: str, store: Store) -> None:
+    """Ask to type the UPN; anything else (a wrong UPN, EOF, Ctrl-C) exits 2 with nothing changed."""
+    try:
+        answer = typer.prompt(question, default="", show_default=False, err=True)
+    except typer.Abort:
+        _not_confirmed(store, "no answer")
+    if answer.strip().casefold() != upn.casefold():
+        _not_confirmed(store, f"typed {answer.strip()!r}, not {upn}" if answer.strip() else "nothing typed")
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
@@ -132,6 +155,8 @@ def remediate_command(
                                                                     "disabling them."),
     keep_forwarding: bool = typer.Option(False, "--keep-forwarding", help="Leave mailbox forwarding (verified "
                                                                           "as legitimate)."),
+    contain: bool = typer.Option(False, "--contain", help="Contain (block, revoke, reset) although the verdict is "
+                                                          "not compromised (asks to type the UPN, even with --yes)."),
     password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
                                               "(mode 0600) instead of showing it on the terminal."),
     yes: bool = YES_OPTION,
@@ -158,7 +183,7 @@ def remediate_command(
         if user is not None:
             check_upn(user)
         options = PlanOptions(only=_names(only) or None, skip=_names(skip), include=_names(include),
-                              delete_rules=delete_rules, keep_forwarding=keep_forwarding)
+                              delete_rules=delete_rules, keep_forwarding=keep_forwarding, contain=contain)
         store = Store(db)
     settings = resolve_settings(tenant, endpoint)
     try:
@@ -168,6 +193,9 @@ def remediate_command(
             _run(settings, store, plan, password_file, as_json, resume=True)
             return
         assert user is not None
+        if case is not None:
+            with reclaim_errors():
+                check_case_subject(store, case, user)
         case_id = None if fresh else case or _latest_case(store, user)
         if case_id is None:
             case_id = _investigate_first(settings, store, user, quiet=as_json, fresh=fresh)
@@ -182,23 +210,31 @@ def remediate_command(
                 typer.echo(inert_json(document))
             else:
                 render_plan(plan)
+                for line in plan.not_offered:
+                    err_console.print(line, style="yellow", markup=False)
                 if interrupted:
                     err_console.print(f"note: a run of case {safe(case_id)} was interrupted; continue it with "
                                       f"`reclaim remediate --resume {safe(case_id)}`", style="yellow")
             raise typer.Exit(EXIT_OK)
         if not as_json:
             render_plan(plan)
+        if plan.not_offered:
+            with reclaim_errors():
+                raise BadInput(plan.not_offered[0] + (f" (and {len(plan.not_offered) - 1} more)"
+                                                      if len(plan.not_offered) > 1 else ""),
+                               hint="nothing was changed; leave it out, or see the plan with --plan")
         if not plan.steps:
             err_console.print("nothing to do: no step is planned" + (
                 " (the case's only indicators are tenant-wide: not this user's)" if plan.tenant_only else ""),
                 markup=False)
             raise typer.Exit(EXIT_OK)
-        if not yes:
-            answer = typer.prompt(f"Type {plan.user} to apply these {len(plan.steps)} steps", default="",
-                                  show_default=False, err=True)
-            if answer.strip().casefold() != plan.user.casefold():
-                err_console.print("not confirmed: nothing was changed", markup=False)
-                raise typer.Exit(EXIT_OK)
+        if contain and plan.verdict != "compromised":
+            # containing an account the evidence does not call compromised: the operator types the UPN, --yes or not
+            err_console.print(f"--contain: the verdict of {safe(plan.user)} is {safe(plan.verdict)}; containment "
+                              "signs the user out and resets the password", style="yellow")
+            _type_upn(plan.user, f"Type {plan.user} to contain this account anyway", store)
+        elif not yes:
+            _type_upn(plan.user, f"Type {plan.user} to apply these {len(plan.steps)} steps", store)
         _run(settings, store, plan, password_file, as_json, resume=False)
     finally:
         store.close()
@@ -209,6 +245,19 @@ def _latest_case(store: Store, user: str) -> str | None:
         found = store.latest_case_for(user)
         return found.id if found is not None else None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_case_subject(store: Store, case_id: str, user: str) -> None:
+    """Refuse (exit 2, nothing sent) a ``--case`` that is not an investigation of ``user``: a case names its
+    subject, and a remediation acts on the subject of its case; sweep and hunt cases are never remediation cases."""
+    case = store.get_case(case_id)
+    if case.kind != "investigate":
+        raise BadInput(f"case {case_id} is a {case.kind} case, not an investigation of {user}: a {case.kind} is "
+                       "never remediated directly",
+                       hint=f"investigate the user first: reclaim investigate {user}")
+    if case.subject.casefold() != user.casefold():
+        raise BadInput(f"case {case_id} is the investigation of {case.subject}, not of {user}: nothing was sent",
+                       hint=f"reclaim remediate {user} (its latest case), or reclaim investigate {user}")
 
 
 def _password_reset(store: Store, case_id: str) -> bool:
@@ -334,6 +383,8 @@ def restore_access_command(
     with reclaim_errors():
         check_upn(user)
         store = Store(db, create=False)
+        if case is not None:
+            check_case_subject(store, case, user)
         case_id = case or _latest_case(store, user)
         if case_id is None:
             raise BadInput(f"no case for {user}", hint="investigate and remediate first")

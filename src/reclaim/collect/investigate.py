@@ -26,9 +26,11 @@ from urllib.parse import quote
 
 from reclaim.aio import gather_or_cancel
 from reclaim.collect.collection import ABSENT, Collection, new_finding, reason_for
+from reclaim.detect import drive as drive_evidence
 from reclaim.detect.engine import Analysis, analyze
 from reclaim.detect.evidence import (
     AUDIT_OPERATIONS,
+    DRIVE_AUDIT_OPERATIONS,
     TENANT_AUDIT_OPERATIONS,
     TENANT_DIRECTORY_ACTIVITIES,
     EvidenceBundle,
@@ -271,6 +273,58 @@ class _Collector:
         await self._audit_query("audit_records", f"reclaim: mailbox events of {self.upn}",
                                 {"operationFilters": list(AUDIT_OPERATIONS), "userPrincipalNameFilters": [self.upn]})
 
+    async def drive_audit_records(self) -> None:
+        """The user's OneDrive / SharePoint activity: shares made, files opened, downloaded, deleted."""
+        await self._audit_query("drive_audit_records", f"reclaim: OneDrive and SharePoint activity of {self.upn}",
+                                {"operationFilters": list(DRIVE_AUDIT_OPERATIONS),
+                                 "userPrincipalNameFilters": [self.upn]})
+
+    async def user_drive(self) -> None:
+        url = f"/users/{self.path_user}/drive"
+
+        async def fetch() -> JSON:
+            try:
+                return await self._get(url)
+            except NotFound:
+                # Graph: 404 "User's mysite not found." for a user whose OneDrive was never provisioned
+                raise M365Error("the user has no OneDrive (never provisioned, or no SharePoint licence)") from None
+
+        await self._run("drive", "graph", {"method": "GET", "url": url}, fetch)
+
+    async def sharepoint_settings(self) -> None:
+        url = "/admin/sharepoint/settings"
+        await self._run("sharepoint_settings", "graph", {"method": "GET", "url": url}, lambda: self._get(url))
+
+    async def drive_items(self) -> None:
+        """The items the sharing records name, with their permissions as they are now (stage 2)."""
+        drive = self.out.values.get("drive")
+        records = self.out.values.get("drive_audit_records")
+        if not isinstance(drive, dict) or not drive.get("id"):
+            self.out.lack("drive_items", self.out.missing.get("drive", "the user's OneDrive was not read"))
+            return
+        if not isinstance(records, list):
+            self.out.lack("drive_items", self.out.missing.get("drive_audit_records",
+                                                              "the OneDrive audit records were not read"))
+            return
+        root = drive.get("webUrl")
+        paths = sorted({drive_evidence.drive_path(r, str(root) if root else None) for r in records
+                        if isinstance(r, dict) and drive_evidence.operation(r) in drive_evidence.SHARE_SCOPES})
+        base = f"/drives/{quote(str(drive['id']), safe='!')}"
+
+        async def one(path: str) -> JSON:
+            try:
+                item = await self._get(f"{base}/root:/{quote(path)}:")
+            except NotFound:
+                return {"drivePath": path, "missing": True}
+            permissions = await self._list(f"{base}/items/{quote(str(item['id']), safe='!')}/permissions")
+            return {**item, "drivePath": path, "permissions": permissions}
+
+        async def fetch() -> list[JSON]:
+            return list(await gather_or_cancel(*(one(p) for p in paths)))
+
+        await self._run("drive_items", "graph", {"method": "GET", "url": f"{base}/root:/{{path}}:/permissions",
+                                                 "paths": paths}, fetch)
+
     async def tenant_audit_records(self) -> None:
         """Tenant-wide admin changes by anyone (transport rules, audit settings): who made a tenant finding."""
         await self._audit_query("tenant_audit_records", "reclaim: tenant-wide admin changes",
@@ -352,6 +406,9 @@ class _Collector:
             self.sent_items(),
             self.ndr_messages(),
             self.audit_records(),
+            self.drive_audit_records(),
+            self.user_drive(),
+            self.sharepoint_settings(),
             self.alerts(),
             self.graph("ca_policies", "/identity/conditionalAccess/policies"),
             self.security_defaults(),
@@ -384,7 +441,8 @@ class _Collector:
     # -- stage 2 -------------------------------------------------------------------------------------
 
     async def stage_two(self, user: JSON | None) -> None:
-        jobs: list[Awaitable[Any]] = [self.risk_detections(), self.service_principals(), self.rule_folders()]
+        jobs: list[Awaitable[Any]] = [self.risk_detections(), self.service_principals(), self.rule_folders(),
+                                      self.drive_items()]
         if user is not None and user.get("id"):
             uid = str(user["id"]).replace("'", "''")
             jobs.append(self.graph("directory_audits", "/auditLogs/directoryAudits",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from reclaim.detect import rulescore
+from reclaim.detect import drive, rulescore
 from reclaim.detect.addresses import NOT_EXPORTED, Recipient, parse_recipients
 from reclaim.detect.context import Context, RuleEvent, RuleSignal
 from reclaim.detect.correlate import normalise_ip
@@ -87,8 +87,8 @@ def judge_rule(rule: InboxRule, context: Context) -> Finding | None:
 __all__ = [
     "NOT_EXPORTED", "Artifact", "ArtifactMissing", "ArtifactType", "CheckMeta", "Context", "EvidenceBundle",
     "Finding", "FolderKind", "InboxRule", "NotChecked", "NotCollected", "Recipient", "RuleEvent", "RuleSignal",
-    "Scope", "Severity", "TermKind", "Window", "audit_parameters", "flag", "fold", "folder_kind", "from_exchange",
-    "get", "iso", "items", "judge_created", "judge_rule", "mappings", "matching_terms", "max_severity",
+    "Scope", "Severity", "TermKind", "Window", "audit_parameters", "drive", "flag", "fold", "folder_kind",
+    "from_exchange", "get", "iso", "items", "judge_created", "judge_rule", "mappings", "matching_terms", "max_severity",
     "normalise_ip", "odata_kind", "parse_recipients", "strings", "text", "user_id", "user_label", "warning_sender",
     "when",
 ]

@@ -22,7 +22,7 @@ ArtifactType = Literal[
     "inboxRule", "sweepRule", "mailboxForwarding", "signIn", "directoryAudit", "authenticationMethod",
     "oauth2PermissionGrant", "mailboxPermission", "recipientPermission", "mobileDevice", "blockedSender",
     "sentItemsGap", "automaticReplies", "transportRule", "riskyUser", "user", "messageTrace", "auditRecord",
-    "auditConfig",
+    "auditConfig", "sharingLink", "fileActivity", "sharingPolicy",
 ]
 
 
@@ -103,6 +103,15 @@ ARTIFACTS: dict[str, ArtifactKind] = {a.name: a for a in (
                                                          "tenant_audit_records", "audit_records"),
                  "Exchange Get-AdminAuditLogConfig / Get-MailboxAuditBypassAssociation / Get-Mailbox",
                  (("setting", "Setting"), ("value", "Now"), ("changedBy", "Changed by"))),
+    ArtifactKind("sharingLink", "sharing link or invitation", ("drive_audit_records", "drive_items", "drive"),
+                 "SharePoint sharing audit record and the Graph permission it created (driveItem permissions)",
+                 (("path", "File"), ("scope", "Who can use it"), ("type", "Access"), ("target", "Shared with"),
+                  ("expires", "Expires"), ("clientIP", "Created from"), ("active", "Still active"))),
+    ArtifactKind("fileActivity", "files opened, downloaded or deleted", ("drive_audit_records", "drive"),
+                 "SharePoint file audit records (FileAccessed, FileDownloaded, FileSyncDownloadedFull, FileDeleted)",
+                 (("count", "Files"), ("ips", "From"), ("first", "First"), ("last", "Last"))),
+    ArtifactKind("sharingPolicy", "sharing setting", ("sharepoint_settings",), "Graph sharepointSettings",
+                 (("sharingCapability", "Sharing allowed"),)),
 )}
 
 ARTIFACT_TYPES: frozenset[str] = frozenset(ArtifactType.__args__)  # type: ignore[attr-defined]

@@ -50,6 +50,8 @@ class Context:
     #: Set between phase 1 and phase 2: from the first attacker footprint to ``now``; ``None`` if none.
     suspicious: Window | None = None
     suspicious_reason: str | None = None
+    #: Set with ``suspicious``: the addresses phase-1 findings name as the attacker's (``marks_attacker_ip``).
+    attacker_ips: frozenset[str] = frozenset()
     #: Audit-log rule events by rule name (casefolded).
     rule_events: dict[str, list[RuleEvent]] = field(default_factory=dict)
     #: Evidence kinds that were not collected, with the reason (a rule check that needs one says so).

@@ -259,7 +259,8 @@ def _analyze(bundle: EvidenceBundle, selected: Sequence[Check] | None
     for phase in (1, 2):
         if phase == 2:
             context.suspicious, context.suspicious_reason = correlate.suspicious_window(findings, bundle.now)
-            findings = correlate.correlate_changes(findings, context.suspicious, correlate.attacker_ips(findings))
+            context.attacker_ips = correlate.attacker_ips(findings)
+            findings = correlate.correlate_changes(findings, context.suspicious, context.attacker_ips)
         for check in available:
             if check.run is not None and check.meta.phase == phase:
                 f, n = _run(check, bundle, context)

@@ -29,6 +29,20 @@ AUDIT_OPERATIONS: tuple[str, ...] = (
 )
 
 
+#: OneDrive / SharePoint operations of the user (unified audit log, RecordType SharePointSharingOperation and
+#: SharePointFileOperation): the shares the account made and the files its sessions touched.
+DRIVE_SHARING_OPERATIONS: tuple[str, ...] = (
+    "AnonymousLinkCreated", "AnonymousLinkUpdated", "CompanyLinkCreated", "SecureLinkCreated", "SecureLinkUpdated",
+    "SharingInvitationCreated", "SharingSet", "AddedToSecureLink",
+)
+DRIVE_FILE_OPERATIONS: tuple[str, ...] = (
+    "FileAccessed", "FileAccessedExtended", "FilePreviewed", "FileDownloaded", "FileSyncDownloadedFull",
+    "FileSyncDownloadedPartial", "FileDeleted", "FileRecycled", "FileDeletedFirstStageRecycleBin",
+    "FolderDeleted", "FolderRecycled",
+)
+DRIVE_AUDIT_OPERATIONS: tuple[str, ...] = DRIVE_SHARING_OPERATIONS + DRIVE_FILE_OPERATIONS
+
+
 #: Tenant-wide admin operations (anyone's) collected to name who created or changed a tenant-scoped artifact.
 TENANT_AUDIT_OPERATIONS: tuple[str, ...] = (
     "New-TransportRule", "Set-TransportRule", "Enable-TransportRule", "Set-AdminAuditLogConfig",
@@ -83,9 +97,10 @@ ListKind = Literal[
     "mobile_devices", "auth_methods", "oauth_grants", "service_principals", "sign_ins", "directory_audits",
     "risk_detections", "blocked_senders", "message_trace", "sent_items", "ndr_messages", "audit_records",
     "transport_rules", "alerts", "ca_policies", "member_of", "tenant_audit_records", "tenant_directory_audits",
-    "audit_bypass",
+    "audit_bypass", "drive_audit_records", "drive_items",
 ]
-RecordKind = Literal["user", "mailbox", "mailbox_settings", "cas_mailbox", "security_defaults", "audit_config"]
+RecordKind = Literal["user", "mailbox", "mailbox_settings", "cas_mailbox", "security_defaults", "audit_config",
+                     "drive", "sharepoint_settings"]
 OptionalKind = Literal["risky_user", "registration_details"]
 
 
@@ -143,6 +158,15 @@ class EvidenceBundle:
       (:data:`TENANT_DIRECTORY_ACTIVITIES`: consent for all users, app role assignments, domain federation).
     - ``audit_config``: ``Get-AdminAuditLogConfig`` (``UnifiedAuditLogIngestionEnabled``, ``AdminAuditLogEnabled``);
       ``audit_bypass``: ``Get-MailboxAuditBypassAssociation`` of the user (``AuditBypassEnabled``).
+    - ``drive``: Graph ``GET /users/{id}/drive`` (``id, webUrl, driveType``) of the user's OneDrive.
+    - ``drive_audit_records``: unified audit log records of the user's OneDrive / SharePoint activity
+      (:data:`DRIVE_AUDIT_OPERATIONS`: ``Id, Operation, CreationTime, ClientIP, UserId, ObjectId, SiteUrl,
+      SourceRelativeUrl, SourceFileName, TargetUserOrGroupName, EventData, UniqueSharingId``).
+    - ``drive_items``: the items of the user's OneDrive those sharing records name, as Graph ``driveItem``
+      (``id, name, webUrl, parentReference``) with ``permissions`` (Graph ``permission`` objects, inherited
+      ones with ``inheritedFrom``) and ``drivePath`` (the path inside the drive); an item no longer found
+      is ``{"drivePath", "missing": true}``.
+    - ``sharepoint_settings``: Graph ``sharepointSettings`` (``sharingCapability``: the most any OneDrive allows).
     - ``accepted_domains``: the tenant's accepted domains (``Get-AcceptedDomain`` / Graph ``domains``).
     - ``window``: the investigated period; ``now``: when the evidence was collected.
     """
@@ -180,6 +204,10 @@ class EvidenceBundle:
     tenant_directory_audits: Records = NOT_IN_INPUT
     audit_config: Record = NOT_IN_INPUT
     audit_bypass: Records = NOT_IN_INPUT
+    drive: Record = NOT_IN_INPUT
+    drive_audit_records: Records = NOT_IN_INPUT
+    drive_items: Records = NOT_IN_INPUT
+    sharepoint_settings: Record = NOT_IN_INPUT
     accepted_domains: list[str] | NotCollected = NOT_IN_INPUT
     window: Window = field(default_factory=Window)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -130,6 +130,33 @@ class AuthMethod(_Open):
         return value
 
 
+class DrivePermission(_Open):
+    id: str
+    roles: list[str] = []
+    link: dict[str, Any] | None = None
+    expirationDateTime: str | None = None
+
+    _ts = field_validator("expirationDateTime")(_timestamp)
+
+
+class DriveItem(_Open):
+    id: str | None = None
+    name: str
+    parentReference: dict[str, Any] | None = None
+    permissions: list[DrivePermission] = []
+
+
+class Drive(_Open):
+    id: str | None = None
+    items: list[DriveItem] = []
+    recycleBin: list[DriveItem] = []
+
+
+class Site(_Open):
+    id: str
+    drive: Drive | None = None
+
+
 class User(_Open):
     id: str | None = None
     userPrincipalName: str
@@ -140,6 +167,7 @@ class User(_Open):
     authenticationMethods: list[dict[str, Any]] = []
     oauth2PermissionGrants: list[dict[str, Any]] = []
     risk: dict[str, Any] | None = None
+    drive: Drive | None = None
 
     @field_validator("userPrincipalName")
     @classmethod
@@ -161,6 +189,7 @@ class Fixture(_Open):
     messageTraces: list[dict[str, Any]] = []
     auditRecords: list[dict[str, Any]] = []
     transportRules: list[dict[str, Any]] = []
+    sites: list[Site] = []
 
 
 def validate_fixture(document: Any, source: str | None = None) -> None:

@@ -28,7 +28,8 @@ _USER_FILTER = {"id", "userPrincipalName", "mail", "accountEnabled", "displayNam
                 "userType", "otherMails", "proxyAddresses", "onPremisesSyncEnabled", "createdDateTime"}
 
 #: Fixture-only keys that are not user properties on the wire.
-_NOT_USER_PROPERTIES = {"mailbox", "authenticationMethods", "oauth2PermissionGrants", "risk", "passwordProfile"}
+_NOT_USER_PROPERTIES = {"mailbox", "authenticationMethods", "oauth2PermissionGrants", "risk", "passwordProfile",
+                        "drive"}
 
 
 def user_view(user: JSON, req: ApiRequest) -> JSON:

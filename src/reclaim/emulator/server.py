@@ -8,7 +8,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -31,9 +31,32 @@ def check_loopback(host: str) -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (for tests that need a closed port; never to serve on: use ``bind``)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def bind(host: str, port: int = 0) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0: a port the kernel chooses), bound before anything is announced,
+    so the port printed is the port served (no window in which another process can take it)."""
+    check_loopback(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise BadInput(f"cannot listen on {base_url(host, port)}: {exc.strerror or exc}",
+                       hint="choose another --port, or 0 for any free port") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def bound_port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
 
 
 def base_url(host: str, port: int, scheme: str = "http") -> str:
@@ -48,9 +71,29 @@ def make_server(emulator: Emulator, host: str, port: int, *, ssl_certfile: str |
     config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30, backlog=2048, ssl_certfile=ssl_certfile,
                             ssl_keyfile=ssl_keyfile)
-    server = uvicorn.Server(config)
+    server = _AnnouncingServer(config)
     emulator.drop_connection = lambda client: _abort_connection(server, client)
     return server
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """uvicorn's server that calls ``on_ready`` once it accepts connections on its sockets."""
+
+    on_ready: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.on_ready is not None:
+            self.on_ready()
+
+
+def run_announced(server: uvicorn.Server, sock: socket.socket, announce: Callable[[], None]) -> None:
+    """Serve on ``sock`` (already bound and listening) until interrupted; ``announce`` is called once the
+    server accepts connections, never before."""
+    if not isinstance(server, _AnnouncingServer):
+        raise TypeError("run_announced needs a server made by make_server")
+    server.on_ready = announce
+    server.run(sockets=[sock])
 
 
 def _abort_connection(server: uvicorn.Server, client: tuple[str, int]) -> bool:
@@ -72,9 +115,10 @@ def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, 
                     ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> Iterator[str]:
     """Run the emulator on an ephemeral loopback port in a daemon thread; yields its base URL
     (``https://`` when ``ssl_certfile`` and ``ssl_keyfile`` are given)."""
-    port = port or free_port(host)
+    sock = bind(host, port)
+    port = bound_port(sock)
     server = make_server(emulator, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-    thread = threading.Thread(target=server.run, name="reclaim-emulator", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="reclaim-emulator", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -86,3 +130,4 @@ def serve_in_thread(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()

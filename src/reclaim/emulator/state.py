@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reclaim.emulator.drive_state import normalise_drives
 from reclaim.emulator.fixture import validate_fixture
 
 JSON = dict[str, Any]
@@ -51,6 +52,9 @@ ALL_GRAPH_PERMISSIONS: tuple[str, ...] = (
     "SecurityAlert.Read.All",
     "Policy.Read.All",
     "AuditLogsQuery.Read.All",
+    "Files.Read.All",
+    "Files.ReadWrite.All",
+    "SharePointTenantSettings.Read.All",
     "Exchange.ManageAsApp",
 )
 
@@ -186,6 +190,7 @@ class TenantState:
             d.setdefault(section, [])
         for user in d["users"]:
             self._normalise_user(user)
+        normalise_drives(d)
 
     def _normalise_user(self, user: JSON) -> None:
         _default_id(user, "id")

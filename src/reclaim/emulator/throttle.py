@@ -72,6 +72,10 @@ DEFAULTS: dict[str, JSON] = {
     "identityProtection": {"requests": 1, "windowSeconds": 1.0},
     # reference sheet B (Get-MessageTraceV2): 100 queries per 5 minutes per tenant.
     "messageTrace": {"requests": 100, "windowSeconds": 300.0},
+    # SharePoint / OneDrive through Graph: app-only, a tenant of up to 1,000 licences gets 1,250 resource units a
+    # minute and a permission request costs 5 (learn.microsoft.com "Avoid getting throttled or blocked in
+    # SharePoint Online"): about 250 requests a minute per app.
+    "sharepoint": {"requests": 250, "windowSeconds": 60.0},
     # Microsoft documents no limit for the admin API (InvokeCommand): the per-tenant cap of 10 concurrent
     # requests is our assumption, and there is no rate rule unless one is configured.
     "exchange": {"concurrency": 10, "requests": None, "windowSeconds": 60.0, "concurrencyRetryAfter": 1.0},
@@ -82,7 +86,7 @@ IDENTITY_RESOURCE_UNITS = (3_500, 5_000, 8_000)
 
 #: Classes with a plain "N requests per window" rule, and what the rule is keyed by.
 _WINDOW_SCOPE = {"auditLogs": "app", "authMethods": "app", "reports": "app", "identityProtection": "tenant",
-                 "messageTrace": "tenant"}
+                 "messageTrace": "tenant", "sharepoint": "app"}
 
 
 @dataclass(frozen=True)

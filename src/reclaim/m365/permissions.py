@@ -93,6 +93,8 @@ def _route(method: str, template: str, *permissions: str, roles: tuple[str, ...]
 
 _MAILBOX_READ = ("MailboxSettings.Read", "MailboxSettings.ReadWrite")
 _MAIL_READ = ("Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite")
+_FILES_READ = ("Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All",
+               "Sites.FullControl.All")
 _USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 
 #: Graph v1.0 requests reclaim makes → the application permissions that allow them (least first).
@@ -145,6 +147,15 @@ GRAPH_ROUTES: tuple[GraphRoute, ...] = (
     _route("GET", "/identity/conditionalAccess/policies", "Policy.Read.All", licence="Entra ID P1"),
     _route("GET", "/policies/identitySecurityDefaultsEnforcementPolicy", "Policy.Read.All"),
     _route("GET", "/domains", "Domain.Read.All", "Directory.Read.All"),
+    _route("GET", "/users/{id}/drive", *_FILES_READ),
+    _route("GET", "/drives/{id}/root:/.+", *_FILES_READ),
+    _route("GET", "/drives/{id}/items/{id}", *_FILES_READ),
+    _route("GET", "/drives/{id}/items/{id}/permissions", *_FILES_READ),
+    _route("GET", "/drives/{id}/items/{id}/permissions/{id}", *_FILES_READ),
+    _route("DELETE", "/drives/{id}/items/{id}/permissions/{id}", "Files.ReadWrite.All", "Sites.ReadWrite.All",
+           "Sites.FullControl.All"),
+    _route("GET", "/admin/sharepoint/settings", "SharePointTenantSettings.Read.All",
+           "SharePointTenantSettings.ReadWrite.All"),
 )
 
 #: Exchange admin API cmdlets reclaim runs → the Entra roles that allow them (app-only also needs
@@ -252,6 +263,9 @@ _READS: tuple[Capability, ...] = (
     _graph("read risky users", "IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All", required=False),
     _graph("read message trace", "ExchangeMessageTrace.Read.All", required=False),
     _graph("read security alerts", "SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All", required=False),
+    _graph("read OneDrive items and their sharing permissions", *_FILES_READ, required=False),
+    _graph("read SharePoint sharing settings", "SharePointTenantSettings.Read.All",
+           "SharePointTenantSettings.ReadWrite.All", required=False),
     _exo("read mailbox forwarding, sweep rules, delegates, devices, protocols (Exchange)", _EXO_READ,
          required=False),
     _exo("read hidden inbox rules (Exchange Get-InboxRule -IncludeHidden)", _EXO_READ_HIDDEN, required=False),

@@ -106,6 +106,8 @@ class Plan:
     tenant: tuple[LeftAlone, ...] = ()
     #: what the chosen steps need from the tenant, one line per action ("revoke-sessions: User.RevokeSessions.All")
     permissions: tuple[str, ...] = ()
+    #: ``--include`` / ``--only`` entries that matched no planned or offered step, each with why
+    not_offered: tuple[str, ...] = ()
 
     def phase(self, phase: Phase) -> list[PlannedStep]:
         return [s for s in self.steps if s.phase is phase]
@@ -120,7 +122,7 @@ class Plan:
                 "steps": [s.to_json() for s in self.steps], "offered": [s.to_json() for s in self.offered],
                 "advice": [a.to_json() for a in self.advice], "leftAlone": [x.to_json() for x in self.left_alone],
                 "tenant": [x.to_json() for x in self.tenant], "permissions": list(self.permissions),
-                "options": dict(self.options)}
+                "notOffered": list(self.not_offered), "options": dict(self.options)}
 
 
 class State(StrEnum):

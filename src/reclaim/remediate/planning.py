@@ -35,6 +35,8 @@ class PlanOptions:
     include: frozenset[str] = frozenset()
     delete_rules: bool = False
     keep_forwarding: bool = False
+    #: contain (block, revoke, reset) even though the verdict is not *compromised* (``--contain``)
+    contain: bool = False
 
     def __post_init__(self) -> None:
         from reclaim.remediate.actions import ACTIONS
@@ -47,7 +49,7 @@ class PlanOptions:
     def to_json(self) -> dict[str, Any]:
         return {"only": sorted(self.only) if self.only is not None else None, "skip": sorted(self.skip),
                 "include": sorted(self.include), "deleteRules": self.delete_rules,
-                "keepForwarding": self.keep_forwarding}
+                "keepForwarding": self.keep_forwarding, "contain": self.contain}
 
 
 @dataclass(frozen=True)

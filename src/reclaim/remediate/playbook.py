@@ -117,10 +117,34 @@ def _select(case_id: str, ctx: PlanContext, items: Iterable[PlanItem], tenant: S
         return (s.phase.rank, ACTIONS[s.action].order, s.target)
 
     chosen.sort(key=key)
+    missing = _not_offered(ctx, steps.values())
     needs = tuple(dict.fromkeys(f"{s.action}: {ACTIONS[s.action].requires.text()}" for s in chosen))
     return Plan(case_id=case_id, user=ctx.upn, user_id=ctx.user_id, verdict=ctx.verdict, steps=tuple(chosen),
                 offered=tuple(sorted(offered, key=key)), advice=tuple(advice), left_alone=tuple(left),
-                options=opts.to_json(), tenant=tuple(tenant), permissions=needs)
+                options=opts.to_json(), tenant=tuple(tenant), permissions=needs,
+                not_offered=missing)
+
+
+def _not_offered(ctx: PlanContext, steps: Iterable[PlannedStep]) -> tuple[str, ...]:
+    """Each ``--include`` / ``--only`` entry that matches no step the plan made or offered, with why."""
+    opts = ctx.options
+    keys = {s.key for s in steps}
+    actions = {s.action for s in steps}
+    out: list[str] = []
+    for wanted in sorted(opts.include | (opts.only or frozenset())):
+        if wanted in keys or wanted in actions:
+            continue
+        name = wanted.split(":", 1)[0]
+        if ":" in wanted and name in actions:
+            why = "the plan has no step for that target (see the plan's steps and offered steps)"
+        elif VERDICT in ACTIONS[name].answers:
+            why = (f"containment is planned only for a compromised or suspicious account, and the verdict is "
+                   f"{ctx.verdict}; to contain anyway add --contain (you will be asked to type the UPN)")
+        else:
+            answers = ", ".join(sorted(ACTIONS[name].answers)) or "nothing"
+            why = f"the case has no finding it answers ({answers})"
+        out.append(f"{wanted}: not offered: {why}")
+    return tuple(out)
 
 
 def plan_for_case(store: Store, case_id: str, options: PlanOptions | None = None) -> Plan:

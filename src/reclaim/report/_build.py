@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from reclaim.report._files import files_view
 from reclaim.report._tz import zone_name
 from reclaim.report.model import (
     SEVERITY_ORDER,
@@ -429,4 +430,5 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   prevention=prevention, severity_counts=counts, timeline=_timeline(detail, views, zone),
                   actions=actions, journal=tuple(_step_view(e, zone) for e in detail.journal), chain=detail.chain,
                   not_checked=not_checked, evidence=tuple(detail.evidence),
-                  user=dict(user) if isinstance(user, Mapping) else {})
+                  user=dict(user) if isinstance(user, Mapping) else {},
+                  files=files if not (files := files_view(detail.findings, detail.journal)).empty else None)

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from reclaim.report._files import files_document
 from reclaim.report.model import ActionView, FindingView, JournalStepView, Report, TimelineItem
 
 __all__ = ["SCHEMA_ID", "report_json", "to_document"]
@@ -81,6 +82,7 @@ def to_document(report: Report) -> dict[str, Any]:
         "evidence": [{"id": e.id, "kind": e.kind, "source": e.source, "request": e.request,
                       "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
                       "sha256": e.sha256, "hashOk": e.hash_ok} for e in report.evidence],
+        "files": None if report.files is None else files_document(report.files),
         "intact": report.intact,
     }
 

@@ -1,10 +1,11 @@
 """The Markdown report (for a ticket): attacker-controlled text cannot add Markdown or HTML.
 
-- :func:`md_text` for prose that carries tenant text: made visible and kept on one line; the characters
-  with an inline Markdown / GFM meaning (``\\ ` * _ ~ [ ] < > # | ! $ & @``) are backslash-escaped, and so
-  are a colon next to a letter (``http:``, ``mailto:``, ``:emoji:``), the dot of ``www.`` and a leading
+- :func:`md_text` for prose that carries tenant text: made visible and kept on one line; only what Markdown /
+  GFM would interpret is backslash-escaped: ``\\ ` * _ ~ [ ] < > # | ! $``, an ``&`` that could start an
+  entity, an ``@`` that could start a mention (not the one inside an address: ``alice.wu@contoso.com`` stays
+  as written), the colon of ``scheme://``, ``mailto:`` and ``xmpp:``, the dot of ``www.`` and a leading
   ``- + = >`` or ``1.`` (block starts inside list items): no emphasis, link, image, raw HTML, entity, table
-  cell, autolink, mention or heading can form;
+  cell, URL autolink, mention or heading can form;
 - :func:`md_code` for raw values (ids, hashes, addresses): a code span whose backtick fence is longer than
   any run of backticks inside (nothing in a code span is interpreted), pipes escaped for tables.
 """
@@ -15,12 +16,14 @@ import re
 from datetime import datetime
 
 from reclaim.report._build import format_time, value_text
+from reclaim.report._files import FilesView
 from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
 from reclaim.text import visible_line
 
 __all__ = ["md_code", "md_text", "report_markdown"]
 
-_SPECIAL = re.compile(r"([\\`*_~\[\]<>#|!$&@]|(?<=[A-Za-z]):|:(?=[A-Za-z]))")
+_SPECIAL = re.compile(r"[\\`*_~\[\]<>#|!$]|&(?=[#A-Za-z])|(?<![\w.+-])@(?=\w)"
+                      r"|(?<=[A-Za-z]):(?=//)|(?i:(?<=mailto)|(?<=xmpp)):")
 _WWW = re.compile(r"(?i)\b(www)\.")
 _LEADING = re.compile(r"^(\s*)([-+=>]|\d{1,9}(?=[.)]))")
 _BACKTICKS = re.compile(r"`+")
@@ -28,7 +31,7 @@ _BACKTICKS = re.compile(r"`+")
 
 def md_text(value: object) -> str:
     """Tenant text as inert Markdown inline text, on one line."""
-    text = _SPECIAL.sub(r"\\\1", visible_line(str(value)))
+    text = _SPECIAL.sub(lambda m: "\\" + m.group(), visible_line(str(value)))
     text = _WWW.sub(r"\1\\.", text)
     return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit()
                                                else m.group(2) + "\\"), text, count=1)
@@ -62,6 +65,28 @@ def _finding(f: FindingView, lines: list[str], when: str) -> None:
     for reason in f.reasons:
         lines.append(f"- {md_text(reason)}")
     lines.append("")
+
+
+def _files_section(view: FilesView) -> list[str]:
+    """Shares the account made and files attacker sessions touched; every file name through md_text."""
+    out = ["## Files", "", "OneDrive and SharePoint: what was shared from the account, and what attacker sessions "
+           "downloaded, opened or deleted (for the breach-notification decision).", ""]
+    if view.shares:
+        out += ["### Shares", "", _row("File", "Who can use it", "Access", "Shared with", "Created", "From", "Now"),
+                _row("---", "---", "---", "---", "---", "---", "---")]
+        for r in view.shares:
+            out.append(_row(md_code(r.path), md_text(r.scope), md_text(r.type), md_code(r.target or "-"),
+                            md_text(r.created or "-"), md_code(r.client_ip or "-"), md_text(r.status)))
+        out.append("")
+    for burst in view.mass_downloads:
+        out += [f"**Mass download:** {md_text(burst)}", ""]
+    if view.files:
+        out += ["### Files the attacker downloaded, opened or deleted", "",
+                _row("Access", "File", "Time (UTC)", "From"), _row("---", "---", "---", "---")]
+        for f in view.files:
+            out.append(_row(md_text(f.access), md_code(f.path), md_text(f.time or "-"), md_code(f.ip or "-")))
+        out.append("")
+    return out
 
 
 def report_markdown(report: Report) -> str:
@@ -130,6 +155,9 @@ def report_markdown(report: Report) -> str:
         out.append("")
     else:
         out += ["The case has no timeline events.", ""]
+
+    if report.files is not None:
+        out += _files_section(report.files)
 
     out += ["## Remediation journal", ""]
     if chain.ok:

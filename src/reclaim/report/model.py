@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reclaim.report._files import FilesView
 from reclaim.store import ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
@@ -145,6 +146,8 @@ class Report:
     not_checked: tuple[NotCheckedView, ...]
     evidence: tuple[EvidenceInfo, ...]
     user: dict[str, Any] = field(default_factory=dict)
+    #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
+    files: FilesView | None = None
 
     @property
     def intact(self) -> bool:

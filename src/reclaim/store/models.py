@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 
 from reclaim.store._canonical import sha256_hex
 
-CaseKind = Literal["investigate", "sweep", "hunt"]
+CaseKind = Literal["investigate", "sweep", "hunt", "logs"]
 Verdict = Literal["compromised", "suspicious", "clean"]
 CaseStatus = Literal["open", "complete", "interrupted", "failed"]
 Severity = Literal["info", "low", "medium", "high", "critical"]

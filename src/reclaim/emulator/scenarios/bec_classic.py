@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario
+from reclaim.emulator.scenarios import Scenario, _bec_drive
 from reclaim.emulator.scenarios._common import (
     EXO_APP_ID,
     GLOBAL_ADMIN_ROLE_TEMPLATE,
@@ -614,6 +614,13 @@ def build() -> dict[str, Any]:
                   include_users=["All"], client_app_types=["exchangeActiveSync", "other"], grant_controls=["block"],
                   state="enabledForReportingButNotEnforced"),
     ])
+
+    # ------------------------------------------------------------------ OneDrive: the attacker's shares and downloads
+    drive_records, drive_truth = _bec_drive.plant(K, clock, alice=alice, ben=ben, tenant_id=TENANT_ID,
+                                                  attacker_ip=ATTACKER_IP, attacker_mail=ATTACKER_FORWARD,
+                                                  office_ip=OFFICE_IP)
+    t.audit_records.extend(drive_records)
+    truth[UPN["alice.wu"]]["drive"] = drive_truth
 
     return t.fixture(settings=tenant_settings(entra_id_p2=True, unblock_delay_seconds=30),
                      truth=scenario_truth("bec-classic", t, truth, ips=[ATTACKER_IP],
