@@ -245,7 +245,7 @@ def test_audit_log_query_lifecycle(serve: Callable[..., TenantClient]) -> None:
     assert c.graph("GET", f"/security/auditLog/queries/{qid}").json()["status"] == "succeeded"
     records = c.graph("GET", f"/security/auditLog/queries/{qid}/records").json()["value"]
     assert [r["id"] for r in records] == ["ar1"]
-    assert records[0]["auditLogRecordType"] == "exchangeAdmin" and records[0]["clientIp"] == "203.0.113.9"
+    assert records[0]["auditLogRecordType"] == "ExchangeAdmin" and records[0]["clientIp"] == "203.0.113.9"
     assert records[0]["auditData"]["ObjectId"] == "Alice\\rule"
     missing = c.graph("POST", "/security/auditLog/queries", json={"displayName": "x"})
     assert missing.status_code == 400

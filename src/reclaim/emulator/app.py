@@ -60,6 +60,8 @@ class CallRecord:
     #: the fault injected into this call, if any ("429", "503", "reset", "slow", ...); a "slow" call
     #: was still processed, every other fault means the request never reached the tenant
     fault: str | None = None
+    #: the JSON body answered, kept only when ``Emulator.record_answers`` is on (the schema tests read it)
+    answer: Any = None
 
     def to_json(self) -> JSON:
         return {k: v for k, v in self.__dict__.items()}
@@ -87,6 +89,8 @@ class Emulator:
         self.issuer = TokenIssuer()
         self.calls: list[CallRecord] = []
         self.record_calls = True
+        #: also keep each answer's JSON body in the call log (off by default: it costs memory and time)
+        self.record_answers = False
         self._iso_second, self._iso_text = -1, ""
         #: Set by the server (uvicorn): drop the TCP connection of this peer; True if it was found.
         self.drop_connection: Callable[[tuple[str, int]], bool] | None = None
@@ -137,6 +141,9 @@ class Emulator:
         if self.record_calls:
             self.calls.append(record)
         return record
+
+    def _answered(self, record: CallRecord, response: Response) -> Response:
+        return _answered(record, response, keep_answer=self.record_answers)
 
     # ------------------------------------------------------------------ app
     def _build_app(self) -> Starlette:
@@ -206,8 +213,8 @@ class Emulator:
         try:
             body = self._issue_token(request.path_params["tenant"], form)
         except AadError as exc:
-            return _answered(record, JSONResponse(exc.body(), status_code=exc.status))
-        return _answered(record, JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}))
+            return self._answered(record, JSONResponse(exc.body(), status_code=exc.status))
+        return self._answered(record, JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}))
 
     def _issue_token(self, tenant: str, form: dict[str, str]) -> JSON:
         st = self.state
@@ -286,7 +293,7 @@ class Emulator:
     async def _graph(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
         record = self._record(request, body if bad is None else bad)
-        return _answered(record, await self._graph_answer(request, record, body, bad))
+        return self._answered(record, await self._graph_answer(request, record, body, bad))
 
     async def _graph_answer(self, request: Request, record: CallRecord, body: Any, bad: str | None) -> Response:
         fault = await self._draw_fault(record)
@@ -314,7 +321,7 @@ class Emulator:
     async def _graph_batch(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
         record = self._record(request, body if bad is None else bad)
-        return _answered(record, await self._graph_batch_answer(request, record, body))
+        return self._answered(record, await self._graph_batch_answer(request, record, body))
 
     async def _graph_batch_answer(self, request: Request, record: CallRecord, body: Any) -> Response:
         await self._latency()
@@ -349,7 +356,7 @@ class Emulator:
     async def _exchange(self, request: Request) -> Response:
         body, bad = await self._json_body(request)
         record = self._record(request, body if bad is None else bad)
-        return _answered(record, await self._exchange_answer(request, record, body, bad))
+        return self._answered(record, await self._exchange_answer(request, record, body, bad))
 
     async def _exchange_answer(self, request: Request, record: CallRecord, body: Any, bad: str | None) -> Response:
         fault = await self._draw_fault(record)
@@ -441,10 +448,12 @@ class Emulator:
         return JSONResponse({"now": iso(self.clock.now()), "epoch": time.time()})
 
 
-def _answered(record: CallRecord, response: Response) -> Response:
+def _answered(record: CallRecord, response: Response, *, keep_answer: bool = False) -> Response:
     """Note the status in the call log (a dropped connection's placeholder is not an answer)."""
     if record.fault != "reset":
         record.status = response.status_code
+        if keep_answer and response.body and response.media_type == "application/json":
+            record.answer = json.loads(bytes(response.body))
     return response
 
 

@@ -343,13 +343,29 @@ def get_alert(req: ApiRequest, alert: str) -> ApiResponse:
 
 
 # ---------------------------------------------------------------------------------------- audit log queries
-#: Management Activity API ``RecordType`` numbers → Graph ``auditLogRecordType`` names.
+#: Management Activity API ``RecordType`` numbers → members of v1.0's ``microsoft.graph.security.
+#: auditLogRecordType`` (the enum's values are those numbers; its members are written as here, PascalCase).
 RECORD_TYPES: dict[int, str] = {
-    1: "exchangeAdmin", 2: "exchangeItem", 3: "exchangeItemGroup", 4: "sharePoint",
-    6: "sharePointFileOperation", 8: "azureActiveDirectory", 9: "azureActiveDirectoryAccountLogon",
-    14: "sharePointSharingOperation", 15: "azureActiveDirectoryStsLogon", 18: "securityComplianceCenterEOPCmdlet",
-    20: "powerBIAudit", 25: "microsoftTeams", 28: "threatIntelligence", 40: "securityComplianceAlerts",
-    50: "exchangeItemAggregated", 52: "dataCenterSecurityCmdlet",
+    1: "ExchangeAdmin", 2: "ExchangeItem", 3: "ExchangeItemGroup", 4: "SharePoint",
+    6: "SharePointFileOperation", 8: "AzureActiveDirectory", 9: "AzureActiveDirectoryAccountLogon",
+    14: "SharePointSharingOperation", 15: "AzureActiveDirectoryStsLogon", 18: "SecurityComplianceCenterEOPCmdlet",
+    20: "PowerBIAudit", 25: "MicrosoftTeams", 28: "ThreatIntelligence", 40: "SecurityComplianceAlerts",
+    50: "ExchangeItemAggregated", 52: "DataCenterSecurityCmdlet",
+}
+#: ``auditData`` is abstract in v1.0: each record is one of its derived (open) types, named by ``@odata.type``.
+#: Record types without their own derived type are ``defaultAuditData``.
+_AUDIT_DATA_TYPES: dict[str, str] = {
+    "ExchangeAdmin": "exchangeAdminAuditRecord", "ExchangeItem": "exchangeMailboxAuditRecord",
+    "ExchangeItemGroup": "exchangeMailboxAuditGroupRecord", "ExchangeItemAggregated":
+    "exchangeAggregatedMailboxAuditRecord", "SharePoint": "sharePointAuditRecord",
+    "SharePointFileOperation": "sharePointFileOperationAuditRecord",
+    "SharePointSharingOperation": "sharePointSharingOperationAuditRecord",
+    "AzureActiveDirectory": "azureActiveDirectoryAuditRecord",
+    "AzureActiveDirectoryAccountLogon": "azureActiveDirectoryAccountLogonAuditRecord",
+    "AzureActiveDirectoryStsLogon": "azureActiveDirectoryStsLogonAuditRecord",
+    "SecurityComplianceCenterEOPCmdlet": "securityComplianceCenterEOPCmdletAuditRecord",
+    "PowerBIAudit": "powerBIAuditRecord", "MicrosoftTeams": "microsoftTeamsAuditRecord",
+    "DataCenterSecurityCmdlet": "dataCenterSecurityCmdletAuditRecord",
 }
 _QUERY_FIELDS = ("displayName", "filterStartDateTime", "filterEndDateTime", "recordTypeFilters", "keywordFilter",
                  "serviceFilters", "operationFilters", "userPrincipalNameFilters", "ipAddressFilters",
@@ -361,7 +377,7 @@ def _record_type(record: JSON) -> str:
     if isinstance(raw, int):
         return RECORD_TYPES.get(raw, str(raw))
     text = str(raw or "")
-    return text[:1].lower() + text[1:]
+    return text[:1].upper() + text[1:]
 
 
 def _record_view(record: JSON) -> JSON:
@@ -374,15 +390,20 @@ def _record_view(record: JSON) -> JSON:
         "auditLogRecordType": _record_type(record),
         "operation": record.get("Operation"),
         "organizationId": record.get("OrganizationId"),
-        "userType": "regular",
+        "userType": "Regular",
         "userId": record.get("UserKey") or record.get("UserId"),
         "service": record.get("Workload"),
         "objectId": record.get("ObjectId"),
         "userPrincipalName": record.get("UserId"),
         "clientIp": record.get("ClientIP") or record.get("ClientIPAddress"),
         "administrativeUnits": [],
-        "auditData": copy.deepcopy(record),
+        "auditData": {"@odata.type": f"#microsoft.graph.security.{_audit_data_type(record)}",
+                      **copy.deepcopy(record)},
     }
+
+
+def _audit_data_type(record: JSON) -> str:
+    return _AUDIT_DATA_TYPES.get(_record_type(record), "defaultAuditData")
 
 
 def _matches_query(record: JSON, query: JSON) -> bool:

@@ -170,6 +170,15 @@ _DEFAULT_ORDER = ("microsoftAuthenticatorPush", "softwareOneTimePasscode", "mobi
                   "officePhone", "passKeyDeviceBound", "windowsHelloForBusiness", "macOsSecureEnclaveKey")
 
 
+#: ``methodsRegistered`` names → v1.0's ``userDefaultAuthenticationMethod`` (the preferred second factor); methods
+#: that enum has no member for (passkeys, Windows Hello) are not a preferred secondary method.
+_PREFERRED: dict[str, str] = {"microsoftAuthenticatorPush": "push", "softwareOneTimePasscode": "oath",
+                              "mobilePhone": "sms", "alternateMobilePhone": "voiceAlternateMobile",
+                              "officePhone": "voiceOffice"}
+#: ``lastUpdatedDateTime`` is not nullable: a user whose registration never changed shows when they were created.
+_NEVER = "0001-01-01T00:00:00Z"
+
+
 def _registered(user: JSON) -> list[str]:
     names: list[str] = []
     for m in user.get("authenticationMethods") or []:
@@ -184,7 +193,7 @@ def _registered(user: JSON) -> list[str]:
 def registration_details(user: JSON) -> JSON:
     names = _registered(user)
     mfa = any(n in _MFA_NAMES for n in names)
-    default = next((n for n in _DEFAULT_ORDER if n in names), "none")
+    default = next((_PREFERRED[n] for n in _DEFAULT_ORDER if n in names and n in _PREFERRED), "none")
     return {
         "id": user["id"],
         "userPrincipalName": user.get("userPrincipalName"),
@@ -201,7 +210,7 @@ def registration_details(user: JSON) -> JSON:
         "isSystemPreferredAuthenticationMethodEnabled": False,
         "systemPreferredAuthenticationMethods": [],
         "userPreferredMethodForSecondaryAuthentication": default if mfa else "none",
-        "lastUpdatedDateTime": user.get("registrationUpdatedDateTime"),
+        "lastUpdatedDateTime": user.get("registrationUpdatedDateTime") or user.get("createdDateTime") or _NEVER,
     }
 
 

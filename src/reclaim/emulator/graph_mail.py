@@ -80,7 +80,6 @@ def _folder_view(user: JSON, folder: JSON, req: ApiRequest) -> JSON:
         "childFolderCount": sum(1 for f in folders if _parent_of(f, root) == fid and f is not folder),
         "unreadItemCount": sum(1 for m in messages if not m.get("isRead", False)),
         "totalItemCount": len(messages),
-        "sizeInBytes": sum(int(m.get("size", 0) or 0) for m in messages),
         "isHidden": bool(folder.get("isHidden", False)),
     })
     return view
@@ -392,7 +391,7 @@ _SETTINGS_DEFAULTS: JSON = {
     "dateFormat": "M/d/yyyy",
     "timeFormat": "h:mm tt",
     "userPurpose": "user",
-    "delegateMeetingMessageDeliveryOptions": "sendToDelegateOutlookAndInformationToPrincipal",
+    "delegateMeetingMessageDeliveryOptions": "sendToDelegateAndInformationToPrincipal",
     "language": {"locale": "en-US", "displayName": "English (United States)"},
     "workingHours": {
         "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],

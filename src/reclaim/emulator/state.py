@@ -101,15 +101,23 @@ class Clock:
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
+        self._frozen: datetime | None = None
 
     def now(self) -> datetime:
+        if self._frozen is not None:
+            return self._frozen + self._offset
         return datetime.now(UTC) + self._offset
 
     def advance(self, seconds: float) -> None:
         self._offset += timedelta(seconds=seconds)
 
+    def freeze(self) -> None:
+        """Stop the clock where it is: only ``advance`` moves it (for tests of time arithmetic)."""
+        self._frozen = datetime.now(UTC)
+
     def reset(self) -> None:
         self._offset = timedelta(0)
+        self._frozen = None
 
 
 def iso(dt: datetime) -> str:

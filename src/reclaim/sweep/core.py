@@ -93,8 +93,10 @@ TENANT_COLLECTS = frozenset({"transport_rules", "accepted_domains", "oauth_grant
 #: The evidence kind a sweep stores a bundle field under, where it is not the field's own name (the sweep
 #: lists every risky user of the tenant once; a bundle holds the user's own entry).
 STORED_AS = {"risky_user": "risky_users"}
-#: What a rule's destination folder is read for (its name says whether the rule hides mail).
-FOLDER_SELECT = "id,displayName,parentFolderId,wellKnownName"
+#: What a rule's destination folder is read for (its name says whether the rule hides mail). v1.0's mailFolder has
+#: no ``wellKnownName`` (beta only): real Graph refuses it in ``$select`` with 400, so the name decides, as in
+#: ``investigate``.
+FOLDER_SELECT = "id,displayName,parentFolderId"
 #: Destinations Graph may give by well-known name: resolved without a read.
 _NAMED_FOLDERS = frozenset(WELL_KNOWN) | {"inbox", "sentitems", "drafts", "outbox", "msgfolderroot"}
 NOT_IN_SWEEP = "not part of a sweep: it needs evidence only `reclaim investigate USER` collects"

@@ -47,6 +47,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+#: Members of v1.0's ``riskEventType`` enum (``signIn.riskEventTypes``); newer detections appear there as
+#: ``unknownFutureValue`` and by name only in ``riskEventTypes_v2`` (strings), as the service shows them.
+V1_RISK_EVENT_TYPES = frozenset({
+    "unlikelyTravel", "anonymizedIPAddress", "maliciousIPAddress", "unfamiliarFeatures", "malwareInfectedIPAddress",
+    "suspiciousIPAddress", "leakedCredentials", "investigationsThreatIntelligence", "generic",
+    "adminConfirmedUserCompromised", "mcasImpossibleTravel", "mcasSuspiciousInboxManipulationRules",
+    "investigationsThreatIntelligenceSigninLinked", "maliciousIPAddressValidCredentialsBlockedIP",
+    "unknownFutureValue"})
+
+
+def v1_risk_event_types(events: list[str] | tuple[str, ...] | None) -> list[str]:
+    """``riskEventTypes`` as v1.0 serves it: each event by its enum member, else ``unknownFutureValue``."""
+    return [e if e in V1_RISK_EVENT_TYPES else "unknownFutureValue" for e in events or []]
+
 JSON = dict[str, Any]
 
 #: Techniques a compromised user can show (the names used in ``scenarioTruth.users[upn].techniques``).
@@ -295,7 +309,7 @@ def sign_in(sid: str, user: JSON, *, when: str, ip: str, place: str, app: str = 
         "conditionalAccessStatus": ca_status, "isInteractive": True,
         "riskDetail": "none",
         "riskLevelAggregated": risk_level, "riskLevelDuringSignIn": risk_level, "riskState": risk_state,
-        "riskEventTypes": list(risk_events or []), "riskEventTypes_v2": list(risk_events or []),
+        "riskEventTypes": v1_risk_event_types(risk_events), "riskEventTypes_v2": list(risk_events or []),
         "resourceDisplayName": "Office 365 Exchange Online" if app_id == EXO_APP_ID else "Microsoft Graph",
         "resourceId": EXO_APP_ID if app_id == EXO_APP_ID else GRAPH_APP_ID,
         "status": {"errorCode": error, "failureReason": failure, "additionalDetails": None},
@@ -399,7 +413,7 @@ def risk_detection(did: str, user: JSON, *, when: str, event: str, level: str, i
                    request_id: str | None = None) -> JSON:
     city, st, country, lat, lon = PLACES[place]
     return {"id": did, "requestId": request_id or guid("req", did), "correlationId": guid("corr", did),
-            "riskType": event, "riskEventType": event, "riskState": state, "riskLevel": level,
+            "riskEventType": event, "riskState": state, "riskLevel": level,
             "riskDetail": "none", "source": source, "detectionTimingType": timing, "activity": "signin",
             "tokenIssuerType": "AzureAD", "ipAddress": ip,
             "location": {"city": city, "state": st, "countryOrRegion": country,

@@ -33,6 +33,7 @@ from reclaim.emulator.scenarios._common import (
     cas_mailbox,
     empty_planted,
     keep_of,
+    v1_risk_event_types,
 )
 from reclaim.emulator.scenarios._tenant import (
     ZOOM_APP_ID,
@@ -128,7 +129,7 @@ def _sign_in(g: _Gen, user: JSON, when: str, ip: str, location: JSON, device: JS
             "appDisplayName": app, "ipAddress": ip, "clientAppUsed": client, "correlationId": g.guid(),
             "conditionalAccessStatus": "success" if client == "Browser" else "notApplied", "isInteractive": True,
             "riskDetail": "none", "riskLevelAggregated": risk, "riskLevelDuringSignIn": risk,
-            "riskState": "atRisk" if risk != "none" else "none", "riskEventTypes": list(risk_events or []),
+            "riskState": "atRisk" if risk != "none" else "none", "riskEventTypes": v1_risk_event_types(risk_events),
             "riskEventTypes_v2": list(risk_events or []), "resourceDisplayName": "Office 365 Exchange Online",
             "resourceId": EXO_APP_ID, "status": {"errorCode": error, "failureReason": None,
                                                  "additionalDetails": None},
@@ -342,7 +343,7 @@ def _build(users: int, seed: int) -> JSON:
                         "riskLastUpdatedDateTime": s["createdDateTime"]}
         extra["riskDetections"].append({
             "id": g.guid(), "requestId": s["correlationId"], "correlationId": s["correlationId"],
-            "riskEventType": s["riskEventTypes"][0], "riskType": s["riskEventTypes"][0], "riskState": "atRisk",
+            "riskEventType": s["riskEventTypes"][0], "riskState": "atRisk",
             "riskLevel": "high", "riskDetail": "none", "source": "IdentityProtection",
             "detectionTimingType": "offline", "activity": "signin", "ipAddress": ip, "location": locations[place],
             "activityDateTime": s["createdDateTime"], "detectedDateTime": s["createdDateTime"],
