@@ -31,15 +31,36 @@ _MIN_SECRET = 8
 
 
 def remember_secret(value: str | None) -> None:
-    """Scrub ``value`` (and its JSON-escaped form) from every answer and output from now on."""
+    """Scrub ``value`` (and the forms a JSON answer can carry it in) from every answer and output from now on."""
     if value and len(value) >= _MIN_SECRET:
-        _SECRETS.add(value)
-        escaped = json.dumps(value)[1:-1]
-        if escaped != value:
-            _SECRETS.add(escaped)
-        ascii_escaped = json.dumps(value, ensure_ascii=True)[1:-1]
-        if ascii_escaped != value:
-            _SECRETS.add(ascii_escaped)
+        _SECRETS.update(form for form in _json_forms(value) if len(form) >= _MIN_SECRET)
+
+
+def _json_forms(value: str) -> set[str]:
+    """``value`` raw and as the inside of a JSON string written by Python (with and without ``ensure_ascii``) and
+    by .NET's System.Text.Json default encoder (what Graph runs on), which writes ``"`` ``'`` ``+`` ``<`` ``>``
+    ``&`` and `````, controls and non-ASCII as ``\\uXXXX`` (upper or lower hex: both are seen)."""
+    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value, ensure_ascii=True)[1:-1]}
+    for hexes in ("{:04X}", "{:04x}"):
+        out = []
+        for char in value:
+            if char == "\\":
+                out.append("\\\\")
+            elif char in _DOTNET_ESCAPED or ord(char) < 0x20 or ord(char) > 0x7E:
+                out.append("".join(f"\\u{hexes.format(unit)}" for unit in _utf16(char)))
+            else:
+                out.append(char)
+        forms.add("".join(out))
+    return forms
+
+
+#: characters System.Text.Json's default ``JavaScriptEncoder`` escapes as ``\\uXXXX`` besides controls/non-ASCII
+_DOTNET_ESCAPED = frozenset("\"'+<>&`")
+
+
+def _utf16(char: str) -> list[int]:
+    data = char.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def forget_secrets() -> None:

@@ -12,6 +12,7 @@ Each bound ends a read as ``LimitExceeded`` ("<bound> exceeded (figure)"): the o
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 
@@ -52,7 +53,7 @@ class Limits:
                 number = float(raw) if f.type in ("float", float) else int(raw)
             except ValueError:
                 number = 0
-            if number <= 0:
+            if not math.isfinite(number) or number <= 0:  # "nan" and "inf" parse as floats
                 raise BadInput(f"{ENV[f.name]} must be a positive number, not {raw[:40]!r}",
                                hint=f"unset {ENV[f.name]} for the default")
             values[f.name] = number
