@@ -402,3 +402,60 @@ def test_a_400_echoing_the_password_never_carries_it_into_the_error() -> None:
     with pytest.raises(BadRequest) as caught:
         asyncio.run(main())
     assert PASSWORD not in str(caught.value) and REDACTED in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------- secrets registered
+def test_the_client_secret_and_every_token_fetched_are_remembered() -> None:
+    from reclaim.m365.auth import ClientCredentialsTokens
+
+    secret = "App~Secret.Value-1234"
+    issued = ["eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.first-signature", "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.second-sig"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": issued.pop(0), "expires_in": 3599, "token_type": "Bearer"})
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            tokens = ClientCredentialsTokens(http, token_url="https://login.example/t", client_id="c",
+                                             client_secret=secret)
+            first = await tokens.get_token("s")
+            second = await tokens.get_token("s", refresh=True)
+            assert scrub(f"{secret} {first.token} {second.token}") == f"{REDACTED} {REDACTED} {REDACTED}"
+
+    assert scrub(secret) == secret
+    asyncio.run(main())
+
+
+def test_an_azure_identity_token_is_remembered() -> None:
+    from types import SimpleNamespace
+
+    from reclaim.m365.auth import AzureIdentityTokens
+
+    class Credential:
+        def get_token(self, scope: str) -> Any:
+            return SimpleNamespace(token="opaque-token-value-42", expires_on=4_000_000_000)
+
+    asyncio.run(AzureIdentityTokens(Credential()).get_token("s"))
+    assert scrub("Bearer opaque-token-value-42") == f"Bearer {REDACTED}"
+
+
+def test_a_secret_from_the_environment_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reclaim.m365.credentials import CredentialSpec
+
+    monkeypatch.setenv("APP_SECRET_FOR_TEST", "Env~Secret.Value-5678")
+    assert CredentialSpec(kind="secret", client_id="c", secret_env="APP_SECRET_FOR_TEST").resolve_secret() \
+        == "Env~Secret.Value-5678"
+    assert scrub("x Env~Secret.Value-5678") == f"x {REDACTED}"
+
+
+def test_the_new_password_still_shows_once_on_the_terminal() -> None:
+    from reclaim.cli.console import err_console
+    from reclaim.cli.remediate import terminal_sink
+
+    remember_secret(PASSWORD)
+    with err_console.capture() as captured:
+        assert terminal_sink(ALICE_UPN, PASSWORD) == "terminal"
+    assert PASSWORD in captured.get()
+
+
+ALICE_UPN = "alice@contoso.com"
