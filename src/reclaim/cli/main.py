@@ -9,7 +9,7 @@ import typer
 from reclaim import __version__
 from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, remediate, report, sweep, tenant
 from reclaim.cli.console import err_console, visible
-from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
+from reclaim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReclaimError
 
 # The command modules above import the heavy parts (store, client, checks, emulator) inside the commands, so that
 # `reclaim --help` and every command's startup stay fast; tests/cli/test_startup.py keeps it so.
@@ -51,7 +51,8 @@ def main(
 
 
 def run() -> None:
-    """Console-script entry point: maps reclaim's errors to one line on stderr and DESIGN.md's exit codes."""
+    """Console-script entry point: maps reclaim's errors to one line on stderr and DESIGN.md's exit codes; any
+    other exception is a bug: one line naming the log file with its traceback, exit 70."""
     try:
         app(standalone_mode=True)
     except ReclaimError as exc:
@@ -61,3 +62,8 @@ def run() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, logged in full, one line on the terminal
+        from reclaim.cli.crash import crash_line
+
+        err_console.print(f"error: {crash_line(exc, sys.argv)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INTERNAL)
