@@ -370,3 +370,13 @@ def _journal_text(db: Path) -> str:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
         rows = [repr(row) for t in tables for row in conn.execute(f'select * from "{t}"')]  # noqa: S608
     return "\n".join(rows)
+
+
+def test_a_trickling_token_endpoint_ends_the_run_in_one_line(run: Run) -> None:
+    run.served.tokens.append("never-issued-token-placeholder")  # no token is issued here
+    run.served.hostile.rules.clear()
+    rule = run.served.hostile.add("POST", r"/oauth2/v2\.0/token$", trickle(b'{"access_token": "', every=0.2))
+    done = run("investigate", EVA, RECLAIM_REQUEST_DEADLINE="1")
+    assert done.exit_code == 3 and 1 <= rule.hits <= 2, done.stdout + done.stderr  # Graph and Exchange tokens
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "did not answer within the request deadline of 1 s" in errors[0], done.stderr
