@@ -279,11 +279,18 @@ def test_a_batch_page_in_an_unexpected_shape_leaves_the_mailbox_not_checked(run:
 
 
 # ---------------------------------------------------------------------------------------------- tokens
+def _issued(run: Run, **changes: Any) -> Callable[[Any, Request], Any]:
+    """A token answer recorded (to look for the token in the output) and changed."""
+    def change(body: Any, request: Request) -> Any:
+        run.served.tokens.append(str(body["access_token"]))
+        return {**body, **changes}
+
+    return change
+
+
 def test_a_nonsensical_token_lifetime_is_a_one_line_error(run: Run) -> None:
     run.served.hostile.rules.clear()
-    run.served.hostile.rewrite("POST", r"/oauth2/v2\.0/token$",
-                               lambda body, request: (run.served.tokens.append(body["access_token"]),
-                                                      {**body, "expires_in": "soon"})[1])
+    run.served.hostile.rewrite("POST", r"/oauth2/v2\.0/token$", _issued(run, expires_in="soon"))
     done = run("investigate", EVA)
     assert done.exit_code == 3, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -292,9 +299,7 @@ def test_a_nonsensical_token_lifetime_is_a_one_line_error(run: Run) -> None:
 
 def test_a_zero_token_lifetime_does_not_fetch_a_token_per_request(run: Run) -> None:
     run.served.hostile.rules.clear()
-    rule = run.served.hostile.rewrite("POST", r"/oauth2/v2\.0/token$",
-                                      lambda body, request: (run.served.tokens.append(body["access_token"]),
-                                                             {**body, "expires_in": 0})[1])
+    rule = run.served.hostile.rewrite("POST", r"/oauth2/v2\.0/token$", _issued(run, expires_in=0))
     done, doc = _investigate(run)
     assert done.exit_code == 1 and doc["verdict"] != "clean"
     assert 1 <= rule.hits <= 4, rule.hits  # one per scope (Graph, Exchange), a refresh at most: was one per request
