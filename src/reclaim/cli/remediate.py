@@ -332,20 +332,53 @@ def verify_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    offline: bool = typer.Option(False, "--offline", help="Only re-check the case store: the case's seal, journal "
+                                                          "chain and evidence hashes (no tenant; a read-only "
+                                                          "store is opened read-only)."),
 ) -> None:
-    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
+    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain and the case's seal.
 
-    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the case was altered
+    (its seal, journal chain or an evidence hash no longer matches).
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
 
+    if offline:
+        _verify_offline(case, db, as_json)
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
     report = _on_tenant(store, tenant, endpoint, lambda conn, operator: verify_case(
         conn, store, case, operator=operator, wait=wait, progress=_progress(as_json)))
     _finish(report, as_json)
+
+
+def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
+    """``verify --offline``: the case store's integrity result for one case, exit 0 intact / 1 altered."""
+    from reclaim.store import Store
+
+    with reclaim_errors(), Store(db, create=False) as store:
+        detail = store.case_detail(case)
+    seal, chain = detail.integrity, detail.chain
+    state = "intact" if detail.intact else "altered"
+    problems = list(seal.problems)
+    if not chain.ok:
+        problems.append(f"journal chain broken at entry {chain.first_bad_seq}: {chain.reason}")
+    if as_json:
+        typer.echo(inert_json({"case": case, "state": state, "sealHead": seal.head, "sealLength": seal.length,
+                               "journalHead": chain.head_hash, "journalLength": chain.length,
+                               "problems": problems}))
+    elif detail.intact:
+        console.print(f"case {safe(case)}: [green]intact[/green] ({seal.length} seal entries, {chain.length} "
+                      f"journal entries, {len(detail.evidence)} evidence items re-hashed)")
+        console.print(f"  seal head {seal.head}")
+    else:
+        console.print(f"case {safe(case)}: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+        for problem in problems:
+            console.print(f"  - {safe(problem)}", style="red")
+        console.print(f"  seal head recorded: {seal.head}", style="dim")
+    raise typer.Exit(EXIT_OK if detail.intact else EXIT_FINDINGS)
 
 
 def undo_command(

@@ -431,4 +431,5 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   actions=actions, journal=tuple(_step_view(e, zone) for e in detail.journal), chain=detail.chain,
                   not_checked=not_checked, evidence=tuple(detail.evidence),
                   user=dict(user) if isinstance(user, Mapping) else {},
-                  files=files if not (files := files_view(detail.findings, detail.journal)).empty else None)
+                  files=files if not (files := files_view(detail.findings, detail.journal)).empty else None,
+                  integrity=detail.integrity)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaim.report._files import FilesView
-from reclaim.store import ChainStatus, EvidenceInfo
+from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
 #: Most severe first: the order findings are shown in.
@@ -148,11 +148,14 @@ class Report:
     user: dict[str, Any] = field(default_factory=dict)
     #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
     files: FilesView | None = None
+    #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
+    integrity: CaseIntegrity | None = None
 
     @property
     def intact(self) -> bool:
-        """The journal's chain verifies and every evidence payload still matches its SHA-256."""
-        return self.chain.ok and all(e.hash_ok for e in self.evidence)
+        """The case's seal, the journal's chain and every evidence payload's SHA-256 all match."""
+        sealed = self.integrity is None or self.integrity.ok
+        return sealed and self.chain.ok and all(e.hash_ok for e in self.evidence)
 
     def local(self, moment: datetime | None) -> datetime | None:
         """``moment`` in the report's time zone."""
