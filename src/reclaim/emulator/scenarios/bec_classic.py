@@ -29,13 +29,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario, _bec_drive
+from reclaim.emulator.scenarios import _bec_drive
 from reclaim.emulator.scenarios._common import (
     EXO_APP_ID,
     GLOBAL_ADMIN_ROLE_TEMPLATE,
     GRAPH_APP_ID,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
+    Scenario,
     alert,
     audit_record,
     authenticator_method,
