@@ -194,3 +194,20 @@ def test_a_window_past_retention_is_only_partly_searched() -> None:
     cov = _cov({"license_details": E3}, since=UNTIL - timedelta(days=200))
     assert cov["auditFrom"] == (UNTIL - timedelta(days=180)).isoformat().replace("+00:00", "Z")
     assert any("retention (180 days)" in g["why"] for g in cov["notAvailable"])
+
+
+def test_the_report_of_the_case_shows_what_the_attacker_touched_and_coverage(
+        alice: tuple[Investigation, Path]) -> None:
+    from reclaim.report import build_report, render
+
+    result, db = alice
+    store = Store(str(db))
+    try:
+        report = build_report(store, result.case_id, UTC)
+    finally:
+        store.close()
+    html, md = render(report, "html"), render(report, "md")
+    for message_id in _truth()["mailRead"]:
+        assert message_id.strip("<>") in html and message_id.strip("<>") in md
+    assert 'id="touched"' in html and 'id="coverage"' in html
+    assert "## What the attacker touched" in md and "## Coverage" in md
