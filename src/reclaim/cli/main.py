@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, remediate, report, sweep, tenant
+from reclaim.cli import analyze, cases, demo, emulator_cmd, evidence, investigate, remediate, report, sweep, tenant
 from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReclaimError
 
@@ -25,6 +25,7 @@ app.add_typer(emulator_cmd.app, name="emulator")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(cases.app, name="cases")
 app.add_typer(analyze.app, name="analyze")
+app.add_typer(evidence.app, name="evidence")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
 app.command("remediate")(remediate.remediate_command)

@@ -158,6 +158,8 @@ def report_markdown(report: Report) -> str:
 
     if report.files is not None:
         out += _files_section(report.files)
+    from reclaim.report._scope import coverage_markdown, touched_markdown  # here: it imports md_text from this module
+    out += touched_markdown(report.case.summary or {}) + coverage_markdown(report.case.summary or {})
 
     out += ["## Remediation journal", ""]
     if (seal := report.integrity) is not None:
