@@ -62,7 +62,7 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
         imid = text(m, "messageId")
         subject = text(m, "subject") or ""
         for r in parse_recipients(text(m, "recipientAddress")):
-            entry = {"recipient": r.address.lower(), "internetMessageId": imid, "subject": subject,
+            entry: dict[str, object] = {"recipient": r.address.lower(), "internetMessageId": imid, "subject": subject,
                      "time": text(m, "receivedDateTime"), "status": text(m, "status"), "fromIP": ip}
             (external if r.is_external(domains) else internal).append(entry)
         ips.add(ip)
