@@ -79,3 +79,39 @@ async def move(ctx: ActionContext, mailbox: str, message_id: str, destination: s
 
 def text_of(value: Any) -> str:
     return str(value or "").casefold()
+
+
+async def find_many(ctx: ActionContext, wanted: list[tuple[str, str]]) -> list[list[JSON]]:
+    """The copies in the message folders of each (mailbox, internet message id), through ``$batch`` (20 reads per
+    envelope, envelopes in parallel); a result with more pages is followed to its end."""
+    from reclaim.m365 import BatchRequest
+
+    requests = [BatchRequest("GET", f"{mailbox_path(box)}/messages?$filter=internetMessageId eq "
+                             f"'{quote(quoted(imid), safe='')}'&$select={SELECT}", headers=IMMUTABLE, mailbox=box)
+                for box, imid in wanted]
+    ctx.count(len(requests))
+    results = await ctx.conn.graph.batch(requests)
+    out: list[list[JSON]] = []
+    for (box, _imid), result in zip(wanted, results, strict=True):
+        body = result.json() or {}
+        found = [brief(m) for m in body.get("value") or []]
+        link = body.get("@odata.nextLink")
+        if link:
+            found += await listing(ctx, box, str(link), {})
+        out.append(found)
+    return out
+
+
+async def move_many(ctx: ActionContext, moves: list[tuple[str, str, str]]) -> list[JSON]:
+    """Move (mailbox, immutable id, destination) through ``$batch``; the requests as they are journaled. A move
+    that fails raises its error once every other move was sent (the step is then re-read and resumable)."""
+    from reclaim.m365 import BatchRequest
+
+    requests = [BatchRequest("POST", f"{mailbox_path(box)}/messages/{quote(mid, safe='')}/move",
+                             body={"destinationId": dest}, headers=IMMUTABLE, mailbox=box, idempotent=True)
+                for box, mid, dest in moves]
+    ctx.count(len(requests))
+    results = await ctx.conn.graph.batch(requests)
+    for result in results:
+        result.json()  # raises the first failure's typed error
+    return [{"method": r.method, "url": r.url, "body": r.body} for r in requests]

@@ -1,13 +1,13 @@
 """``purge-sent-mail``: the attacker's mail in colleagues' mailboxes is moved to their Recoverable Items (recover).
 
 Answers the ``mail-sent-by-attacker`` finding: the mail the account sent from the attacker's addresses (message
-trace: sender, recipient, internet message id, from-IP). One step per internal mailbox that received it, listing
-every message it will touch there; always offered, never chosen by default (it touches other people's mailboxes:
-``--include purge-sent-mail`` or ``--include purge-sent-mail:<mailbox>``). Mail the user sent herself is never in
-the finding, and a copy is only moved when its sender is the account. The move is a soft delete (Graph
-``POST .../messages/{id}/move`` to ``recoverableitemsdeletions``, immutable ids, application permission
-``Mail.ReadWrite``): the recipient can still recover it, and undo moves it back to the folder it was in.
-Outside recipients cannot be reached: the report lists them to notify.
+trace: sender, recipient, internet message id, from-IP). One step, always offered and never chosen by default
+(it touches other people's mailboxes: ``--include purge-sent-mail``); the plan lists every mailbox and message
+it will touch. Mail the user sent herself is never in the finding, and a copy is only moved when its sender is
+the account. The move is a soft delete (Graph ``POST .../messages/{id}/move`` to ``recoverableitemsdeletions``,
+immutable ids, application permission ``Mail.ReadWrite``), sent through ``$batch`` (20 per envelope, envelopes
+in parallel, at most four requests per mailbox in flight): the recipient can still recover it, and undo moves
+each copy back to the folder it was in. Outside recipients cannot be reached: the report lists them to notify.
 """
 
 from __future__ import annotations
@@ -35,62 +35,63 @@ class PurgeSentMail(Action):
     def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
         if finding is None:
             return []
-        by_mailbox: dict[str, list[JSON]] = {}
+        copies: list[JSON] = []
+        seen: set[tuple[str, str]] = set()
         for e in finding.evidence.get("internal") or []:
             if not isinstance(e, dict) or str(e.get("status") or "delivered").lower() != "delivered":
                 continue
-            box = str(e.get("recipient") or "").lower()
-            if not box or box == ctx.upn.lower() or not e.get("internetMessageId"):
+            box, imid = str(e.get("recipient") or "").lower(), str(e.get("internetMessageId") or "")
+            if not box or not imid or box == ctx.upn.lower() or (box, imid) in seen:
                 continue
-            by_mailbox.setdefault(box, []).append({"internetMessageId": e["internetMessageId"],
-                                                   "subject": e.get("subject"), "sent": e.get("time")})
-        if not by_mailbox:
+            seen.add((box, imid))
+            copies.append({"mailbox": box, "internetMessageId": imid, "subject": e.get("subject"),
+                           "sent": e.get("time")})
+        if not copies:
             return [LeftAlone(finding.check_id, "mail the attacker sent", "no colleague's mailbox received it; "
                               "the outside recipients are listed in the report to notify")]
-        out: list[PlanItem] = []
-        for box, messages in sorted(by_mailbox.items()):
-            listed = "; ".join(f'"{m["subject"]}" {m["internetMessageId"]} (sent {m["sent"]})' for m in messages)
-            out.append(self.step(ctx, box, f"in {box}'s mailbox (another person's), move to Recoverable Items: "
-                                 f"{listed}", ctx.reason(finding),
-                                 params={"mailbox": box, "sender": ctx.upn, "messages": messages}, opt_in=True))
-        return out
+        boxes = sorted({c["mailbox"] for c in copies})
+        listed = "; ".join(f'{c["mailbox"]}: "{c["subject"]}" {c["internetMessageId"]} (sent {c["sent"]})'
+                           for c in copies)
+        label = (f"move the attacker's mail to Recoverable Items in {len(boxes)} other people's mailboxes "
+                 f"({len(copies)} messages): {listed}")
+        return [self.step(ctx, str(finding.artifact_id or "sent"), label, ctx.reason(finding),
+                          params={"sender": ctx.upn, "mailboxes": boxes, "copies": copies}, opt_in=True)]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
-        return {"method": "GET", "url": f"{mail.mailbox_path(step.target)}/messages", "headers": mail.IMMUTABLE,
-                "params": {"$filter": "internetMessageId eq '<each message>'"},
-                "messages": [m.get("internetMessageId") for m in step.params.get("messages") or []]}
+        return {"method": "GET", "url": "/users/{mailbox}/messages", "headers": mail.IMMUTABLE, "batch": True,
+                "params": {"$filter": "internetMessageId eq '{internetMessageId}'"},
+                "copies": [[c.get("mailbox"), c.get("internetMessageId")] for c in step.params.get("copies") or []]}
 
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
-        box = str(step.params["mailbox"])
         sender = str(step.params.get("sender") or ctx.upn).lower()
+        wanted = [(str(c["mailbox"]), str(c["internetMessageId"])) for c in step.params.get("copies") or []]
+        found = await mail.find_many(ctx, wanted)
         copies: list[JSON] = []
-        recoverable: list[JSON] = []
-        for m in step.params.get("messages") or []:
-            found = await mail.by_internet_id(ctx, box, str(m["internetMessageId"]))
-            copies += [c for c in found["folders"] if str(c.get("from") or "").lower() == sender]
-            recoverable += [c for c in found["recoverable"] if str(c.get("from") or "").lower() == sender]
-        for c in (*copies, *recoverable):
-            c.pop("bodyPreview", None)
-        return {"copies": copies, "recoverable": recoverable}
+        for (box, _imid), items in zip(wanted, found, strict=True):
+            for m in items:
+                if str(m.get("from") or "").lower() == sender:
+                    m.pop("bodyPreview", None)
+                    copies.append({"mailbox": box, **m})
+        return {"copies": copies}
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
         left = state.get("copies") or []
         if left:
-            return not_held(f"{len(left)} cop{'y' if len(left) == 1 else 'ies'} still in {step.target}'s folders")
-        return held(f"no copy left in {step.target}'s folders ({len(state.get('recoverable') or [])} in "
-                    "Recoverable Items)")
+            boxes = sorted({str(c["mailbox"]) for c in left})
+            return not_held(f"{len(left)} copies still in the folders of {', '.join(boxes[:5])}"
+                            + (f" and {len(boxes) - 5} more" if len(boxes) > 5 else ""))
+        return held(f"no copy left in the folders of the {len(step.params.get('mailboxes') or [])} mailboxes")
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         state = before if isinstance(before, dict) else await self.read(ctx, step)
-        box = str(step.params["mailbox"])
-        moves = [await mail.move(ctx, box, str(c["id"]), mail.RECOVERABLE) for c in state.get("copies") or []]
-        return {"mailbox": box, "moves": moves}
+        moves = await mail.move_many(ctx, [(str(c["mailbox"]), str(c["id"]), mail.RECOVERABLE)
+                                           for c in state.get("copies") or []])
+        return {"moved": len(moves), "moves": moves}
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        box = str(step.params["mailbox"])
-        moves = [await mail.move(ctx, box, str(c["id"]), str(c.get("parentFolderId")))
-                 for c in (before or {}).get("copies") or []]
-        return {"mailbox": box, "moves": moves}
+        moves = await mail.move_many(ctx, [(str(c["mailbox"]), str(c["id"]), str(c.get("parentFolderId")))
+                                           for c in (before or {}).get("copies") or []])
+        return {"moved": len(moves), "moves": moves}
 
 
 ACTION = PurgeSentMail()
