@@ -29,7 +29,7 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -43,7 +43,8 @@ T = TypeVar("T")
 OPERATOR_ENV = "RECLAIM_OPERATOR"
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
-                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim"}
+                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim",
+                "not reached": "yellow", "could not read": "yellow"}
 
 # options of more than one of these commands (``--db``, ``--tenant`` and ``--endpoint`` come from common)
 YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")
@@ -142,7 +143,8 @@ def remediate_command(
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
-                                      help="Continue the interrupted run of CASE from its journal."),
+                                      help="Continue the interrupted run of CASE from its journal (shows what "
+                                           "remains and asks, unless --yes)."),
     case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
     fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
@@ -170,7 +172,7 @@ def remediate_command(
     Exit codes: 0 planned / applied and verified, 1 some step did not hold or failed, 2 bad input,
     3 cannot authenticate / reach the tenant, 4 an earlier run was interrupted (use --resume CASE).
     """
-    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, resume_plan
+    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, remaining, resume_plan
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -190,6 +192,12 @@ def remediate_command(
         if resume is not None:
             with reclaim_errors():
                 plan = resume_plan(store, resume)
+            left = remaining(store, plan)
+            err_console.print(f"the run of case {safe(resume)} for {safe(plan.user)} was interrupted; a resumed run "
+                              f"still has {len(left)} of {len(plan.steps)} steps to do:")
+            for step, where in left:
+                err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
+            _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
             _run(settings, store, plan, password_file, as_json, resume=True)
             return
         assert user is not None
@@ -265,8 +273,9 @@ def _password_reset(store: Store, case_id: str) -> bool:
 
 
 def _interrupted(store: Store, case_id: str) -> bool:
-    runs = [e for e in store.journal(case_id) if e.action_id == "run"]
-    return bool(runs) and runs[-1].step == "applying"
+    from reclaim.remediate.journal import Journal
+
+    return Journal(store, case_id, None).interrupted_run() is not None
 
 
 def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool,
@@ -318,7 +327,15 @@ def _finish(report: RunReport, as_json: bool) -> None:
         typer.echo(inert_json(report.to_json()))
     else:
         render_report(report)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+    if report.not_reached is not None:
+        left = sum(1 for o in report.outcomes if o.state.value == "not reached")
+        err_console.print(f"error: could not reach the tenant: {report.not_reached}; {left} step(s) not reached "
+                          "(not a result: each keeps its last real one in the journal) — re-run once the tenant "
+                          "is reachable", markup=False)
+    elif not report.reached:
+        err_console.print("error: some objects could not be read (above): their state is unknown, not held — "
+                          "re-run later", markup=False)
+    raise typer.Exit(report.exit_code)
 
 
 def verify_command(
@@ -395,6 +412,10 @@ def restore_access_command(
     outcome = _on_tenant(store, tenant, endpoint,
                          lambda conn, operator: restore_access(conn, store, case_id, operator=operator))
     render_outcome(outcome)
+    if not outcome.state.result:
+        err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "
+                          "is reachable", markup=False)
+        raise typer.Exit(EXIT_CONNECT)
     raise typer.Exit(EXIT_OK if outcome.state.ok else EXIT_FINDINGS)
 
 
@@ -465,7 +486,7 @@ def render_report(report: RunReport) -> None:
         console.print(f"  password reset, delivered to {safe(report.password_delivery)}", style="dim")
     chain = "intact" if report.chain_ok else "BROKEN"
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
-    if not report.ok:
+    if not report.ok and report.reached:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
 
 

@@ -22,6 +22,7 @@ from reclaim.remediate.actions._base import (
     not_held,
 )
 from reclaim.remediate.actions._contain import contain
+from reclaim.remediate.inert import remember
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
 from reclaim.remediate.planning import VERDICT, PlanContext, PlanItem
 from reclaim.store import REDACTED, Finding
@@ -84,6 +85,7 @@ class ResetPassword(Action):
             raise Unsupported("no terminal to show the new password on: re-run with --password-file FILE",
                               state=State.FAILED)
         password = generate_password()
+        remember(password)  # the journal refuses it wherever it would appear
         url = ctx.user_path
         body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": True}}
         # The same password sent twice gives the same state: safe to re-send after a lost answer.
