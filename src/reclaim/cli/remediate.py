@@ -205,6 +205,11 @@ def remediate_command(
             with reclaim_errors():
                 check_case_subject(store, case, user)
         case_id = None if fresh else case or _latest_case(store, user)
+        if case is None and case_id is not None and _new_since_remediation(store, case_id):
+            if not as_json:
+                err_console.print(f"`reclaim verify {safe(case_id)}` found objects new since the remediation: "
+                                  "investigating again", markup=False)
+            case_id, fresh = None, True
         if case_id is None:
             case_id = _investigate_first(settings, store, user, quiet=as_json, fresh=fresh)
         with reclaim_errors():
@@ -266,6 +271,19 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
     if case.subject.casefold() != user.casefold():
         raise BadInput(f"case {case_id} is the investigation of {case.subject}, not of {user}: nothing was sent",
                        hint=f"reclaim remediate {user} (its latest case), or reclaim investigate {user}")
+
+
+def _new_since_remediation(store: Store, case_id: str) -> bool:
+    """The case's latest verify, after its latest run, found persistence new since the remediation."""
+    from reclaim.remediate.persistence import found_new
+
+    latest: bool = False
+    for e in store.journal(case_id):
+        if e.action_id == "run" and e.step == "applying":
+            latest = False
+        elif e.action_id == "run" and e.target.startswith("verify-"):
+            latest = found_new(e.result)
+    return latest
 
 
 def _password_reset(store: Store, case_id: str) -> bool:
@@ -347,9 +365,12 @@ def verify_command(
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
-    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
+    """Re-read the tenant: did every applied step hold? Re-lists what an attacker uses to come back (inbox and
+    sweep rules, forwarding, MFA methods, consent grants, FullAccess and SendAs delegates, mobile devices) and
+    reports what is new since the investigation. Also re-checks the journal's hash chain.
 
-    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
+    the remediation, or the chain is broken; 3 the tenant could not be reached or an object could not be read.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
@@ -484,9 +505,15 @@ def render_report(report: RunReport) -> None:
         console.print(f"  contained in {report.contain_seconds:.1f} s", style="dim")
     if report.password_delivery:
         console.print(f"  password reset, delivered to {safe(report.password_delivery)}", style="dim")
+    if report.relisted:
+        console.print(f"  re-listed: {safe('; '.join(report.relisted))}", style="dim")
+    for item in report.new_since:
+        console.print(f"  [bold red]new since remediation[/bold red]  {safe(item.get('what'))}")
+    if report.new_since:
+        console.print(f"  {safe(report.new_since[0].get('advice'))}", style="red")
     chain = "intact" if report.chain_ok else "BROKEN"
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
-    if not report.ok and report.reached:
+    if not report.ok and report.reached and not report.new_since:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
 
 

@@ -20,6 +20,7 @@ from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, Pas
 from reclaim.remediate.inert import unescape
 from reclaim.remediate.journal import RUN, Attempt, Journal
 from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
+from reclaim.remediate.persistence import advice, relist
 from reclaim.remediate.playbook import steps_from_json
 from reclaim.store import Store, StoreError
 
@@ -378,7 +379,18 @@ async def verify_case(conn: Connection, store: Store, case_id: str, *, operator:
         if progress is not None:
             progress(outcome)
         report.outcomes.append(outcome)
-    _close_side_run(runner, "verify", report)
+    found: JSON = {}
+    if runner.unreached is None:
+        listing = await relist(runner.ctx, store, case_id)
+        report.relisted = listing.relisted + [f"{label} (not compared: {why})"
+                                              for label, why in listing.not_compared.items()]
+        report.new_since = [{**item, "advice": advice(upn)} for item in listing.new]
+        runner.unread.update({f"re-list {label}": why for label, why in listing.unread.items()})
+        found = {"relisted": listing.relisted, **({"notCompared": listing.not_compared}
+                                                  if listing.not_compared else {})}
+        if listing.new:
+            found["newSinceRemediation"] = listing.new
+    _close_side_run(runner, "verify", report, found)
     chain = store.verify_chain(case_id)
     report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
     report.total_seconds = time.monotonic() - runner.started
@@ -449,19 +461,24 @@ async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str |
     return report
 
 
-def _close_side_run(runner: _Runner, kind: str, report: RunReport) -> None:
-    """A verify or undo that could not reach or read the tenant says so once, in a run entry of its own
-    (``run`` / ``verify-N`` / ``skipped``): the steps keep their last real results."""
+def _close_side_run(runner: _Runner, kind: str, report: RunReport, found: JSON | None = None) -> None:
+    """A verify or undo says in a run entry of its own (``run`` / ``verify-N``) what it could not reach or read
+    (``skipped``: the steps keep their last real results) and what it found new since the remediation
+    (``not_held``); a verify also records what it re-listed."""
     report.not_reached = runner.unreached.one_line() if runner.unreached is not None else None
     what = runner.run_entry()
-    if not what:
+    if not what and not found:
         return
     n = sum(1 for e in runner.journal.runs() if e.target.startswith(f"{kind}-")) + 1
     missing = [o.step.key for o in report.outcomes if o.state is State.NOT_REACHED]
-    runner.journal.write(RUN, f"{kind}-{n}", "skipped", result={
-        "kind": kind, "state": "not reached" if runner.unreached is not None else "could not read",
-        "reason": what.get("notReached") or "some objects could not be read", **what,
-        **({"steps": missing} if missing else {})})
+    result: JSON = {"kind": kind, **(found or {})}
+    if what:
+        result.update(state="not reached" if runner.unreached is not None else "could not read",
+                      reason=what.get("notReached") or "some objects could not be read", **what)
+    if missing:
+        result["steps"] = missing
+    step = "not_held" if result.get("newSinceRemediation") else "skipped" if what else "verified"
+    runner.journal.write(RUN, f"{kind}-{n}", step, result=result)
 
 
 async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
