@@ -14,8 +14,9 @@ import pytest
 
 from reclaim.m365 import Connection
 from reclaim.remediate import RunReport, apply_plan, journaled_steps, plan_for_case
-from reclaim.remediate.inert import escape, forget, remember, unescape
+from reclaim.remediate.inert import escape, remember, unescape
 from reclaim.store import SecretRefused, Store, refuse_secrets
+from reclaim.text import forget_secrets
 from tests.remediate.helpers import Practice, practice, tenant_view
 
 ALICE = "alice.wu@contoso.com"
@@ -79,7 +80,7 @@ def test_known_secrets_are_refused() -> None:
         with pytest.raises(SecretRefused):
             escape({"result": {"detail": f"set to {secret}"}})
     finally:
-        forget(secret)
+        forget_secrets()
     assert escape({"detail": f"set to {secret}"}) == {"detail": f"set to {secret}"}
     with pytest.raises(SecretRefused):
         escape({"x": "the token abcdefghij12"}, also=["abcdefghij12"])

@@ -15,30 +15,23 @@ stopped the whole remediation (nothing contained). So the journal tells the two 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
 from reclaim.store import SecretRefused, refuse_secrets
+from reclaim.text import remember_secret, scrub
 
 PREFIX = "escaped:"
-#: shorter values are not remembered as secrets (they would match ordinary text)
+#: shorter values are not secrets we generate (they would match ordinary text)
 MIN_SECRET = 8
-
-_lock = threading.Lock()
-_known: set[str] = set()
 
 
 def remember(*secrets: str | None) -> None:
-    """Register values this process holds that must never be journaled (kept in memory only)."""
-    with _lock:
-        _known.update(s for s in secrets if s and len(s) >= MIN_SECRET)
-
-
-def forget(*secrets: str | None) -> None:
-    with _lock:
-        _known.difference_update(s for s in secrets if s)
+    """Register values this process holds that must never be journaled (kept in memory only; the same registry
+    that scrubs them from every answer and output, :func:`reclaim.text.remember_secret`)."""
+    for secret in secrets:
+        remember_secret(secret)
 
 
 def _looks_secret(text: str) -> bool:
@@ -56,9 +49,7 @@ def _encode(text: str) -> str:
 def escape(value: Any, path: str = "$", *, also: Collection[str] = ()) -> Any:
     """``value`` with each attacker string that looks like a credential escaped; raises
     :class:`~reclaim.store.SecretRefused` for a known secret (remembered, or in ``also``): a bug, never stored."""
-    with _lock:
-        known = frozenset(_known) | {s for s in also if s and len(s) >= MIN_SECRET}
-    return _escape(value, path, known)
+    return _escape(value, path, frozenset(s for s in also if s and len(s) >= MIN_SECRET))
 
 
 def _escape(value: Any, path: str, known: frozenset[str]) -> Any:
@@ -67,7 +58,7 @@ def _escape(value: Any, path: str, known: frozenset[str]) -> Any:
     if isinstance(value, list | tuple):
         return [_escape(v, f"{path}[{i}]", known) for i, v in enumerate(value)]
     if isinstance(value, str):
-        if any(s in value for s in known):
+        if scrub(value) != value or any(s in value for s in known):
             raise SecretRefused(path)
         if value.startswith(PREFIX) or _looks_secret(value):
             return _encode(value)

@@ -34,16 +34,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _held_secrets(conn: Connection) -> list[str]:
-    """The connection's client secret and the access tokens it holds: never journaled."""
-    credential = conn.settings.credential
-    held = [credential.secret_value] if credential is not None and credential.secret_value else []
-    cache = getattr(conn.tokens, "_cache", None)  # the default provider's tokens (a test provider may have none)
-    if isinstance(cache, dict):
-        held += [str(getattr(token, "token", "")) for token in cache.values()]
-    return held
-
-
 def not_reached(exc: BaseException) -> bool:
     """The tenant was not reached: no connection, or no token (nothing was sent, or nothing was accepted).
     Such a failure says nothing about the tenant: the run stops and the step keeps its last real result."""
@@ -59,7 +49,7 @@ class _Runner:
                  operator: str | None, password_sink: PasswordSink | None, progress: Progress | None) -> None:
         self.store = store
         self.case_id = case_id
-        self.journal = Journal(store, case_id, operator, secrets=lambda: _held_secrets(conn))
+        self.journal = Journal(store, case_id, operator)
         self.ctx = ActionContext(conn=conn, upn=upn, user_id=user_id, password_sink=password_sink)
         self.progress = progress
         self.started = time.monotonic()
