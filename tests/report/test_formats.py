@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
+from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report import build_report, render, schema
 from reclaim.store import Store
 from tests.report.cases import HOSTILE_RULES, HOSTILE_UPN, SCRIPT_RULE, Investigated
@@ -134,11 +136,24 @@ def test_journal_actions_with_before_state_result_verification_reversibility(inv
     assert "Hash chain verified" in text and chain["headHash"] in text
     assert "did not hold" in text
     assert actions["unblock-sender"]["reversible"] is None  # the journal does not say: shown as "not recorded"
-    assert "Block sign-in: done and verified (can be undone)." in doc["summary"]["done"]
-    assert "Reset the password: done and verified (cannot be undone)." in doc["summary"]["done"]
+    # the journal as sentences: what changed, from what to what, when, by whom, and the re-read
+    done = doc["summary"]["done"]
+    block_line = next(line for line in done if line.startswith("Block sign-in:"))
+    assert "account enabled: yes → no" in block_line and "by responder@contoso.com" in block_line
+    assert "Checked afterwards: sign-in is blocked" in block_line and block_line.endswith("It can be undone.")
+    reset_line = next(line for line in done if line.startswith("Reset the password:"))
+    assert "password: replaced (the new one is never recorded)" in reset_line and "[redacted]" not in reset_line
+    rule_line = next(line for line in done if line.startswith("Disable inbox rule"))
+    assert "it did NOT hold (the rule is enabled again)" in rule_line
+    assert block["sentence"] == block_line.removesuffix(" It can be undone.")
+    assert block["changes"] == ["account enabled: yes → no"] and block["operator"] == "responder@contoso.com"
     assert any("reclaim restore-access" in line for line in doc["summary"]["needsAPerson"])
+    # the raw data stays, behind a disclosure (HTML <details>, Markdown too)
+    assert re.search(r"<details><summary>Raw data for the responder: .*block-sign-in", out["html"])
+    assert '"accountEnabled": false' in html_unescape(out["html"])
     md = out["md"]
-    assert "### Actions" in md and "| Action | Target | Before the change |" in md
+    assert "### What was changed" in md and "<summary>Raw data for the responder</summary>" in md
+    assert '`{"body": {"accountEnabled": false}, "method": "PATCH"' in md
 
 
 def test_hostile_text_is_inert_and_visible(investigated: Investigated) -> None:
@@ -209,7 +224,17 @@ def test_a_case_remediated_by_reclaim(investigated: Investigated) -> None:
     assert doc["journal"]["chain"]["ok"] and doc["intact"]
     done = doc["summary"]["done"]
     assert done[0].startswith("Remediation run-1 by responder@contoso.com started") and "finished" in done[0]
-    assert any(line.startswith("Block sign-in") and "done and verified (can be undone)" in line for line in done)
+    assert any(line.startswith("Block sign-in") and "account enabled: yes → no" in line
+               and "Checked afterwards" in line and line.endswith("It can be undone.") for line in done)
+    # one wording for the pending unblock: the summary, the timeline and the terminal (the runner) agree
+    unblock = next(line for line in done if line.startswith("Restricted sender"))
+    assert f"Pending: Microsoft applies it {UNBLOCK_DELAY}" in unblock
+    pending = [t["summary"] for t in doc["timeline"] if t["source"] == "unblock-sender" and "pending" in t["summary"]]
+    assert pending and all(UNBLOCK_DELAY in p for p in pending)
+    assert not any("did not hold" in t["summary"] for t in doc["timeline"] if t["source"] == "unblock-sender")
+    assert any(UNBLOCK_DELAY in line for line in doc["summary"]["needsAPerson"])
+    assert "30 minutes" not in out["html"] and "within 1 h," not in out["html"]
+    assert any("reclaim verify" in line and "--wait" in line for line in done)
     assert doc["summary"]["howFound"][0].startswith(
         f"reclaim read {sum(1 for e in doc['evidence'] if not e['kind'].startswith('snapshot:'))} pieces")
     kinds = [t["summary"] for t in doc["timeline"] if t["origin"] == "remediation"]
