@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 from markdown_it import MarkdownIt
+from markupsafe import escape
 
 from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report import build_report, render, schema
@@ -49,7 +50,7 @@ def rendered(investigated: Investigated, name: str, tz: str = "UTC") -> dict[str
     zone = UTC if tz == "UTC" else ZoneInfo(tz)
     with Store(investigated.db) as store:
         report = build_report(store, investigated.cases[name], zone)
-    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
+    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv", "evidence")}
 
 
 @pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign"])
@@ -254,3 +255,50 @@ def test_html_is_accessible_by_structure(investigated: Investigated) -> None:
     assert all(a.get("role") == "img" and "aria-labelledby" in a for t, a in html.tags if t == "svg")
     scopes = [a.get("scope") for t, a in html.tags if t == "th"]
     assert scopes and all(scope in ("col", "row") for scope in scopes), "every header cell says what it heads"
+
+
+def test_timeline_is_scaled_to_the_incident_with_the_context_folded(investigated: Investigated) -> None:
+    with Store(investigated.db) as store:
+        report = build_report(store, investigated.cases["remediated"], UTC)
+    since = report.summary.window_since
+    assert since is not None
+    # the sample has a sign-in method registered a year before: routine context, not the incident
+    assert report.context_timeline and min(t.time for t in report.context_timeline).year < since.year
+    assert all(t.time < since for t in report.context_timeline)
+    assert report.incident_timeline[0].time >= since
+    assert len(report.incident_timeline) + len(report.context_timeline) == len(report.timeline)
+    html = render(report, "html")
+    # the strip: the suspicious window spans most of its 880 pixels (it was a few pixels when scaled from the
+    # oldest evidence), and the context is one folded mark at the left edge
+    window = re.search(r'<rect x="([\d.]+)" y="6" width="([\d.]+)"', html)
+    assert window is not None and float(window.group(1)) < 60 and float(window.group(2)) > 800, window
+    assert f"« {len(report.context_timeline)} earlier" in html
+    marks = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', html)]
+    assert len(marks) == len(report.incident_timeline) and len({round(x) for x in marks}) >= 15
+    # the table leads with the incident; the context follows, folded behind a disclosure
+    incident = html.index('class="timeline"')
+    context = html.index('<details id="timeline-context">')
+    first_context = str(escape(report.context_timeline[0].summary))
+    assert incident < context < html.index(first_context, context)
+    md = render(report, "md")
+    assert md.index("## Timeline") < md.index(f"<summary>{len(report.context_timeline)} earlier events")
+
+
+def test_evidence_document_holds_the_full_record(investigated: Investigated) -> None:
+    with Store(investigated.db) as store:
+        report = build_report(store, investigated.cases["journal"], UTC)
+    evidence = render(report, "evidence")
+    text = html_unescape(evidence)
+    assert "<title>reclaim evidence " in evidence and "Content-Security-Policy" in evidence
+    assert all(html_unescape(t.summary) in text or t.summary in text for t in report.timeline[:50])
+    assert f"Timeline ({len(report.timeline)} events)" in text
+    assert all(j.entry_hash in evidence for j in report.journal)
+    assert all(e.sha256 in evidence for e in report.evidence)
+    assert '"accountEnabled": false' in text  # the raw request, printed (no disclosure to open on paper)
+    hostile = render_case(investigated, "hostile", "evidence")
+    assert "<script" not in hostile and "<img" not in hostile and "&lt;script&gt;" in hostile
+
+
+def render_case(investigated: Investigated, name: str, fmt: str) -> str:
+    with Store(investigated.db) as store:
+        return render(build_report(store, investigated.cases[name], UTC), fmt)

@@ -153,4 +153,4 @@ def evidence_html(report: Report) -> str:
         return format_time(moment, zone)
 
     template = _ENV.get_template("evidence_document.html.j2")
-    return template.render(r=report, s=report.summary, when=when)
+    return template.render(r=report, s=report.summary, when=when, severities=SEVERITY_ORDER, colours=SEVERITY_COLOURS)
