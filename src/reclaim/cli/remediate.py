@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
+from rich.markup import escape
 
 from reclaim.cli.common import (
     DB_OPTION,
@@ -107,7 +108,9 @@ def terminal_sink(upn: str, password: str) -> str:
     """Show the password once on the operator's terminal (stderr, never stdout: stdout may be a file)."""
     err_console.print(f"\n[bold]new password for {safe(upn)}[/bold] (shown once; the user must change it at the "
                       "next sign-in; give it over the phone or in person, never by mail):")
-    err_console.print(f"    [bold reverse] {safe(password)} [/bold reverse]\n", highlight=False)
+    # not safe(): that scrubs remembered secrets, and this is the one place the password must show (it is
+    # generated from letters, digits and !#%+-=?@^_: nothing that is markup or a control character)
+    err_console.print(f"    [bold reverse] {escape(password)} [/bold reverse]\n", highlight=False)
     return "terminal"
 
 

@@ -29,6 +29,7 @@ import httpx
 import jwt
 
 from reclaim.m365.errors import AuthenticationFailed, Unreachable
+from reclaim.text import remember_secret
 
 __all__ = [
     "EXCHANGE_SCOPE",
@@ -110,6 +111,7 @@ class _CachingProvider:
                 return cached
             obtained = self._clock()
             token = await self._fetch(scope)
+            remember_secret(token.token)  # scrubbed from any answer that echoes it
             self.fetches += 1
             self._cache[scope] = token
             self._obtained[scope] = obtained
@@ -138,6 +140,7 @@ class ClientCredentialsTokens(_CachingProvider):
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
+        remember_secret(client_secret)
 
     def __repr__(self) -> str:
         return f"ClientCredentialsTokens(token_url={self.token_url!r}, client_id={self.client_id!r})"
