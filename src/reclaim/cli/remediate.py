@@ -10,7 +10,6 @@ fails only the steps that need it, each saying which.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
+from reclaim.cli.operator import OPERATOR_OPTION, operator_for
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ __all__ = ["remediate_command", "remediate_demo", "restore_access_command", "und
 
 T = TypeVar("T")
 
-OPERATOR_ENV = "RECLAIM_OPERATOR"
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
                 "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim",
@@ -52,8 +51,10 @@ YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmatio
 JSON_RESULT_OPTION: bool = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
-def _operator() -> str:
-    return os.environ.get(OPERATOR_ENV) or getpass.getuser()
+async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Connection, str], Awaitable[T]]) -> T:
+    """Run ``work(conn, operator)``: the operator from --operator / RECLAIM_OPERATOR / the config, else whom the
+    connection signs in as (never the local login name)."""
+    return await work(conn, await operator_for(conn, flag))
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -96,13 +97,12 @@ def _type_upn(upn: str, question: str, store: Store) -> None:
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
-               work: Callable[[Connection, str], Awaitable[T]]) -> T:
+               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None) -> T:
     """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
     afterwards, whatever happens. Errors become one line and an exit code."""
     with store:
         settings = resolve_settings(tenant, endpoint)
-        operator = _operator()
-        return run_connected(settings, lambda conn: work(conn, operator))
+        return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
 
 
 def terminal_sink(upn: str, password: str) -> str:
@@ -169,6 +169,7 @@ def remediate_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Contain, eradicate and recover a compromised account, in the procedure's order.
 
@@ -201,7 +202,7 @@ def remediate_command(
             for step, where in left:
                 err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
             _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
-            _run(settings, store, plan, password_file, as_json, resume=True)
+            _run(settings, store, plan, password_file, as_json, resume=True, operator_flag=operator)
             return
         assert user is not None
         if case is not None:
@@ -251,7 +252,7 @@ def remediate_command(
             _type_upn(plan.user, f"Type {plan.user} to contain this account anyway", store)
         elif not yes:
             _type_upn(plan.user, f"Type {plan.user} to apply these {len(plan.steps)} steps", store)
-        _run(settings, store, plan, password_file, as_json, resume=False)
+        _run(settings, store, plan, password_file, as_json, resume=False, operator_flag=operator)
     finally:
         store.close()
 
@@ -328,18 +329,16 @@ def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str
 
 
 def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
-         resume: bool) -> None:
+         resume: bool, operator_flag: str | None = None) -> None:
     from reclaim.remediate import apply_plan
 
     with reclaim_errors():
         sink = _sink(store, plan, password_file)
-    operator = _operator()
-
-    async def work(conn: Connection) -> RunReport:
+    async def work(conn: Connection, operator: str) -> RunReport:
         return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
                                 progress=_progress(as_json))
 
-    report = run_connected(settings, work)
+    report = run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
     _finish(report, as_json)
 
 
@@ -370,6 +369,7 @@ def verify_command(
     offline: bool = typer.Option(False, "--offline", help="Only re-check the case store: the case's seal, journal "
                                                           "chain and evidence hashes (no tenant; a read-only "
                                                           "store is opened read-only)."),
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-read the tenant: did every applied step hold? Re-lists what an attacker uses to come back (inbox and
     sweep rules, forwarding, MFA methods, consent grants, FullAccess and SendAs delegates, mobile devices) and
@@ -387,8 +387,8 @@ def verify_command(
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: verify_case(
-        conn, store, case, operator=operator, wait=wait, progress=_progress(as_json)))
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
+        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -428,6 +428,7 @@ def undo_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Restore from the snapshots what the platform lets be restored (journaled); says which steps cannot be."""
     from reclaim.remediate import undo_case
@@ -437,8 +438,8 @@ def undo_command(
         store = Store(db, create=False)
         subject = store.get_case(case).subject
     _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: undo_case(
-        conn, store, case, only=action, operator=operator, progress=_progress(as_json)))
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: undo_case(
+        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -449,6 +450,7 @@ def restore_access_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
     from reclaim.remediate import restore_access
@@ -467,7 +469,7 @@ def restore_access_command(
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
     outcome = _on_tenant(store, tenant, endpoint,
-                         lambda conn, operator: restore_access(conn, store, case_id, operator=operator))
+                         lambda conn, who: restore_access(conn, store, case_id, operator=who), operator)
     render_outcome(outcome)
     if not outcome.state.result:
         err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "
@@ -564,9 +566,10 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     render_plan(plan)
     console.print(f"\n[bold]remediate {safe(plan.user)}[/bold] (apply, each change confirmed by a read)")
     sink = file_sink(out / f"{plan.user}.password.txt")
-    report = await apply_plan(conn, store, plan, password_sink=sink, operator=_operator(), progress=render_outcome)
+    operator = await operator_for(conn, None)
+    report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
     render_report(report)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
-    checked = await verify_case(conn, store, case_id, operator=_operator(), progress=render_outcome)
+    checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
     render_report(checked)
     return checked
