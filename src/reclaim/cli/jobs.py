@@ -78,6 +78,8 @@ def worker_command(
     name: str | None = typer.Option(None, "--name", help="This worker's name in the logs."),
     sweep_workers: int = typer.Option(16, "--sweep-workers", min=1, max=256,
                                       help="$batch envelopes (20 mailboxes each) in flight per tenant swept."),
+    watch_config: str | None = typer.Option(None, "--watch-config", envvar="RECLAIM_WATCH_CONFIG",
+                                            help="The watch settings (alert webhooks, policies) for watch cycles."),
     db: str | None = DB_OPTION,
     queue_url: str | None = QUEUE_URL_OPTION,
 ) -> None:
@@ -90,8 +92,11 @@ def worker_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     from reclaim.sweep import SweepOptions
+    from reclaim.watch import WatchConfig
 
-    runtime = WorkerRuntime(store_url=db, sweep_options=SweepOptions(workers=sweep_workers))
+    with reclaim_errors():
+        watch = WatchConfig.load(watch_config)
+    runtime = WorkerRuntime(store_url=db, sweep_options=SweepOptions(workers=sweep_workers), watch=watch)
 
     async def work(app: procrastinate.App) -> None:
         await run_worker(app, runtime, concurrency=concurrency, name=name, wait=not until_empty,

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, jobs, remediate, report, sweep, tenant
+from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, jobs, remediate, report, sweep, tenant, watch
 from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
 
@@ -36,6 +36,7 @@ app.command("report")(report.report_command)
 app.command("sweep")(sweep.sweep_command)
 app.command("hunt")(sweep.hunt_command)
 app.command("worker")(jobs.worker_command)
+app.command("watch")(watch.watch_command)
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from reclaim.errors import BadInput
-from reclaim.queue.tasks import QUEUE, SWEEP_TASK, TENANT_LOCK
+from reclaim.queue.tasks import QUEUE, SWEEP_TASK, TENANT_LOCK, WATCH_TASK
 
 if TYPE_CHECKING:
     from procrastinate.jobs import Job
@@ -97,6 +97,24 @@ class _Undo(Exception):
     """Control flow: roll back the case of a job another process queued first."""
 
 
+
+
+async def enqueue_watch(app: procrastinate.App, tenants: Sequence[str]) -> list[tuple[str, int, bool]]:
+    """One watch cycle job per tenant; a tenant whose previous cycle still waits gets no second one (a slow
+    queue does not pile up cycles). Returns (tenant, job id, already waiting)."""
+    task = app.tasks[WATCH_TASK]
+    out: list[tuple[str, int, bool]] = []
+    for tenant in tenants:
+        lock = f"watch:{tenant}"
+        try:
+            job_id = await task.configure(lock=TENANT_LOCK.format(tenant), queueing_lock=lock
+                                          ).defer_async(tenant=tenant)
+            out.append((tenant, job_id, False))
+        except AlreadyEnqueued:
+            waiting = await _waiting(app, lock)
+            if waiting is not None:
+                out.append((tenant, waiting[0], True))
+    return out
 
 
 async def _waiting(app: procrastinate.App, queueing_lock: str) -> tuple[int, str] | None:

@@ -85,9 +85,29 @@ async def sweep_job(context: JobContext, *, tenant: str, case: str) -> dict[str,
             "flagged": len(result.flagged)}
 
 
+async def watch_job(context: JobContext, *, tenant: str) -> dict[str, Any]:
+    """One watch cycle of one tenant (alerts sent from the worker, with the worker's watch settings)."""
+    from reclaim.store import Store
+    from reclaim.watch import WatchConfig, watch_tenant
+
+    rt = runtime(context)
+    config = rt.watch if rt.watch is not None else WatchConfig.load()
+    store = Store(rt.store_url)
+    try:
+        cycle = await watch_tenant(store, tenant, rt.settings_for(tenant), config, options=rt.sweep_options)
+    finally:
+        store.close()
+    if cycle.status != "complete":
+        raise TenantIncomplete(f"watch cycle of {tenant} stopped early: {cycle.error}")
+    log.info("watched %s: %d new, case %s", tenant, len(cycle.new), cycle.case)
+    return {"case": cycle.case, "new": len(cycle.new), "delivered": cycle.delivered}
+
+
 def blueprint() -> procrastinate.Blueprint:
     """reclaim's tasks, registered afresh (procrastinate renames a blueprint's tasks when an app takes them)."""
     bp = procrastinate.Blueprint()
     bp.task(name="sweep", queue=QUEUE, pass_context=True,
             retry=RetryStrategy(max_attempts=4, exponential_wait=5, retry_exceptions={TenantIncomplete}))(sweep_job)
+    bp.task(name="watch", queue=QUEUE, pass_context=True,
+            retry=RetryStrategy(max_attempts=2, wait=60, retry_exceptions={TenantIncomplete}))(watch_job)
     return bp
