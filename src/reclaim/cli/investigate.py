@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis
+from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis, render_touched
 from reclaim.cli.common import (
     DB_OPTION,
     ENDPOINT_OPTION,
@@ -96,7 +97,26 @@ def render(result: Investigation) -> None:
                   f"{result.requests} requests")
     followed = {a.upn.casefold(): Followed(a.case_id, a.analysis.verdict.name.value, a.analysis.verdict.because)
                 for a in result.actors}
-    render_analysis(console, result.analysis, followed)
+    from reclaim.detect.attribution import CHECK_ID
+
+    shown = replace(result.analysis, findings=tuple(f for f in result.analysis.findings if f.check != CHECK_ID))
+    render_analysis(console, shown, followed)
     window = result.analysis.window
     if window is not None and window.since is not None:
         console.print(f"  suspicious window from {safe(window.since.isoformat())}")
+    if result.touched:
+        render_touched(console, result.touched)
+    if result.coverage:
+        render_coverage(result.coverage)
+
+
+def render_coverage(cov: dict[str, Any]) -> None:
+    """The coverage section: what the audit searches really covered, and what was not available and why."""
+    console.print(f"  [bold]Coverage[/bold] [dim]audit log searched from {safe(str(cov.get('auditFrom')))} to "
+                  f"{safe(str(cov.get('until')))}[/dim]")
+    for search in cov.get("searches") or []:
+        state = f"{search['records']} records" if search.get("complete") else "[yellow]incomplete[/yellow]"
+        split = f", split into {search['windows']} windows" if search.get("splits") else ""
+        console.print(f"    {safe(str(search['label']))}: {state}{split}")
+    for gap in cov.get("notAvailable") or []:
+        console.print(f"    [yellow]not available[/yellow]: {safe(str(gap['what']))}: {safe(str(gap['why']))}")
