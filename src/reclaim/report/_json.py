@@ -50,7 +50,8 @@ def _action(a: ActionView) -> dict[str, Any]:
             "verification": a.verification, "reversible": a.reversible, "undo": a.undo_note,
             "beforeEvidenceId": a.before_evidence_id, "beforeEvidenceSha256": a.before_evidence_sha256,
             "beforeState": a.before_state, "request": a.request, "result": a.result, "verify": a.verify,
-            "steps": [s.seq for s in a.steps]}
+            "steps": [s.seq for s in a.steps], "sentence": a.sentence, "changes": list(a.changes),
+            "appliedAt": _iso(a.applied_at), "operator": a.operator}
 
 
 def to_document(report: Report) -> dict[str, Any]:
