@@ -11,11 +11,13 @@ from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis,
 from reclaim.cli.common import (
     DB_OPTION,
     ENDPOINT_OPTION,
+    STRICT_OPTION,
     TENANT_OPTION,
     check_upn,
     reclaim_errors,
     resolve_settings,
     run_connected,
+    strict_exit,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
@@ -34,6 +36,7 @@ def investigate_command(
     follow: bool = typer.Option(True, "--follow-actors/--no-follow-actors",
                                 help="Also investigate, each in a case of its own, the accounts that made the "
                                      "tenant-wide changes found (the admin an attacker acted as)."),
+    strict: bool = STRICT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -41,7 +44,8 @@ def investigate_command(
     """Collect the evidence about USER, run every check, store the case and print the verdict.
 
     Exit codes: 0 nothing of medium severity or above, 1 compromise indicators found,
-    2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked.
+    2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked (with --strict:
+    anything could not be checked), 70 internal error.
     """
     from reclaim.collect import investigate, parse_since
     from reclaim.collect.investigate import follow_actors
@@ -74,7 +78,18 @@ def investigate_command(
     else:
         render(result)
     analyses = [result.analysis, *(a.analysis for a in result.actors)]
-    raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
+    code = EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK
+    raise typer.Exit(strict_exit(code, gaps(result), strict=strict))
+
+
+def gaps(result: Investigation) -> list[str]:
+    """The checks the investigation (and those of the accounts it followed) could not run. Evidence that was not
+    collected counts through the checks that needed it: a user without a OneDrive is a fact, not a gap."""
+    out: list[str] = []
+    for done in (result, *result.actors):
+        who = "" if done is result else f"{done.upn}: "
+        out += [f"{who}{n.check}" for n in done.analysis.not_checked]
+    return out
 
 
 def render(result: Investigation) -> None:

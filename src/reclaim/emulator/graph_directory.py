@@ -29,7 +29,7 @@ def _group_view(group: JSON) -> JSON:
 
 
 def _memberships(req: ApiRequest, user: JSON, *, transitive: bool) -> list[JSON]:
-    groups: list[JSON] = [g for g in req.emulator.state.data.get("groups", []) if isinstance(g, dict)]
+    groups: list[JSON] = [g for g in req.state.data.get("groups", []) if isinstance(g, dict)]
     keys = {str(user.get("id", "")).lower(), str(user.get("userPrincipalName", "")).lower()}
     found: dict[str, JSON] = {}
     frontier = set(keys)

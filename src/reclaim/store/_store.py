@@ -558,7 +558,8 @@ class Store:
 
     def verify_chain(self, case_id: str) -> ChainStatus:
         """Re-compute every entry's hash and link, and re-hash the snapshots the entries cite; the first entry
-        that does not match is ``first_bad_seq``."""
+        that does not match is ``first_bad_seq``. When the journal itself holds, the case's seal is checked too
+        (:meth:`verify_case`): an altered case is not ok, ``reason`` "the case was altered: …"."""
         entries = self.journal(case_id)
         cited = {e.before_evidence_id for e in entries if e.before_evidence_id is not None}
         snapshots: dict[int, tuple[str, bool]] = {}
@@ -568,7 +569,10 @@ class Store:
                 if row is not None:
                     snapshots[evidence_id] = (row.sha256, sha256_hex(row.payload) == row.sha256)
                     session.expunge(row)
-        return chain_status(entries, snapshots)
+        status = chain_status(entries, snapshots)
+        if status.ok and not (integrity := self.verify_case(case_id)).ok:
+            status = replace(status, ok=False, reason=f"the case was {integrity.describe()}")
+        return status
 
     # -- sweep checkpoints -----------------------------------------------------------------------------
 

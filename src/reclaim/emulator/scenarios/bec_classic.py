@@ -29,13 +29,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario, _bec_drive, _bec_mail
+from reclaim.emulator.scenarios import _bec_drive, _bec_mail, _bec_recovery
 from reclaim.emulator.scenarios._common import (
     EXO_APP_ID,
     GLOBAL_ADMIN_ROLE_TEMPLATE,
     GRAPH_APP_ID,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
+    Scenario,
     alert,
     audit_record,
     authenticator_method,
@@ -619,6 +620,13 @@ def build() -> dict[str, Any]:
                   include_users=["All"], client_app_types=["exchangeActiveSync", "other"], grant_controls=["block"],
                   state="enabledForReportingButNotEnforced"),
     ])
+
+    # ------------------------------------------------------------------ mail the attacker deleted, and look-alikes
+    recovery_records, recovery_truth = _bec_recovery.plant(K, clock, alice=alice, tenant_id=TENANT_ID, org=t.org,
+                                                           attacker_ip=ATTACKER_IP, office_ip=OFFICE_IP,
+                                                           vendor=vendors[0])
+    t.audit_records.extend(recovery_records)
+    truth[UPN["alice.wu"]]["recovery"] = recovery_truth
 
     # ------------------------------------------------------------------ OneDrive: the attacker's shares and downloads
     drive_records, drive_truth = _bec_drive.plant(K, clock, alice=alice, ben=ben, tenant_id=TENANT_ID,
