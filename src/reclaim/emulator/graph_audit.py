@@ -367,6 +367,8 @@ _AUDIT_DATA_TYPES: dict[str, str] = {
     "PowerBIAudit": "powerBIAuditRecord", "MicrosoftTeams": "microsoftTeamsAuditRecord",
     "DataCenterSecurityCmdlet": "dataCenterSecurityCmdletAuditRecord",
 }
+#: the most records one audit log search returns (``tenant.settings.auditQueryRecordLimit`` changes it)
+AUDIT_QUERY_RECORD_LIMIT = 50_000
 _QUERY_FIELDS = ("displayName", "filterStartDateTime", "filterEndDateTime", "recordTypeFilters", "keywordFilter",
                  "serviceFilters", "operationFilters", "userPrincipalNameFilters", "ipAddressFilters",
                  "objectIdFilters", "administrativeUnitIdFilters")
@@ -502,5 +504,9 @@ def list_audit_records(req: ApiRequest, query: str) -> ApiResponse:
         raise ApiError(400, "BadRequest", "The audit log query has not completed yet; poll its status first.")
     records = [_record_view(r) for r in _data(req, "auditRecords") if _matches_query(r, found)]
     records = apply_orderby(records, "createdDateTime desc")
+    # An audit search returns at most a fixed number of records (Search-UnifiedAuditLog and the Purview search:
+    # 50,000) and says nothing when it stops there: the newest records up to the limit, the rest silently dropped.
+    limit = int(req.emulator.state.settings.get("auditQueryRecordLimit", AUDIT_QUERY_RECORD_LIMIT))
+    records = records[:limit]
     ctx = f"{req.base_url}/$metadata#security/auditLog/queries('{query}')/records"
     return ApiResponse(200, page(req, records, page_size=150, max_top=1000, context=ctx))

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from reclaim.emulator.graph import ROUTER, mailbox_user_or_404
+from reclaim.emulator.graph_messages import locate, preference_headers, strip_fixture_keys
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import (
     apply_orderby,
@@ -24,7 +25,7 @@ from reclaim.emulator.odata_filter import (
     parse_orderby,
     properties,
 )
-from reclaim.emulator.state import iso
+from reclaim.emulator.state import RECOVERABLE_FOLDERS, iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
 
 JSON = dict[str, Any]
@@ -269,14 +270,17 @@ def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
 
 
 # ---------------------------------------------------------------------------------------- messages
-def _message_view(msg: JSON, req: ApiRequest) -> JSON:
+def message_view(msg: JSON, req: ApiRequest) -> JSON:
     view = dict(msg)  # shallow: views are only serialised, never written
     if not req.claims.has_any(_FULL_MAIL_READ):
         for key in _BODY_PROPERTIES:
             view.pop(key, None)
     view.setdefault("isRead", False)
     view.setdefault("hasAttachments", False)
-    return view
+    return strip_fixture_keys(view, msg, req)
+
+
+_message_view = message_view
 
 
 def _search_terms(raw: str) -> tuple[str | None, str]:
@@ -341,7 +345,7 @@ def _query_messages(req: ApiRequest, messages: list[JSON]) -> list[JSON]:
 
 def _messages_page(req: ApiRequest, messages: list[JSON], context: str) -> ApiResponse:
     items = [_message_view(m, req) for m in _query_messages(req, messages)]
-    return ApiResponse(200, page(req, items, page_size=10, max_top=1000, context=context))
+    return ApiResponse(200, page(req, items, page_size=10, max_top=1000, context=context), preference_headers(req))
 
 
 @ROUTER.add("GET", "/users/{user}/mailFolders/{folder}/messages", permissions=MAIL_READ, throttle="outlook")
@@ -358,30 +362,34 @@ def list_folder_messages(req: ApiRequest, user: str, folder: str) -> ApiResponse
 def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
     target = _folder_or_404(req, found, folder)
-    for msg in req.state.folder_messages(found, str(target["id"])):
-        if msg.get("id") == message:
-            ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
-            return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(msg, req), req)})
-    raise _not_found()
+    located = locate(found, message)
+    state = req.state
+    if located is None or state.folder_id(found, located[0]) != str(target["id"]):
+        raise _not_found()
+    ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
+    return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(located[2], req), req)},
+                       preference_headers(req))
 
 
 @ROUTER.add("GET", "/users/{user}/messages", permissions=MAIL_READ, throttle="outlook")
 def list_messages(req: ApiRequest, user: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    everything = [m for items in found["mailbox"].get("messages", {}).values() for m in items]
+    # the mailbox's message folders only: Recoverable Items is reached by its well-known folder name
+    state = req.emulator.state
+    recoverable = {state.folder_id(found, wkn) for wkn, _name, _parent in RECOVERABLE_FOLDERS}
+    everything = [m for key, items in found["mailbox"].get("messages", {}).items()
+                  if state.folder_id(found, key) not in recoverable for m in items]
     return _messages_page(req, everything, f"{req.base_url}/$metadata#users('{found['id']}')/messages")
 
 
 @ROUTER.add("GET", "/users/{user}/messages/{message}", permissions=MAIL_READ, throttle="outlook")
 def get_message(req: ApiRequest, user: str, message: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    for items in found["mailbox"].get("messages", {}).values():
-        for msg in items:
-            if msg.get("id") == message:
-                return ApiResponse(200, {
-                    "@odata.context": f"{req.base_url}/$metadata#users('{found['id']}')/messages/$entity",
-                    **select(_message_view(msg, req), req)})
-    raise _not_found()
+    located = locate(found, message)
+    if located is None:
+        raise _not_found()
+    return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#users('{found['id']}')/messages/$entity",
+                             **select(_message_view(located[2], req), req)}, preference_headers(req))
 
 
 # ---------------------------------------------------------------------------------------- mailboxSettings

@@ -43,6 +43,7 @@ ALL_GRAPH_PERMISSIONS: tuple[str, ...] = (
     "MailboxSettings.ReadWrite",
     "Mail.Read",
     "Mail.ReadBasic.All",
+    "Mail.ReadWrite",
     "UserAuthenticationMethod.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
     "DelegatedPermissionGrant.ReadWrite.All",
@@ -80,6 +81,13 @@ WELL_KNOWN_FOLDERS: tuple[tuple[str, str], ...] = (
     ("archive", "Archive"),
     ("outbox", "Outbox"),
     ("conversationhistory", "Conversation History"),
+)
+
+#: Folders outside the message folder tree (not children of ``msgfolderroot``, never in ``/mailFolders``) that
+#: Graph still reaches by well-known name: (wellKnownName, English name, parent's wellKnownName).
+RECOVERABLE_FOLDERS: tuple[tuple[str, str, str], ...] = (
+    ("recoverableitemsroot", "Recoverable Items", "root"),
+    ("recoverableitemsdeletions", "Deletions", "recoverableitemsroot"),
 )
 
 #: Top-level fixture sections that hold lists of objects.
@@ -180,6 +188,11 @@ class TenantState:
                 if wkn not in have:
                     folders.append({"id": _folder_id(user["id"], wkn), "displayName": name,
                                     "wellKnownName": wkn})
+            have = {f.get("wellKnownName") for f in folders}
+            for wkn, name, parent in RECOVERABLE_FOLDERS:
+                if wkn not in have:
+                    folders.append({"id": _folder_id(user["id"], wkn), "displayName": name, "wellKnownName": wkn,
+                                    "parentFolderId": self.folder_id(user, parent) or _folder_id(user["id"], parent)})
             for f in folders:
                 _default_id(f, "id")
                 f.setdefault("wellKnownName", None)
