@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from reclaim.emulator.graph import ROUTER, mailbox_user_or_404
-from reclaim.emulator.graph_messages import locate, preference_headers, strip_fixture_keys
+from reclaim.emulator.graph_messages import locate, message_view, preference_headers
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import (
     apply_orderby,
@@ -35,11 +35,6 @@ SETTINGS_WRITE = ("MailboxSettings.ReadWrite",)
 MAIL_READ = ("Mail.Read", "Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.ReadWrite")
 #: Mail folders are mail data: mailbox-settings permissions do not reach them.
 FOLDER_READ = MAIL_READ
-#: Permissions that read whole messages; with only ``Mail.ReadBasic(.All)`` the body is withheld.
-_FULL_MAIL_READ = ("Mail.Read", "Mail.ReadWrite")
-#: Message properties ``Mail.ReadBasic`` does not return.
-_BODY_PROPERTIES = ("body", "bodyPreview", "uniqueBody")
-
 #: Fixture-only keys of a folder / rule that Graph does not have.
 _FOLDER_FIXTURE_KEYS = {"wellKnownName"}
 _RULE_FIXTURE_KEYS = {"hidden"}
@@ -270,17 +265,7 @@ def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
 
 
 # ---------------------------------------------------------------------------------------- messages
-def message_view(msg: JSON, req: ApiRequest) -> JSON:
-    view = dict(msg)  # shallow: views are only serialised, never written
-    if not req.claims.has_any(_FULL_MAIL_READ):
-        for key in _BODY_PROPERTIES:
-            view.pop(key, None)
-    view.setdefault("isRead", False)
-    view.setdefault("hasAttachments", False)
-    return strip_fixture_keys(view, msg, req)
-
-
-_message_view = message_view
+_message_view = message_view  # one view of a message, in graph_messages.py
 
 
 def _search_terms(raw: str) -> tuple[str | None, str]:
@@ -375,7 +360,7 @@ def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) ->
 def list_messages(req: ApiRequest, user: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
     # the mailbox's message folders only: Recoverable Items is reached by its well-known folder name
-    state = req.emulator.state
+    state = req.state
     recoverable = {state.folder_id(found, wkn) for wkn, _name, _parent in RECOVERABLE_FOLDERS}
     everything = [m for key, items in found["mailbox"].get("messages", {}).items()
                   if state.folder_id(found, key) not in recoverable for m in items]
