@@ -8,12 +8,11 @@ never reaches the wire.
 
 from __future__ import annotations
 
-import base64
 import copy
-import uuid
 from datetime import timedelta
 from typing import Any
 
+from reclaim.emulator.backends import mailbox as mailboxes
 from reclaim.emulator.graph import ROUTER, mailbox_user_or_404
 from reclaim.emulator.graph_messages import locate, message_view, preference_headers
 from reclaim.emulator.odata import page, select
@@ -157,11 +156,12 @@ def _rule_view(rule: JSON) -> JSON:
     return view
 
 
-def _visible_rule(rules: list[JSON], rule_id: str) -> JSON:
-    for rule in rules:
-        if rule.get("id") == rule_id and not rule.get("hidden"):
-            return rule
-    raise _not_found()
+def _visible_rule(user: JSON, rule_id: str) -> JSON:
+    """A rule Graph can see, by its id (the same lookup Exchange uses; Graph has no names, no hidden rules)."""
+    try:
+        return mailboxes.find_rule(user, rule_id, include_hidden=False, by_name=False)
+    except LookupError:
+        raise _not_found() from None
 
 
 def _rules_context(req: ApiRequest, user: JSON, folder: str) -> str:
@@ -197,8 +197,8 @@ def _check_rule_body(body: Any, *, creating: bool) -> JSON:
 @ROUTER.add("GET", "/users/{user}/mailFolders/{folder}/messageRules", permissions=SETTINGS_READ, throttle="outlook")
 def list_rules(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
-    visible = sorted((r for r in rules if not r.get("hidden")), key=lambda r: int(r.get("sequence") or 0))
+    _inbox_rules(req, found, folder)
+    visible = mailboxes.inbox_rules(found, include_hidden=False)
     # Graph returns every rule in one response (no server-side paging for messageRules).
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder),
                              "value": [select(_rule_view(r), req) for r in visible]})
@@ -208,7 +208,8 @@ def list_rules(req: ApiRequest, user: str, folder: str) -> ApiResponse:
             throttle="outlook")
 def get_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    target = _visible_rule(_inbox_rules(req, found, folder), rule)
+    _inbox_rules(req, found, folder)
+    target = _visible_rule(found, rule)
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder) + "/$entity",
                              **select(_rule_view(target), req)})
 
@@ -217,39 +218,22 @@ def get_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
             throttle="outlook")
 def create_rule(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
+    _inbox_rules(req, found, folder)
     body = _check_rule_body(req.body, creating=True)
-    rule: JSON = {
-        "id": _rule_id(),
-        "displayName": body["displayName"],
-        "sequence": body["sequence"],
-        "isEnabled": body.get("isEnabled", True),
-        "hasError": False,
-        "isReadOnly": False,
-        "conditions": copy.deepcopy(body.get("conditions") or {}),
-        "actions": copy.deepcopy(body.get("actions") or {}),
-        "exceptions": copy.deepcopy(body.get("exceptions") or {}),
-        "hidden": False,
-    }
-    rules.append(rule)
+    rule = mailboxes.create_rule(found, display_name=body["displayName"], sequence=body["sequence"],
+                                 is_enabled=body.get("isEnabled", True), conditions=body.get("conditions"),
+                                 actions=body.get("actions"), exceptions=body.get("exceptions"))
     return ApiResponse(201, {"@odata.context": _rules_context(req, found, folder) + "/$entity", **_rule_view(rule)})
-
-
-def _rule_id() -> str:
-    """Exchange rule ids look like ``AQAAAJ5dZqA=``: base64 of a small binary key."""
-    return base64.b64encode(uuid.uuid4().bytes[:8]).decode()
 
 
 @ROUTER.add("PATCH", "/users/{user}/mailFolders/{folder}/messageRules/{rule}", permissions=SETTINGS_WRITE,
             throttle="outlook")
 def update_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    target = _visible_rule(_inbox_rules(req, found, folder), rule)
+    _inbox_rules(req, found, folder)
+    target = _visible_rule(found, rule)
     body = _check_rule_body(req.body, creating=False)
-    for key, value in body.items():
-        if key in _RULE_PROPERTIES and key not in ("hasError", "isReadOnly"):
-            target[key] = copy.deepcopy(value) if value is not None or key not in (
-                "conditions", "actions", "exceptions") else {}
+    mailboxes.update_rule(target, body)  # {"isEnabled": false} is what Disable-InboxRule does
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder) + "/$entity",
                              **_rule_view(target)})
 
@@ -258,9 +242,8 @@ def update_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
             throttle="outlook")
 def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
-    target = _visible_rule(rules, rule)
-    rules.remove(target)
+    _inbox_rules(req, found, folder)
+    mailboxes.remove_rule(found, _visible_rule(found, rule))
     return ApiResponse(204)
 
 
@@ -477,12 +460,10 @@ def patch_mailbox_settings(req: ApiRequest, user: str) -> ApiResponse:
         if "externalAudience" in patch and patch["externalAudience"] not in _AUDIENCES:
             raise ApiError(400, "ErrorInvalidParameter",
                            f"The value '{patch['externalAudience']}' is not valid for externalAudience.")
-        current = mailbox.setdefault("automaticRepliesSetting", {})
-        current.update(copy.deepcopy(patch))
+        mailboxes.update_settings(found, patch, {})
         changed["automaticRepliesSetting"] = _auto_replies(req, mailbox)
     others = {k: v for k, v in body.items() if k in _WRITABLE_SETTINGS and k != "automaticRepliesSetting"}
     if others:
-        settings = mailbox.setdefault("mailboxSettings", {})
-        settings.update(copy.deepcopy(others))
+        mailboxes.update_settings(found, None, others)
         changed.update(copy.deepcopy(others))
     return ApiResponse(200, {"@odata.context": _settings_context(req, found), **changed})
