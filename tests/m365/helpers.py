@@ -82,7 +82,7 @@ class StaticTokens:
 
 
 def mock_connection(handler: Callable[[Any], Any], tokens: Any, *, max_attempts: int = 5,
-                    sleep: Callable[[float], Any] | None = None) -> Connection:
+                    sleep: Callable[[float], Any] | None = None, limits: Any = None) -> Connection:
     """A ``Connection`` to the real Microsoft endpoints whose transport is ``handler`` (nothing leaves)."""
     import httpx
 
@@ -91,4 +91,6 @@ def mock_connection(handler: Callable[[Any], Any], tokens: Any, *, max_attempts:
 
     policy = RetryPolicy(max_attempts=max_attempts, base_delay=0.01, sleep=sleep or no_sleep)
     settings = ConnectionSettings(policy=policy, tenant_id="11111111-2222-3333-4444-555555555555")
+    if limits is not None:
+        settings = settings.with_options(limits=limits)
     return Connection.open(settings, transport=httpx.MockTransport(handler), tokens=tokens)

@@ -511,7 +511,7 @@ def test_default_location_permissions_and_pragmas(tmp_path: Path, monkeypatch: p
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
-            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
+            assert conn.execute(text("SELECT max(version) FROM schema_version")).scalar() == SCHEMA_VERSION
 
 
 def test_permissions_hold_with_a_permissive_umask(tmp_path: Path) -> None:

@@ -11,8 +11,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
-from reclaim.store import SCHEMA_VERSION, NewFinding, Store, StoreError
+from reclaim.store import SCHEMA_VERSION, NewFinding, Store, StoreError, StoreUnavailable, _migrate
+from reclaim.store._schema import Base
 
 V1_DUMP = Path(__file__).parent / "data" / "store-v1.sql"
 INVESTIGATION = "c-20261127-0001"
@@ -73,3 +76,83 @@ def test_new_findings_take_kind_and_scope(tmp_path: Path) -> None:
             store.add_findings(case.id, [NewFinding("x", "high", "t", scope="forest")])
         with pytest.raises(StoreError, match="finding kind"):
             store.add_findings(case.id, [NewFinding("x", "high", "t", kind="advice")])
+
+
+# -- schema 2 (before Alembic and the case seal) ----------------------------------------------------------
+
+V2_DUMP = Path(__file__).parent / "data" / "store-v2.sql"
+V2_CASE = "c-20261201-0001"
+V2_SWEEP = "c-20261201-0002"
+
+
+@pytest.fixture
+def v2_store(tmp_path: Path) -> Path:
+    path = tmp_path / "v2.db"
+    con = sqlite3.connect(path)
+    con.executescript(V2_DUMP.read_text(encoding="utf-8"))
+    con.close()
+    return path
+
+
+def _revision(path: Path) -> str | None:
+    con = sqlite3.connect(path)
+    try:
+        tables = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "alembic_version" not in tables:
+            return None
+        return str(con.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+    finally:
+        con.close()
+
+
+def test_a_schema_2_store_is_stamped_upgraded_and_sealed(v2_store: Path) -> None:
+    assert _versions(v2_store) == [2] and _revision(v2_store) is None
+    with Store(v2_store) as store:
+        detail = store.case_detail(V2_CASE)
+        assert detail.case.verdict == "compromised" and len(detail.findings) == 2 and len(detail.timeline) == 2
+        assert detail.chain.ok and detail.chain.length == 5 and len(detail.evidence) == 5
+        integrity = store.verify_case(V2_CASE)
+        assert integrity.ok, integrity.problems
+        assert dict(integrity.records) == {"case": 1, "evidence": 5, "not_checked": 1, "finding": 2, "timeline": 2,
+                                           "journal": 5}
+        assert store.verify_case(V2_SWEEP).ok and store.get_checkpoint(V2_SWEEP, "contoso.com") is not None
+        head = integrity.head
+        # the upgraded store takes new records, each sealed on top of the upgrade's seal
+        store.add_findings(V2_CASE, [NewFinding("transport-rule-forward", "high", "forwards out", scope="tenant")])
+        after = store.verify_case(V2_CASE)
+        assert after.ok and after.length == integrity.length + 1 and after.head != head
+    assert _versions(v2_store) == [2, SCHEMA_VERSION] and _revision(v2_store) == _migrate.head()
+    with Store(v2_store) as store:  # opening it again changes nothing
+        assert store.verify_case(V2_CASE) == after
+    assert _versions(v2_store) == [2, SCHEMA_VERSION]
+
+
+def test_the_upgrade_keeps_the_insert_only_triggers(v2_store: Path) -> None:
+    Store(v2_store).close()
+    con = sqlite3.connect(v2_store)
+    try:
+        triggers = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert triggers == {f"{t}_no_{op}" for t in ("evidence", "journal", "seal") for op in ("update", "delete")}
+        with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
+            con.execute("DELETE FROM seal")
+    finally:
+        con.close()
+
+
+def test_a_store_from_a_newer_reclaim_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    Store(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreUnavailable, match="9999_future") as info:
+        Store(path)
+    assert "upgrade reclaim" in info.value.one_line()
+
+
+def test_the_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    """A store made by the migrations has the tables, columns, types and indexes of the ORM models."""
+    with Store(tmp_path / "cases.db") as store, store._engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

@@ -10,7 +10,6 @@ fails only the steps that need it, each saying which.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
+from rich.markup import escape
 
 from reclaim.cli.common import (
     DB_OPTION,
@@ -29,7 +29,8 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.cli.operator import OPERATOR_OPTION, operator_for
+from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -40,18 +41,20 @@ __all__ = ["remediate_command", "remediate_demo", "restore_access_command", "und
 
 T = TypeVar("T")
 
-OPERATOR_ENV = "RECLAIM_OPERATOR"
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
-                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim"}
+                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim",
+                "not reached": "yellow", "could not read": "yellow"}
 
 # options of more than one of these commands (``--db``, ``--tenant`` and ``--endpoint`` come from common)
 YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")
 JSON_RESULT_OPTION: bool = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
-def _operator() -> str:
-    return os.environ.get(OPERATOR_ENV) or getpass.getuser()
+async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Connection, str], Awaitable[T]]) -> T:
+    """Run ``work(conn, operator)``: the operator from --operator / RECLAIM_OPERATOR / the config, else whom the
+    connection signs in as (never the local login name)."""
+    return await work(conn, await operator_for(conn, flag))
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -94,20 +97,21 @@ def _type_upn(upn: str, question: str, store: Store) -> None:
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
-               work: Callable[[Connection, str], Awaitable[T]]) -> T:
+               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None) -> T:
     """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
     afterwards, whatever happens. Errors become one line and an exit code."""
     with store:
         settings = resolve_settings(tenant, endpoint)
-        operator = _operator()
-        return run_connected(settings, lambda conn: work(conn, operator))
+        return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
 
 
 def terminal_sink(upn: str, password: str) -> str:
     """Show the password once on the operator's terminal (stderr, never stdout: stdout may be a file)."""
     err_console.print(f"\n[bold]new password for {safe(upn)}[/bold] (shown once; the user must change it at the "
                       "next sign-in; give it over the phone or in person, never by mail):")
-    err_console.print(f"    [bold reverse] {safe(password)} [/bold reverse]\n", highlight=False)
+    # not safe(): that scrubs remembered secrets, and this is the one place the password must show (it is
+    # generated from letters, digits and !#%+-=?@^_: nothing that is markup or a control character)
+    err_console.print(f"    [bold reverse] {escape(password)} [/bold reverse]\n", highlight=False)
     return "terminal"
 
 
@@ -142,7 +146,8 @@ def remediate_command(
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
-                                      help="Continue the interrupted run of CASE from its journal."),
+                                      help="Continue the interrupted run of CASE from its journal (shows what "
+                                           "remains and asks, unless --yes)."),
     case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
     fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
@@ -164,13 +169,14 @@ def remediate_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Contain, eradicate and recover a compromised account, in the procedure's order.
 
     Exit codes: 0 planned / applied and verified, 1 some step did not hold or failed, 2 bad input,
     3 cannot authenticate / reach the tenant, 4 an earlier run was interrupted (use --resume CASE).
     """
-    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, resume_plan
+    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, remaining, resume_plan
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -190,13 +196,24 @@ def remediate_command(
         if resume is not None:
             with reclaim_errors():
                 plan = resume_plan(store, resume)
-            _run(settings, store, plan, password_file, as_json, resume=True)
+            left = remaining(store, plan)
+            err_console.print(f"the run of case {safe(resume)} for {safe(plan.user)} was interrupted; a resumed run "
+                              f"still has {len(left)} of {len(plan.steps)} steps to do:")
+            for step, where in left:
+                err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
+            _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
+            _run(settings, store, plan, password_file, as_json, resume=True, operator_flag=operator)
             return
         assert user is not None
         if case is not None:
             with reclaim_errors():
                 check_case_subject(store, case, user)
         case_id = None if fresh else case or _latest_case(store, user)
+        if case is None and case_id is not None and _new_since_remediation(store, case_id):
+            if not as_json:
+                err_console.print(f"`reclaim verify {safe(case_id)}` found objects new since the remediation: "
+                                  "investigating again", markup=False)
+            case_id, fresh = None, True
         if case_id is None:
             case_id = _investigate_first(settings, store, user, quiet=as_json, fresh=fresh)
         with reclaim_errors():
@@ -235,7 +252,7 @@ def remediate_command(
             _type_upn(plan.user, f"Type {plan.user} to contain this account anyway", store)
         elif not yes:
             _type_upn(plan.user, f"Type {plan.user} to apply these {len(plan.steps)} steps", store)
-        _run(settings, store, plan, password_file, as_json, resume=False)
+        _run(settings, store, plan, password_file, as_json, resume=False, operator_flag=operator)
     finally:
         store.close()
 
@@ -260,13 +277,27 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
                        hint=f"reclaim remediate {user} (its latest case), or reclaim investigate {user}")
 
 
+def _new_since_remediation(store: Store, case_id: str) -> bool:
+    """The case's latest verify, after its latest run, found persistence new since the remediation."""
+    from reclaim.remediate.persistence import found_new
+
+    latest: bool = False
+    for e in store.journal(case_id):
+        if e.action_id == "run" and e.step == "applying":
+            latest = False
+        elif e.action_id == "run" and e.target.startswith("verify-"):
+            latest = found_new(e.result)
+    return latest
+
+
 def _password_reset(store: Store, case_id: str) -> bool:
     return any(e.action_id == "reset-password" and e.step == "verified" for e in store.journal(case_id))
 
 
 def _interrupted(store: Store, case_id: str) -> bool:
-    runs = [e for e in store.journal(case_id) if e.action_id == "run"]
-    return bool(runs) and runs[-1].step == "applying"
+    from reclaim.remediate.journal import Journal
+
+    return Journal(store, case_id, None).interrupted_run() is not None
 
 
 def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool,
@@ -298,18 +329,16 @@ def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str
 
 
 def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
-         resume: bool) -> None:
+         resume: bool, operator_flag: str | None = None) -> None:
     from reclaim.remediate import apply_plan
 
     with reclaim_errors():
         sink = _sink(store, plan, password_file)
-    operator = _operator()
-
-    async def work(conn: Connection) -> RunReport:
+    async def work(conn: Connection, operator: str) -> RunReport:
         return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
                                 progress=_progress(as_json))
 
-    report = run_connected(settings, work)
+    report = run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
     _finish(report, as_json)
 
 
@@ -318,7 +347,15 @@ def _finish(report: RunReport, as_json: bool) -> None:
         typer.echo(inert_json(report.to_json()))
     else:
         render_report(report)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+    if report.not_reached is not None:
+        left = sum(1 for o in report.outcomes if o.state.value == "not reached")
+        err_console.print(f"error: could not reach the tenant: {report.not_reached}; {left} step(s) not reached "
+                          "(not a result: each keeps its last real one in the journal) — re-run once the tenant "
+                          "is reachable", markup=False)
+    elif not report.reached:
+        err_console.print("error: some objects could not be read (above): their state is unknown, not held — "
+                          "re-run later", markup=False)
+    raise typer.Exit(report.exit_code)
 
 
 def verify_command(
@@ -329,20 +366,57 @@ def verify_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    offline: bool = typer.Option(False, "--offline", help="Only re-check the case store: the case's seal, journal "
+                                                          "chain and evidence hashes (no tenant; a read-only "
+                                                          "store is opened read-only)."),
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
-    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
+    """Re-read the tenant: did every applied step hold? Re-lists what an attacker uses to come back (inbox and
+    sweep rules, forwarding, MFA methods, consent grants, FullAccess and SendAs delegates, mobile devices) and
+    reports what is new since the investigation. Also re-checks the journal's hash chain and the case's seal.
 
-    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
+    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 3 the
+    tenant could not be reached or an object could not be read.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
 
+    if offline:
+        _verify_offline(case, db, as_json)
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: verify_case(
-        conn, store, case, operator=operator, wait=wait, progress=_progress(as_json)))
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
+        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
     _finish(report, as_json)
+
+
+def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
+    """``verify --offline``: the case store's integrity result for one case, exit 0 intact / 1 altered."""
+    from reclaim.store import Store
+
+    with reclaim_errors(), Store(db, create=False) as store:
+        detail = store.case_detail(case)
+    seal, chain = detail.integrity, detail.chain
+    state = "intact" if detail.intact else "altered"
+    problems = list(seal.problems)
+    if not chain.ok:
+        problems.append(f"journal chain broken at entry {chain.first_bad_seq}: {chain.reason}")
+    if as_json:
+        typer.echo(inert_json({"case": case, "state": state, "sealHead": seal.head, "sealLength": seal.length,
+                               "journalHead": chain.head_hash, "journalLength": chain.length,
+                               "problems": problems}))
+    elif detail.intact:
+        console.print(f"case {safe(case)}: [green]intact[/green] ({seal.length} seal entries, {chain.length} "
+                      f"journal entries, {len(detail.evidence)} evidence items re-hashed)")
+        console.print(f"  seal head {seal.head}")
+    else:
+        console.print(f"case {safe(case)}: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+        for problem in problems:
+            console.print(f"  - {safe(problem)}", style="red")
+        console.print(f"  seal head recorded: {seal.head}", style="dim")
+    raise typer.Exit(EXIT_OK if detail.intact else EXIT_FINDINGS)
 
 
 def undo_command(
@@ -354,6 +428,7 @@ def undo_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Restore from the snapshots what the platform lets be restored (journaled); says which steps cannot be."""
     from reclaim.remediate import undo_case
@@ -363,8 +438,8 @@ def undo_command(
         store = Store(db, create=False)
         subject = store.get_case(case).subject
     _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: undo_case(
-        conn, store, case, only=action, operator=operator, progress=_progress(as_json)))
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: undo_case(
+        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -375,6 +450,7 @@ def restore_access_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
     from reclaim.remediate import restore_access
@@ -393,8 +469,12 @@ def restore_access_command(
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
     outcome = _on_tenant(store, tenant, endpoint,
-                         lambda conn, operator: restore_access(conn, store, case_id, operator=operator))
+                         lambda conn, who: restore_access(conn, store, case_id, operator=who), operator)
     render_outcome(outcome)
+    if not outcome.state.result:
+        err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "
+                          "is reachable", markup=False)
+        raise typer.Exit(EXIT_CONNECT)
     raise typer.Exit(EXIT_OK if outcome.state.ok else EXIT_FINDINGS)
 
 
@@ -463,9 +543,15 @@ def render_report(report: RunReport) -> None:
         console.print(f"  contained in {report.contain_seconds:.1f} s", style="dim")
     if report.password_delivery:
         console.print(f"  password reset, delivered to {safe(report.password_delivery)}", style="dim")
+    if report.relisted:
+        console.print(f"  re-listed: {safe('; '.join(report.relisted))}", style="dim")
+    for item in report.new_since:
+        console.print(f"  [bold red]new since remediation[/bold red]  {safe(item.get('what'))}")
+    if report.new_since:
+        console.print(f"  {safe(report.new_since[0].get('advice'))}", style="red")
     chain = "intact" if report.chain_ok else "BROKEN"
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
-    if not report.ok:
+    if not report.ok and report.reached and not report.new_since:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
 
 
@@ -480,9 +566,10 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     render_plan(plan)
     console.print(f"\n[bold]remediate {safe(plan.user)}[/bold] (apply, each change confirmed by a read)")
     sink = file_sink(out / f"{plan.user}.password.txt")
-    report = await apply_plan(conn, store, plan, password_sink=sink, operator=_operator(), progress=render_outcome)
+    operator = await operator_for(conn, None)
+    report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
     render_report(report)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
-    checked = await verify_case(conn, store, case_id, operator=_operator(), progress=render_outcome)
+    checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
     render_report(checked)
     return checked

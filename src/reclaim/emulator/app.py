@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reclaim.emulator import exchange, graph
+from reclaim.emulator import exchange, graph, services
 from reclaim.emulator.auth import (
     EXCHANGE_AUDIENCE,
     GRAPH_AUDIENCE,
@@ -39,6 +39,9 @@ from reclaim.emulator.throttle import Throttler
 from reclaim.emulator.wire import ApiRequest, ApiResponse, graph_error_body
 
 JSON = dict[str, Any]
+
+#: The Graph resources and Exchange cmdlets served (imported for their registrations).
+SERVED = services
 
 #: Headers whose values never reach the call log.
 _REDACTED_HEADERS = {"authorization", "cookie"}
@@ -102,6 +105,7 @@ class Emulator:
         state = TenantState.from_fixture(fixture, clock=self.clock)
         throttle = self._throttler(state)  # bad throttling settings are a FixtureError too
         self._initial_fixture = fixture
+        state.sessions = self.state.sessions
         self.state = state
         self.throttle = throttle
 
@@ -314,8 +318,8 @@ class Emulator:
         base = str(request.base_url).rstrip("/") + "/v1.0"
         req = ApiRequest(method=request.method, path="/" + request.path_params["path"],
                          query=dict(request.query_params), headers=dict(request.headers), body=body,
-                         claims=claims, emulator=self, base_url=base, request_id=rid)
-        resp = await graph.dispatch(req, latency=self._latency)
+                         claims=claims, state=self.state, clock=self.clock, base_url=base, request_id=rid)
+        resp = await graph.dispatch(req, self, latency=self._latency)
         return _to_starlette(resp, rid)
 
     async def _graph_batch(self, request: Request) -> Response:
@@ -372,9 +376,10 @@ class Emulator:
         base = str(request.url.replace(query="")).split("?")[0]
         req = ApiRequest(method="POST", path=f"/adminapi/beta/{request.path_params['tenant']}/InvokeCommand",
                          query=dict(request.query_params), headers=dict(request.headers),
-                         body=body if bad is None else bad, claims=claims, emulator=self, base_url=base,
+                         body=body if bad is None else bad, claims=claims, state=self.state, clock=self.clock,
+                         base_url=base,
                          request_id=rid)
-        resp = await exchange.invoke(req, tenant=request.path_params["tenant"], latency=self._latency)
+        resp = await exchange.invoke(req, self, tenant=request.path_params["tenant"], latency=self._latency)
         return _to_starlette(resp, rid)
 
     # ------------------------------------------------------------------ control plane

@@ -61,12 +61,12 @@ def _not_found() -> ApiError:
 
 
 def _root_id(user: JSON, req: ApiRequest) -> str:
-    return req.emulator.state.folder_id(user, "msgfolderroot") or ""
+    return req.state.folder_id(user, "msgfolderroot") or ""
 
 
 # ---------------------------------------------------------------------------------------- folders
 def _folder_view(user: JSON, folder: JSON, req: ApiRequest) -> JSON:
-    state = req.emulator.state
+    state = req.state
     fid = str(folder["id"])
     root = _root_id(user, req)
     folders: list[JSON] = user["mailbox"]["folders"]
@@ -97,7 +97,7 @@ def _include_hidden(req: ApiRequest) -> bool:
 
 
 def _folder_or_404(req: ApiRequest, user: JSON, key: str) -> JSON:
-    folder = req.emulator.state.folder(user, key)
+    folder = req.state.folder(user, key)
     if folder is None:
         raise _not_found()
     return folder
@@ -352,7 +352,7 @@ def _messages_page(req: ApiRequest, messages: list[JSON], context: str) -> ApiRe
 def list_folder_messages(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
     target = _folder_or_404(req, found, folder)
-    messages = req.emulator.state.folder_messages(found, str(target["id"]))
+    messages = req.state.folder_messages(found, str(target["id"]))
     ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages"
     return _messages_page(req, messages, ctx)
 
@@ -363,7 +363,7 @@ def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) ->
     found = mailbox_user_or_404(req, user)
     target = _folder_or_404(req, found, folder)
     located = locate(found, message)
-    state = req.emulator.state
+    state = req.state
     if located is None or state.folder_id(found, located[0]) != str(target["id"]):
         raise _not_found()
     ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
@@ -415,7 +415,7 @@ _AUDIENCES = ("none", "contactsOnly", "all")
 
 
 def _auto_replies(req: ApiRequest, mailbox: JSON) -> JSON:
-    now = req.emulator.clock.now().replace(minute=0, second=0, microsecond=0)
+    now = req.clock.now().replace(minute=0, second=0, microsecond=0)
     setting = {
         "status": "disabled",
         "externalAudience": "all",
@@ -432,7 +432,7 @@ def _auto_replies(req: ApiRequest, mailbox: JSON) -> JSON:
 def _settings_view(req: ApiRequest, user: JSON) -> JSON:
     mailbox = user["mailbox"]
     view: JSON = copy.deepcopy(_SETTINGS_DEFAULTS)
-    view["archiveFolder"] = req.emulator.state.folder_id(user, "archive") or ""
+    view["archiveFolder"] = req.state.folder_id(user, "archive") or ""
     view["automaticRepliesSetting"] = _auto_replies(req, mailbox)
     view.update(copy.deepcopy(mailbox.get("mailboxSettings") or {}))
     return view

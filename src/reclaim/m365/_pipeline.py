@@ -12,10 +12,14 @@ Shared by the Graph and Exchange clients. The rules:
 - A DELETE that answers 404 after an attempt whose outcome was unknown succeeded earlier.
 - Each request has a budget (``RetryPolicy.max_attempts`` and ``max_wait``): nothing loops forever.
 - Tokens are only ever sent to the configured origins (a ``@odata.nextLink`` elsewhere is refused).
+- Bounded (``Limits``): each attempt has a total deadline (a server trickling bytes is cut off), the body is
+  read streamed and abandoned past ``max_body_mb``; both end as ``LimitExceeded`` (not retried: the same
+  server would do it again). Known secrets are scrubbed from the body before anyone parses it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,13 +32,16 @@ from reclaim.m365.auth import AccessToken, TokenProvider
 from reclaim.m365.errors import (
     AuthenticationFailed,
     BadRequest,
+    LimitExceeded,
     M365Error,
     NotFound,
     Throttled,
     TransientError,
     Unreachable,
 )
+from reclaim.m365.limits import Limits
 from reclaim.m365.throttle import AdaptiveLimit, MailboxSlots, RetryPolicy, parse_retry_after
+from reclaim.text import scrub_bytes
 
 log = logging.getLogger("reclaim.m365")
 
@@ -68,8 +75,10 @@ def origin(url: str) -> str:
 
 class Pipeline:
     def __init__(self, http: httpx.AsyncClient, tokens: TokenProvider, *, policy: RetryPolicy | None = None,
-                 limit: AdaptiveLimit | None = None, mailboxes: MailboxSlots | None = None) -> None:
+                 limit: AdaptiveLimit | None = None, mailboxes: MailboxSlots | None = None,
+                 limits: Limits | None = None) -> None:
         self.http = http
+        self.limits = limits or Limits()
         self.tokens = tokens
         self.policy = policy or RetryPolicy()
         self.limit = limit or AdaptiveLimit()
@@ -110,9 +119,8 @@ class Pipeline:
             self.stats.requests += 1
             try:
                 async with self.mailboxes.slot(mailbox), self.limit.slot():
-                    response = await self.http.request(method, url, params=params, json=json,
-                                                       headers=request_headers)
-                    await response.aread()
+                    response = await self._exchange(method, url, params=params, json=json,
+                                                    headers=request_headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: always safe to retry, but a dead endpoint is Unreachable.
                 connect_failures += 1
@@ -196,3 +204,39 @@ class Pipeline:
                       type(last_error).__name__)
             waited += delay
             await policy.wait(delay)
+
+    async def _exchange(self, method: str, url: str, *, params: Mapping[str, str] | None, json: Any,
+                        headers: Mapping[str, str]) -> httpx.Response:
+        """One attempt within the deadline, the body read streamed up to the cap and scrubbed of our secrets."""
+        limits = self.limits
+        request = self.http.build_request(method, url, params=params, json=json, headers=headers)
+        try:
+            async with asyncio.timeout(limits.request_deadline):
+                response = await self.http.send(request, stream=True)
+                try:
+                    declared = response.headers.get("Content-Length", "")
+                    if declared.isdigit() and int(declared) > limits.max_body_bytes:
+                        raise _too_big(int(declared), limits, method, url)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limits.max_body_bytes:
+                            raise _too_big(size, limits, method, url)
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise LimitExceeded(f"the request deadline of {limits.request_deadline:g} s", what=url.split("?")[0],
+                                setting="RECLAIM_REQUEST_DEADLINE", method=method, url=url) from None
+        # The body is decoded already: the new response must not decode it again.
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, content=scrub_bytes(b"".join(chunks)),
+                              request=request, extensions=response.extensions)
+
+
+def _too_big(size: int, limits: Limits, method: str, url: str) -> LimitExceeded:
+    return LimitExceeded(f"the body size cap of {limits.max_body_mb:g} MB ({size:,} bytes or more)",
+                         what=url.split("?")[0],
+                         setting="RECLAIM_MAX_BODY_MB", method=method, url=url)

@@ -36,6 +36,7 @@ from reclaim.m365.auth import (
 from reclaim.m365.credentials import CredentialSpec, build_credential
 from reclaim.m365.exchange import CmdletWarning, ExchangeClient
 from reclaim.m365.graph import GraphClient
+from reclaim.m365.limits import Limits
 from reclaim.m365.throttle import AdaptiveLimit, MailboxSlots, RetryPolicy
 
 __all__ = ["Connection", "ConnectionSettings", "Endpoints"]
@@ -101,6 +102,8 @@ class ConnectionSettings:
     ca_bundle: str | None = None
     http2: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: bounds on what the service may send (deadline, body size, items, pages): ``RECLAIM_*`` variables
+    limits: Limits = field(default_factory=Limits.from_env)
     max_concurrency: int = 64
     initial_concurrency: int = 16
     per_mailbox: int = 4
@@ -131,7 +134,7 @@ class Connection:
         limit = AdaptiveLimit(min(settings.initial_concurrency, settings.max_concurrency),
                               maximum=settings.max_concurrency)
         self.pipeline = Pipeline(http, tokens, policy=settings.policy, limit=limit,
-                                 mailboxes=MailboxSlots(settings.per_mailbox))
+                                 mailboxes=MailboxSlots(settings.per_mailbox), limits=settings.limits)
         endpoints = settings.endpoints
         self.graph = GraphClient(self.pipeline, base_url=endpoints.graph, scope=endpoints.graph_scope)
         tenant = settings.tenant_id if _is_guid(settings.tenant_id) else None

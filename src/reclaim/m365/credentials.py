@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from reclaim.errors import BadInput
 from reclaim.m365.errors import AuthenticationFailed
+from reclaim.text import remember_secret
 
 __all__ = ["KEYRING_SERVICE", "CredentialKind", "CredentialSpec", "build_credential"]
 
@@ -56,7 +57,13 @@ class CredentialSpec:
         return self.kind
 
     def resolve_secret(self) -> str:
-        """The client secret, from where the spec says; raises ``AuthenticationFailed`` if absent."""
+        """The client secret, from where the spec says; raises ``AuthenticationFailed`` if absent. Remembered as a
+        secret of this run (scrubbed from every answer and output)."""
+        secret = self._resolve_secret()
+        remember_secret(secret)
+        return secret
+
+    def _resolve_secret(self) -> str:
         if self.secret_value is not None:
             return self.secret_value
         if self.secret_env:
@@ -77,6 +84,7 @@ class CredentialSpec:
         if value is None:
             raise AuthenticationFailed(f"the environment variable {self.certificate_password_env} is not set",
                                        hint="it should hold the certificate's password")
+        remember_secret(value)
         return value.encode()
 
 

@@ -15,8 +15,11 @@ one-line ``str()`` that says what happened and what to do::
         ├── BadRequest                 400: the request was wrong (a bug in reclaim, or bad input)
         ├── Throttled                  429s until the retry budget ran out; retry_after, attempts
         ├── TransientError             5xx / reset / timeout that could not be retried safely or for long enough
-        └── ExchangeError              the Exchange admin API refused a cmdlet; cmdlet, exception_type
-            └── ExchangeNotFound       + NotFound: ManagementObjectNotFoundException and friends
+        ├── ExchangeError              the Exchange admin API refused a cmdlet; cmdlet, exception_type
+        │   └── ExchangeNotFound       + NotFound: ManagementObjectNotFoundException and friends
+        └── UnreadableAnswer           the answer could not be read: ``what`` and ``why``
+            ├── UnexpectedShape        not the shape the API returns (``value`` missing, null, not objects...)
+            └── LimitExceeded          a bound was exceeded (deadline, body size, items, pages, nextLink cycle)
 
 ``AuthenticationFailed``, ``Unreachable`` and ``AccessDenied`` are also ``reclaim.errors.CannotConnect``
 so the CLI maps them to exit code 3 without knowing this module.
@@ -35,12 +38,15 @@ __all__ = [
     "ExchangeError",
     "ExchangeNotFound",
     "LicenseRequired",
+    "LimitExceeded",
     "M365Error",
     "MailboxNotEnabled",
     "NotFound",
     "Throttled",
     "TransientError",
+    "UnexpectedShape",
     "Unreachable",
+    "UnreadableAnswer",
 ]
 
 
@@ -159,6 +165,34 @@ class ExchangeNotFound(ExchangeError, NotFound):
     """The cmdlet's object does not exist (``ManagementObjectNotFoundException`` and friends)."""
 
     exit_code = EXIT_USAGE
+
+
+class UnreadableAnswer(M365Error):
+    """The service answered, but not something that can be read as the answer: the object is *unread*, never
+    "empty" or "none". ``what``: the object or collection; ``why``: what was wrong with the answer."""
+
+    def __init__(self, message: str, *, what: str = "", why: str = "", **context: Any) -> None:
+        self.what = what
+        self.why = why
+        context.setdefault("hint", "the object was not read; re-run later, and report it if it persists")
+        super().__init__(message, **context)
+
+
+class UnexpectedShape(UnreadableAnswer):
+    """Not the shape the API returns: ``not checked: the service answered in an unexpected shape (why)``."""
+
+    def __init__(self, why: str, *, what: str = "", **context: Any) -> None:
+        super().__init__(f"the service answered in an unexpected shape ({why})", what=what, why=why, **context)
+
+
+class LimitExceeded(UnreadableAnswer):
+    """A bound of the client (``reclaim.m365.limits``) was exceeded: ``<limit> exceeded (figure)``."""
+
+    def __init__(self, why: str, *, what: str = "", setting: str | None = None, **context: Any) -> None:
+        self.setting = setting
+        if setting:
+            context.setdefault("hint", f"the answer was abandoned; raise {setting} if the service is trusted")
+        super().__init__(f"{why} exceeded", what=what, why=why, **context)
 
 
 def _short_url(url: str | None) -> str:

@@ -23,6 +23,7 @@ import httpx
 
 from reclaim.m365._pipeline import TRANSIENT_STATUSES, Pipeline, Verify, origin
 from reclaim.m365.auth import EXCHANGE_SCOPE, AccessToken
+from reclaim.m365.boundary import PageWalk, parse_json
 from reclaim.m365.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -31,6 +32,7 @@ from reclaim.m365.errors import (
     M365Error,
     Throttled,
     TransientError,
+    UnexpectedShape,
 )
 from reclaim.m365.exchange_models import (
     BlockedSender,
@@ -185,13 +187,14 @@ class ExchangeClient:
         resend = idempotent if idempotent is not None else _resendable(cmdlet)
         removing = cmdlet.lower().startswith("remove-")
         key = mailbox if mailbox is not None else _mailbox_of(parameters)
+        walk = PageWalk(cmdlet, self.pipeline.limits)
         while url is not None:
             target = url
 
             def errors(response: httpx.Response, token: AccessToken, target: str = target) -> M365Error:
                 try:
                     payload = response.json()
-                except ValueError:
+                except (ValueError, RecursionError):
                     payload = None
                 return exchange_error(response.status_code, payload, dict(response.headers), cmdlet=cmdlet,
                                       url=target)
@@ -201,18 +204,16 @@ class ExchangeClient:
                                                  idempotent=resend, verify=verify, absent_ok=removing)
             if response is None:
                 return
-            try:
-                page = response.json()
-            except ValueError:
-                raise ExchangeError("the Exchange admin API answered with something that is not JSON",
-                                    cmdlet=cmdlet, status=response.status_code, url=target) from None
-            for warning in page.get("@adminapi.warnings") or []:
+            if response.status_code == 204 or not response.content:
+                raise UnexpectedShape("an empty body where the cmdlet's objects belong", what=cmdlet,
+                                      status=response.status_code, method="POST", url=target)
+            page = parse_json(response, what=cmdlet, method="POST")
+            warnings = page.get("@adminapi.warnings") if isinstance(page, dict) else None
+            for warning in warnings if isinstance(warnings, list) else ([warnings] if warnings else []):
                 self._warn(CmdletWarning(cmdlet, str(warning)))
-            for item in page.get("value") or []:
-                if isinstance(item, dict):
-                    yield item
-            link = page.get("@odata.nextLink")
-            url = str(link) if link else None
+            items, url = walk.page(page, method="POST", url=target)
+            for item in items:
+                yield item
 
     def _warn(self, warning: CmdletWarning) -> None:
         self.warnings.append(warning)
@@ -230,11 +231,17 @@ class ExchangeClient:
         return [model.from_raw(item) for item in await self.invoke(cmdlet, parameters)]
 
     # ---------------------------------------------------------------- mailboxes
-    async def get_mailbox(self, identity: str) -> Mailbox:
-        items = await self._typed(Mailbox, "Get-Mailbox", {"Identity": identity})
-        if not items:
-            raise ExchangeNotFound(f"no mailbox {identity!r}", cmdlet="Get-Mailbox")
+    async def invoke_one(self, cmdlet: str, parameters: Mapping[str, Any]) -> JSON:
+        """The one object a cmdlet returns for an ``-Identity`` that exists. A missing object is the cmdlet's
+        error (``ManagementObjectNotFoundException``); an empty answer instead is unreadable, never "none"."""
+        items = await self.invoke(cmdlet, parameters)
+        if len(items) != 1:
+            raise UnexpectedShape(f"{cmdlet} -Identity answered {len(items)} objects, not one", what=cmdlet,
+                                  method="POST")
         return items[0]
+
+    async def get_mailbox(self, identity: str) -> Mailbox:
+        return Mailbox.from_raw(await self.invoke_one("Get-Mailbox", {"Identity": identity}))
 
     async def iter_mailboxes(self, *, result_size: str | int = "Unlimited") -> AsyncIterator[Mailbox]:
         async for item in self.iter_invoke("Get-Mailbox", {"ResultSize": result_size}):
@@ -314,10 +321,7 @@ class ExchangeClient:
         await self.invoke("Remove-MobileDevice", {"Identity": identity})
 
     async def get_cas_mailbox(self, identity: str) -> CasMailbox:
-        items = await self._typed(CasMailbox, "Get-CASMailbox", {"Identity": identity})
-        if not items:
-            raise ExchangeNotFound(f"no mailbox {identity!r}", cmdlet="Get-CASMailbox")
-        return items[0]
+        return CasMailbox.from_raw(await self.invoke_one("Get-CASMailbox", {"Identity": identity}))
 
     async def set_cas_mailbox(self, identity: str, **switches: bool) -> None:
         """``set_cas_mailbox(upn, ImapEnabled=False, PopEnabled=False, SmtpClientAuthenticationDisabled=True)``."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ import httpx
 from reclaim.aio import gather_or_cancel
 from reclaim.m365._pipeline import IDEMPOTENT_METHODS, TRANSIENT_STATUSES, Pipeline, Verify, origin
 from reclaim.m365.auth import GRAPH_SCOPE, AccessToken, granted_permissions
+from reclaim.m365.boundary import PageWalk, parse_json
 from reclaim.m365.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -37,6 +38,8 @@ from reclaim.m365.errors import (
     NotFound,
     Throttled,
     TransientError,
+    UnexpectedShape,
+    UnreadableAnswer,
 )
 from reclaim.m365.permissions import graph_route_for
 from reclaim.m365.throttle import parse_retry_after
@@ -68,7 +71,7 @@ def graph_error(response: httpx.Response, *, method: str | None = None, url: str
     """
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     request = response.request if _has_request(response) else None
     return error_from_body(response.status_code, body, dict(response.headers),
@@ -180,6 +183,9 @@ class BatchRequest:
     idempotent: bool | None = None
     #: informational: the mailbox this request touches
     mailbox: str | None = None
+    #: the answer is one page of a collection: validated like ``paged`` (a list ``value`` of objects, a string
+    #: nextLink), else the result carries ``UnexpectedShape`` / ``LimitExceeded`` instead of being read as empty
+    collection: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return self.status < 400
+        return self.status < 400 and self.error is None
 
     def json(self) -> Any:
         """The body of a successful sub-request; raises its typed error otherwise."""
@@ -242,12 +248,11 @@ class GraphClient:
                                             mailbox=mailbox, idempotent=idempotent, verify=verify)
         if response is None or response.status_code == 204 or not response.content:
             return None
-        try:
-            body = response.json()
-        except ValueError:
-            raise BadRequest("the service answered with something that is not JSON", status=response.status_code,
-                             method=method, url=target) from None
-        return body if isinstance(body, dict) else {"value": body}
+        body = parse_json(response, what=target.split("?")[0], method=method)
+        if not isinstance(body, dict):
+            raise UnexpectedShape(f"a body that is {type(body).__name__}, not an object", what=target.split("?")[0],
+                                  status=response.status_code, method=method, url=target)
+        return body
 
     async def get(self, url: str, params: Mapping[str, str] | None = None, *, headers: Mapping[str, str] | None = None,
                   mailbox: str | None = None) -> JSON:
@@ -259,12 +264,13 @@ class GraphClient:
         """Every item of a collection, page after page, following ``@odata.nextLink`` exactly as given."""
         next_url: str | None = url
         next_params = params
+        walk = PageWalk(self.url(url).split("?")[0], self.pipeline.limits)
         while next_url is not None:
-            page = await self.get(next_url, next_params, headers=headers, mailbox=mailbox)
-            for item in page.get("value", []):
+            page = await self.request("GET", next_url, params=next_params, headers=headers, mailbox=mailbox)
+            items, link = walk.page(page, method="GET", url=self.url(next_url))
+            for item in items:
                 yield item
-            link = page.get("@odata.nextLink")
-            next_url = str(link) if link else None
+            next_url = link
             next_params = None  # the link carries the query; never rebuild it
 
     async def batch(self, requests: Sequence[BatchRequest], *, max_rounds: int | None = None) -> list[BatchResult]:
@@ -305,7 +311,7 @@ class GraphClient:
                 attempts[str(r.id)] += 1
             all_safe = all(_is_idempotent(r) for r in pending)
             body = await self.request("POST", "/$batch", json=payload, idempotent=all_safe)
-            responses = {str(x.get("id")): x for x in (body or {}).get("responses", []) if isinstance(x, dict)}
+            responses, unread = _match_responses(body, [str(r.id) for r in pending])
             retry: list[BatchRequest] = []
             retry_after: list[float] = []
             throttled = False
@@ -314,9 +320,9 @@ class GraphClient:
                 rid = str(r.id)
                 sub = responses.get(rid)
                 if sub is None:
-                    # A response without this id: treat as transient (re-send if safe).
-                    sub = {"id": rid, "status": 503, "headers": {}, "body": None}
-                status = int(sub.get("status", 500))
+                    # No single, well-formed answer with this id: unread (re-sent if safe, never merged).
+                    sub = {"id": rid, "status": 503, "headers": {}, "body": None, "unread": unread.get(rid)}
+                status = int(sub["status"])
                 headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
                 retryable = status == 429 or (status in TRANSIENT_STATUSES and _is_idempotent(r))
                 if retryable and round_no < rounds:
@@ -351,8 +357,9 @@ class GraphClient:
                 # Out of budget: report what is still failing instead of waiting that long.
                 for r in retry:
                     rid = str(r.id)
-                    sub = responses.get(rid) or {"id": rid, "status": 503, "headers": {}, "body": None}
-                    status = int(sub.get("status", 503))
+                    sub = responses.get(rid) or {"id": rid, "status": 503, "headers": {}, "body": None,
+                                                 "unread": unread.get(rid)}
+                    status = int(sub["status"])
                     headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
                     results[rid] = self._result(r, sub, status, headers, attempts[rid], granted)
                 return
@@ -375,7 +382,11 @@ class GraphClient:
         error: M365Error | None = None
         if status >= 400:
             url = self.url(r.url)
-            if status == 424:
+            if sub.get("unread"):
+                error = UnreadableAnswer(f"the $batch answer for this request was unreadable ({sub['unread']})",
+                                         what=url.split("?")[0], why=str(sub["unread"]), status=None,
+                                         method=r.method.upper(), url=url)
+            elif status == 424:
                 error = BadRequest("not run: a request it depends on failed", status=424, code="FailedDependency",
                                    method=r.method.upper(), url=url)
             else:
@@ -385,11 +396,48 @@ class GraphClient:
                                       retry_after=error.retry_after, attempts=attempts, status=status,
                                       code=error.code, request_id=error.request_id, method=error.method,
                                       url=error.url)
+        elif r.collection:
+            url = self.url(r.url)
+            try:
+                PageWalk(url.split("?")[0], self.pipeline.limits).page(body, method=r.method.upper(), url=url)
+            except UnreadableAnswer as exc:
+                exc.status = status
+                error = exc
         return BatchResult(id=str(r.id), status=status, headers=headers, body=body, error=error, attempts=attempts)
 
 
+def _match_responses(body: JSON | None, ids: list[str]) -> tuple[dict[str, JSON], dict[str, str]]:
+    """The sub-answers matched exactly to the ids sent: ``(answers, unread)``. An id answered twice, not at all,
+    or by a malformed entry is unread (with why); ids nobody asked for are ignored (and make nothing "answered")."""
+    unread: dict[str, str] = {}
+    entries = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        why = "the envelope has no list of responses"
+        return {}, dict.fromkeys(ids, why)
+    wanted = set(ids)
+    seen: dict[str, list[Any]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str | int) and str(entry["id"]) in wanted:
+            seen.setdefault(str(entry["id"]), []).append(entry)
+    answers: dict[str, JSON] = {}
+    for rid in ids:
+        got = seen.get(rid, [])
+        if not got:
+            unread[rid] = "no answer with this id"
+        elif len(got) > 1:
+            unread[rid] = f"{len(got)} answers with this id"
+        elif not isinstance(got[0].get("status"), int) or isinstance(got[0].get("status"), bool) \
+                or not 100 <= got[0]["status"] <= 599:
+            unread[rid] = "an answer without a valid status"
+        elif not isinstance(got[0].get("headers") or {}, dict):
+            unread[rid] = "an answer whose headers are not an object"
+        else:
+            answers[rid] = got[0]
+    return answers, unread
+
+
 def _with_id(r: BatchRequest, rid: str) -> BatchRequest:
-    return BatchRequest(r.method, r.url, r.body, r.headers, r.depends_on, rid, r.idempotent, r.mailbox)
+    return replace(r, id=rid)
 
 
 def _is_idempotent(r: BatchRequest) -> bool:

@@ -121,6 +121,7 @@ GRAPH_ROUTES: tuple[GraphRoute, ...] = (
            "UserAuthenticationMethod.ReadWrite.All"),
     _route("DELETE", "/users/{id}/authentication/{id}/{id}", "UserAuthenticationMethod.ReadWrite.All",
            roles=_AUTH_ADMIN),
+    _route("GET", "/users/{id}/licenseDetails", "LicenseAssignment.Read.All", *_USER_READ),
     _route("GET", "/users/{id}/oauth2PermissionGrants", "DelegatedPermissionGrant.Read.All",
            "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All"),
     _route("DELETE", "/oauth2PermissionGrants/{id}", "DelegatedPermissionGrant.ReadWrite.All"),

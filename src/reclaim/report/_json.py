@@ -50,7 +50,8 @@ def _action(a: ActionView) -> dict[str, Any]:
             "verification": a.verification, "reversible": a.reversible, "undo": a.undo_note,
             "beforeEvidenceId": a.before_evidence_id, "beforeEvidenceSha256": a.before_evidence_sha256,
             "beforeState": a.before_state, "request": a.request, "result": a.result, "verify": a.verify,
-            "steps": [s.seq for s in a.steps]}
+            "steps": [s.seq for s in a.steps], "sentence": a.sentence, "changes": list(a.changes),
+            "appliedAt": _iso(a.applied_at), "operator": a.operator}
 
 
 def to_document(report: Report) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def to_document(report: Report) -> dict[str, Any]:
                       "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
                       "sha256": e.sha256, "hashOk": e.hash_ok} for e in report.evidence],
         "files": None if report.files is None else files_document(report.files),
+        **({} if (seal := report.integrity) is None else {"seal": {
+            "state": seal.state, "headHash": seal.head, "length": seal.length, "problems": list(seal.problems)}}),
         "intact": report.intact,
     }
 

@@ -112,11 +112,26 @@ def tighten_sqlite_files(path: Path) -> None:
             continue  # someone else's file, readable to us: leave its mode to its owner
 
 
-def make_engine(url: URL) -> Engine:
+def sqlite_read_only(path: Path) -> bool:
+    """True when reclaim may read the SQLite file but not write it or its directory (read-only media, a copy
+    handed over for review): such a store is opened read-only rather than refused."""
+    return path.is_file() and (not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK))
+
+
+def read_only_sqlite_url(path: Path) -> URL:
+    """``mode=ro``; ``immutable=1`` too when the directory is not writable (SQLite could not create the WAL
+    index beside it) and no WAL is left over to be read."""
+    wal = Path(f"{path}-wal")
+    immutable = not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0)
+    params = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return URL.create("sqlite", database=f"file:{path.absolute()}?{params}", query={"uri": "true"})
+
+
+def make_engine(url: URL, *, read_only: bool = False) -> Engine:
     try:
         if url.get_backend_name() == "sqlite":
             engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, read_only=read_only)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -125,15 +140,16 @@ def make_engine(url: URL) -> Engine:
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN (pysqlite's own would always be deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         finally:

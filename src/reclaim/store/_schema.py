@@ -4,7 +4,8 @@ Private: callers use :class:`reclaim.store.Store` and the read models of :mod:`r
 
 Evidence and journal entries are insert-only. Three layers refuse changes to them: a mapper event
 (``before_update`` / ``before_delete``) for objects, a session event for ``update()`` / ``delete()``
-statements (installed by the Store on its sessions), and, on SQLite, triggers in the database itself.
+statements (installed by the Store on its sessions), and triggers in the database itself (SQLite and
+PostgreSQL; created by the Alembic migrations in :mod:`reclaim.store.migrations`).
 None of that stops someone with the file and a SQLite shell; the SHA-256 of each payload and the hash
 chain of the journal make such an edit visible.
 """
@@ -15,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
-    DDL,
     JSON,
     Dialect,
     ForeignKey,
@@ -33,7 +33,7 @@ from sqlalchemy.types import TypeDecorator
 
 from reclaim.store.errors import ImmutableRecord, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def utc_iso(value: datetime) -> str:
@@ -91,6 +91,9 @@ class CaseRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     operator: Mapped[str | None] = mapped_column(String(256))
     summary: Mapped[dict[str, Any]]
+    # the head and length of the case's seal (reclaim.store._seal), written with every record of the case
+    seal_head: Mapped[str | None] = mapped_column(String(64))
+    seal_length: Mapped[int | None]
 
     __table_args__ = (Index("ix_cases_subject_kind", "subject_key", "kind", "created_at"),)
 
@@ -195,7 +198,18 @@ class SweepCheckpointRow(Base):
     updated_at: Mapped[datetime]
 
 
-IMMUTABLE_ROWS: tuple[type[Base], ...] = (EvidenceRow, JournalRow)
+class SealRow(Base):
+    __tablename__ = "seal"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(16))
+    records: Mapped[list[Any]]  # [[record id, record hash], ...]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+IMMUTABLE_ROWS: tuple[type[Base], ...] = (EvidenceRow, JournalRow, SealRow)
 
 
 def _refuse_change(mapper: Mapper[Any], connection: Connection, target: Base) -> None:
@@ -206,10 +220,3 @@ for _row in IMMUTABLE_ROWS:
     event.listen(_row, "before_update", _refuse_change)
     event.listen(_row, "before_delete", _refuse_change)
 
-    # The same promise inside SQLite itself, for writers that bypass the ORM.
-    _name = _row.__tablename__
-    for _op in ("UPDATE", "DELETE"):
-        _trigger = DDL(  # type: ignore[no-untyped-call]
-            f"CREATE TRIGGER IF NOT EXISTS {_name}_no_{_op.lower()} BEFORE {_op} ON {_name} "
-            f"BEGIN SELECT RAISE(ABORT, '{_name} is insert-only'); END")
-        event.listen(_row.__table__, "after_create", _trigger.execute_if(dialect="sqlite"))

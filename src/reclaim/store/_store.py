@@ -7,29 +7,26 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, event, func, insert, inspect, select, text
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy import Engine, Table, event, func, insert, select
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from reclaim.store import _engine
+from reclaim.store import _engine, _migrate, _seal
 from reclaim.store._canonical import GENESIS_HASH, canonical_json, refuse_secrets, sha256_hex
 from reclaim.store._schema import (
     IMMUTABLE_ROWS,
-    SCHEMA_VERSION,
-    Base,
     CaseRow,
     EvidenceRow,
     FindingRow,
     JournalRow,
     NotCollectedRow,
-    SchemaVersionRow,
     SweepCheckpointRow,
     TimelineRow,
     utc_iso,
@@ -39,6 +36,7 @@ from reclaim.store.errors import (
     EvidenceNotFound,
     EvidenceTampered,
     ImmutableRecord,
+    JournalConflict,
     StoreError,
     StoreUnavailable,
 )
@@ -54,6 +52,7 @@ from reclaim.store.models import (
     VERDICTS,
     Case,
     CaseDetail,
+    CaseIntegrity,
     CaseListItem,
     ChainStatus,
     Evidence,
@@ -121,10 +120,14 @@ class Store:
         self.url: URL = url if isinstance(url, URL) else _engine.resolve_url(url)
         self._path = _engine.sqlite_path(self.url)
         self.location = str(self._path) if self._path is not None else _engine.describe(self.url)
+        # A SQLite file reclaim may read but not write (read-only media, a copy handed over for review) is
+        # opened read-only: reading works, any write is refused by SQLite as one line.
+        self.read_only = self._path is not None and _engine.sqlite_read_only(self._path)
+        engine_url = _engine.read_only_sqlite_url(self._path) if self.read_only and self._path else self.url
         # The engine first: a URL whose driver is missing must not leave an empty file behind.
-        self._engine: Engine = _engine.make_engine(self.url)
+        self._engine: Engine = _engine.make_engine(engine_url, read_only=self.read_only)
         created = self._path is not None and not self._path.exists()
-        if self._path is not None:
+        if self._path is not None and not self.read_only:
             try:
                 _engine.prepare_sqlite_file(self._path, create=create, default_location=not explicit)
             except BaseException:
@@ -145,7 +148,7 @@ class Store:
                 for leftover in (self._path, Path(f"{self._path}-wal"), Path(f"{self._path}-shm")):
                     leftover.unlink(missing_ok=True)
             raise
-        if self._path is not None:
+        if self._path is not None and not self.read_only:
             _engine.tighten_sqlite_files(self._path)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -164,24 +167,8 @@ class Store:
 
     def _init_schema(self) -> None:
         with self._guard():
-            with self._engine.connect() as conn:
-                present = inspect(conn).has_table(SchemaVersionRow.__tablename__)
-            if not present:
-                with self._write_engine.begin() as conn:
-                    Base.metadata.create_all(conn)
-                    if conn.execute(select(func.count()).select_from(SchemaVersionRow)).scalar_one() == 0:
-                        conn.execute(insert(SchemaVersionRow).values(version=SCHEMA_VERSION, applied_at=_now()))
-            with self._engine.connect() as conn:
-                version = conn.execute(select(func.max(SchemaVersionRow.version))).scalar_one_or_none()
-        if version is None or version > SCHEMA_VERSION:
-            raise StoreUnavailable(f"the case store {self.location} has schema version {version}; this reclaim "
-                                   f"understands up to {SCHEMA_VERSION}", hint="upgrade reclaim")
-        if version < SCHEMA_VERSION:
-            with self._guard(), self._write_engine.begin() as conn:
-                # under the write lock: another process may have upgraded it meanwhile
-                current = conn.execute(select(func.max(SchemaVersionRow.version))).scalar_one()
-                if current < 2:
-                    _upgrade_to_2(conn)
+            _migrate.ensure_schema(self._engine, self._write_engine, location=self.location,
+                                   read_only=self.read_only)
 
     # -- transactions ----------------------------------------------------------------------------------
 
@@ -263,6 +250,7 @@ class Store:
                         session.add(row)
                 except IntegrityError:
                     continue  # another writer took the id (databases without SQLite's write lock)
+                _seal.append(session, case_id, _seal.CASE, [(case_id, _seal.row_values(row))])
                 return _case(row)
         raise StoreError("could not allocate a case id; try again")
 
@@ -283,6 +271,18 @@ class Store:
         if row is None:
             raise CaseNotFound(case_id)
         return row
+
+    @staticmethod
+    def _lock_case(session: Session, case_id: str) -> None:
+        """Every write to a case starts here: the case row is locked until the transaction ends, so writers of
+        one case (threads, processes, machines) take turns and the seal and the journal stay single chains."""
+        if _seal.lock(session, case_id) is None:
+            raise CaseNotFound(case_id)
+
+    def _seal_case(self, session: Session, row: CaseRow) -> Case:
+        session.flush()
+        _seal.append(session, row.id, _seal.CASE, [(row.id, _seal.row_values(row))])
+        return _case(row)
 
     def list_cases(self, *, kind: str | None = None, subject: str | None = None, tenant: str | None = None,
                    verdict: str | None = None, limit: int | None = None) -> list[CaseListItem]:
@@ -330,6 +330,7 @@ class Store:
         if status is not None:
             _check(status, CASE_STATUSES, "case status")
         with self._session(write=True) as session:
+            self._lock_case(session, case_id)
             row = self._case_row(session, case_id)
             row.verdict = verdict
             if summary is not None:
@@ -337,17 +338,18 @@ class Store:
             if status is not None:
                 row.status = status
             row.updated_at = _now()
-            return _case(row)
+            return self._seal_case(session, row)
 
     def set_status(self, case_id: str, status: str, *, summary: dict[str, Any] | None = None) -> Case:
         _check(status, CASE_STATUSES, "case status")
         with self._session(write=True) as session:
+            self._lock_case(session, case_id)
             row = self._case_row(session, case_id)
             row.status = status
             if summary is not None:
                 row.summary = dict(summary)
             row.updated_at = _now()
-            return _case(row)
+            return self._seal_case(session, row)
 
     # -- evidence --------------------------------------------------------------------------------------
 
@@ -361,9 +363,10 @@ class Store:
         row = EvidenceRow(**_evidence_values(case_id, NewEvidence(kind, source, request, payload, collected_at,
                                                                   content_type), _now()))
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             session.add(row)
             session.flush()
+            _seal.append(session, case_id, "evidence", [(row.id, _seal.row_values(row))])
             return _evidence(row)
 
     def add_evidence_many(self, case_id: str, items: Iterable[NewEvidence], *,
@@ -376,11 +379,13 @@ class Store:
         table = cast(Table, EvidenceRow.__table__)
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             for batch in _batches(items, batch_size):
                 now = _now()
                 rows = [_evidence_values(case_id, item, now) for item in batch]
-                ids.extend(session.execute(statement, rows).scalars().all())
+                new_ids = session.execute(statement, rows).scalars().all()
+                _seal.append(session, case_id, "evidence", zip(new_ids, rows, strict=True))
+                ids.extend(new_ids)
         return ids
 
     def get_evidence(self, evidence_id: int, *, verify: bool = True) -> Evidence:
@@ -414,11 +419,12 @@ class Store:
         if not kind or not reason:
             raise StoreError("a not-collected record needs a kind and a reason")
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             row = NotCollectedRow(case_id=case_id, kind=kind, reason=reason, detail=detail, subject=subject,
                                   recorded_at=_now())
             session.add(row)
             session.flush()
+            _seal.append(session, case_id, "not_checked", [(row.id, _seal.row_values(row))])
             return _not_collected(row)
 
     def not_collected(self, case_id: str) -> list[NotCollected]:
@@ -433,8 +439,10 @@ class Store:
     def add_findings(self, case_id: str, findings: Iterable[NewFinding], *, batch_size: int = DEFAULT_BATCH) -> int:
         """Store findings (batched). Each evidence id must be evidence of the same case. Returns the count."""
         count = 0
+        table = cast(Table, FindingRow.__table__)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             for batch in _batches(findings, batch_size):
                 wanted = {i for f in batch for i in f.evidence_ids}
                 if wanted:
@@ -445,7 +453,8 @@ class Store:
                                          f"{sorted(missing)[:5]}")
                 now = _now()
                 rows = [self._finding_values(case_id, f, now) for f in batch]
-                session.execute(insert(FindingRow), rows)
+                new_ids = session.execute(statement, rows).scalars().all()
+                _seal.append(session, case_id, "finding", zip(new_ids, rows, strict=True))
                 count += len(rows)
         return count
 
@@ -475,13 +484,16 @@ class Store:
     def add_timeline(self, case_id: str, events: Iterable[NewTimelineEvent], *,
                      batch_size: int = DEFAULT_BATCH) -> int:
         count = 0
+        table = cast(Table, TimelineRow.__table__)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             for batch in _batches(events, batch_size):
                 rows = [{"case_id": case_id, "time": e.time, "kind": e.kind, "summary": e.summary,
                          "artifact_type": e.artifact_type, "artifact_id": e.artifact_id, "source": e.source,
                          "evidence_id": e.evidence_id, "user": e.user} for e in batch]
-                session.execute(insert(TimelineRow), rows)
+                new_ids = session.execute(statement, rows).scalars().all()
+                _seal.append(session, case_id, "timeline", zip(new_ids, rows, strict=True))
                 count += len(rows)
         return count
 
@@ -497,18 +509,24 @@ class Store:
     def append_journal(self, case_id: str, *, action_id: str, target: str, step: str, operator: str | None = None,
                        before_evidence_id: int | None = None, request: dict[str, Any] | None = None,
                        result: dict[str, Any] | None = None, verify: dict[str, Any] | None = None,
-                       started_at: datetime | None = None) -> JournalEntry:
+                       started_at: datetime | None = None, after_seq: int | None = None) -> JournalEntry:
         """Append one entry to the case's hash-chained journal.
 
         ``request`` / ``result`` / ``verify`` must already be redacted: a value under a secret-looking key
         (password, newPassword, secret, token, ...) other than :data:`REDACTED` is refused, as is any bearer
         token or JWT.
+
+        ``after_seq``: append only if the journal still ends at that entry (0: still empty); otherwise raise
+        :class:`JournalConflict` and write nothing. A writer that decided from the journal it read that a step
+        is still to be done (``applying``) claims it this way: of several processes or machines that read the
+        same journal, one appends, the others are told to read it again. Writers of one case take turns on the
+        case row's lock, so the check and the append are one step.
         """
         _check(step, JOURNAL_STEPS, "journal step")
         for name, value in (("request", request), ("result", result), ("verify", verify)):
             refuse_secrets(value, name)
         with self._session(write=True) as session:
-            self._case_row(session, case_id)
+            self._lock_case(session, case_id)
             snapshot_sha256 = None
             if before_evidence_id is not None:
                 owner = session.execute(select(EvidenceRow.case_id, EvidenceRow.sha256)
@@ -519,6 +537,8 @@ class Store:
             last = session.execute(select(JournalRow.seq, JournalRow.entry_hash).where(JournalRow.case_id == case_id)
                                    .order_by(JournalRow.seq.desc()).limit(1)).first()
             seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+            if after_seq is not None and seq - 1 != after_seq:
+                raise JournalConflict(case_id, after_seq, seq - 1)
             row = JournalRow(case_id=case_id, seq=seq, action_id=action_id, target=target, step=step,
                              before_evidence_id=before_evidence_id, before_evidence_sha256=snapshot_sha256,
                              request=request, result=result, verify=verify,
@@ -527,6 +547,7 @@ class Store:
             row.entry_hash = journal_hash(row)
             session.add(row)
             session.flush()
+            _seal.append(session, case_id, "journal", [(row.id, _seal.row_values(row))])
             return _journal(row)
 
     def journal(self, case_id: str) -> list[JournalEntry]:
@@ -537,7 +558,8 @@ class Store:
 
     def verify_chain(self, case_id: str) -> ChainStatus:
         """Re-compute every entry's hash and link, and re-hash the snapshots the entries cite; the first entry
-        that does not match is ``first_bad_seq``."""
+        that does not match is ``first_bad_seq``. When the journal itself holds, the case's seal is checked too
+        (:meth:`verify_case`): an altered case is not ok, ``reason`` "the case was altered: …"."""
         entries = self.journal(case_id)
         cited = {e.before_evidence_id for e in entries if e.before_evidence_id is not None}
         snapshots: dict[int, tuple[str, bool]] = {}
@@ -547,7 +569,10 @@ class Store:
                 if row is not None:
                     snapshots[evidence_id] = (row.sha256, sha256_hex(row.payload) == row.sha256)
                     session.expunge(row)
-        return chain_status(entries, snapshots)
+        status = chain_status(entries, snapshots)
+        if status.ok and not (integrity := self.verify_case(case_id)).ok:
+            status = replace(status, ok=False, reason=f"the case was {integrity.describe()}")
+        return status
 
     # -- sweep checkpoints -----------------------------------------------------------------------------
 
@@ -584,25 +609,28 @@ class Store:
     # -- everything about one case ---------------------------------------------------------------------
 
     def case_detail(self, case_id: str) -> CaseDetail:
-        """The case with its findings, not-collected records, evidence (hash-checked), timeline and journal."""
+        """The case with its findings, not-collected records, evidence (hash-checked), timeline and journal, and
+        its seal re-computed (``integrity``)."""
         case = self.get_case(case_id)
         journal = self.journal(case_id)
         evidence = self.evidence(case_id)
         snapshots = {e.id: (e.sha256, e.hash_ok) for e in evidence}
+        with self._session(write=False) as session:
+            integrity = _seal.verify_case(session, case_id, payloads=False)  # payloads: re-hashed just above
+        if bad := [e.id for e in evidence if not e.hash_ok]:
+            problems = integrity.problems + tuple(f"evidence {i} does not match its SHA-256" for i in bad)
+            integrity = replace(integrity, ok=False, problems=problems[:_seal.MAX_PROBLEMS])
         return CaseDetail(case=case, findings=self.findings(case_id), not_collected=self.not_collected(case_id),
                           evidence=evidence, timeline=self.timeline(case_id), journal=journal,
-                          chain=chain_status(journal, snapshots))
+                          chain=chain_status(journal, snapshots), integrity=integrity)
 
-
-# -- schema upgrades ------------------------------------------------------------------------------------
-
-
-def _upgrade_to_2(conn: Connection) -> None:
-    """Findings get a scope (user, mailbox, tenant; existing ones were all about the case's user or mailbox: user)
-    and the kind "prevention" is now "exposure"."""
-    conn.execute(text("ALTER TABLE findings ADD COLUMN scope VARCHAR(16) DEFAULT 'user' NOT NULL"))
-    conn.execute(text("UPDATE findings SET kind = 'exposure' WHERE kind = 'prevention'"))
-    conn.execute(insert(SchemaVersionRow).values(version=2, applied_at=_now()))
+    def verify_case(self, case_id: str) -> CaseIntegrity:
+        """Re-compute the case's seal: every record it covers (verdict, evidence, findings, timeline, not-checked,
+        journal) must still be there and unchanged, nothing added, and every evidence payload must match its
+        SHA-256. Reads only (works on a read-only store)."""
+        with self._session(write=False) as session:
+            self._case_row(session, case_id)
+            return _seal.verify_case(session, case_id)
 
 
 # -- hashing the journal ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
         ├── EvidenceNotFound       no evidence with that id (in that case)
         ├── ImmutableRecord        an update or delete of evidence or a journal entry was attempted
         ├── EvidenceTampered       a stored payload no longer matches its SHA-256
+        ├── JournalConflict        another writer appended to the journal since it was read (``after_seq``)
         └── SecretRefused          a value under a secret-looking key (password, token, ...) was to be stored
 
 They are ``BadInput`` so the CLI prints one line and exits 2: the store is input to every command that
@@ -51,6 +52,18 @@ class EvidenceTampered(StoreError):
                          f"payload hashes to {actual[:12]}…)",
                          hint="the case store was modified outside reclaim; do not rely on this evidence")
         self.evidence_id = evidence_id
+        self.expected = expected
+        self.actual = actual
+
+
+class JournalConflict(StoreError):
+    """``append_journal(after_seq=N)`` found the journal no longer ending at entry N: another writer got there
+    first. Read the journal again and decide again (the step may be done already)."""
+
+    def __init__(self, case_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"the journal of {case_id} ends at entry {actual}, not {expected}: another writer "
+                         "appended to it", hint="read the journal again before deciding what to do")
+        self.case_id = case_id
         self.expected = expected
         self.actual = actual
 

@@ -6,6 +6,7 @@ Callers (CLI, reports, remediation) get these from :class:`reclaim.store.Store` 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -227,6 +228,37 @@ class ChainStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseIntegrity:
+    """The case's seal re-computed (:meth:`Store.verify_case`): "intact", or "altered" with what no longer matches.
+
+    The seal is one hash chain per case over its verdict, status and summary, evidence (with each payload's
+    SHA-256), not-checked records, findings, timeline and journal; the case row records its head and length, so
+    a record deleted, added or changed and a journal or seal cut short are all found. ``head`` / ``length``
+    are the seal's head hash and length as the case records them: ``head`` is printed in the report as the
+    anchor (someone able to rewrite the whole store consistently could re-seal it; compare the heads).
+    ``records`` counts the records checked, by type.
+    """
+
+    case_id: str
+    ok: bool
+    head: str
+    length: int
+    problems: tuple[str, ...] = ()
+    records: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return "intact" if self.ok else "altered"
+
+    def describe(self) -> str:
+        """One line: "intact (N seal entries)" or "altered: the first problem (and N more)"."""
+        if self.ok:
+            return f"intact ({self.length} seal entries)"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"altered: {self.problems[0]}{more}"
+
+
+@dataclass(frozen=True, slots=True)
 class SweepCheckpoint:
     case_id: str
     tenant: str
@@ -248,3 +280,10 @@ class CaseDetail:
     timeline: list[TimelineEvent]
     journal: list[JournalEntry]
     chain: ChainStatus
+    #: the case's seal re-computed; ``ok`` is False ("altered") when anything no longer matches
+    integrity: CaseIntegrity
+
+    @property
+    def intact(self) -> bool:
+        """The seal, the journal's chain and every evidence payload's SHA-256 all match."""
+        return self.integrity.ok and self.chain.ok and all(e.hash_ok for e in self.evidence)

@@ -25,6 +25,7 @@ from reclaim.remediate.actions._contain import contain
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
 from reclaim.remediate.planning import VERDICT, PlanContext, PlanItem
 from reclaim.store import REDACTED, Finding
+from reclaim.text import remember_secret
 
 SELECT = "id,lastPasswordChangeDateTime,onPremisesSyncEnabled"
 #: No look-alikes (l/1/I, O/0) so the password can be read off a screen and typed.
@@ -84,6 +85,8 @@ class ResetPassword(Action):
             raise Unsupported("no terminal to show the new password on: re-run with --password-file FILE",
                               state=State.FAILED)
         password = generate_password()
+        # scrubbed from any answer that echoes it (a 400 repeating the request body); refused by the journal
+        remember_secret(password)
         url = ctx.user_path
         body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": True}}
         # The same password sent twice gives the same state: safe to re-send after a lost answer.
