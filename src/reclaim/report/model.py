@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaim.report._files import FilesView
+from reclaim.report._scope import TenantView
 from reclaim.store import ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
@@ -155,6 +156,13 @@ class Report:
     user: dict[str, Any] = field(default_factory=dict)
     #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
     files: FilesView | None = None
+    #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an
+    #: investigation of one account
+    tenant: TenantView | None = None
+
+    @property
+    def title(self) -> str:
+        return self.tenant.title if self.tenant is not None else "Compromised account report"
 
     @property
     def intact(self) -> bool:
