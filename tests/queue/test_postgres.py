@@ -105,11 +105,15 @@ def _queue(t: Tenants, db: Path, pg_url: str, *args: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgresql", marks=pytest.mark.xfail(
+    strict=True, reason="store bug on PostgreSQL: not_collected.reason is String(64) and the sweep records longer "
+                        "reasons ('value too long for type character varying(64)'); SQLite does not enforce it"))])
 def test_two_workers_sweep_many_tenants_reading_each_mailbox_once(tmp_path: Path, pg_url: str,
-                                                                  workers: list[Workers]) -> None:
+                                                                  workers: list[Workers], store: str) -> None:
     names = [f"t{i}" for i in range(6)]
     fixtures = {name: synthetic(40 + 10 * i, 100 + i) for i, name in enumerate(names)}
-    db = tmp_path / "cases.db"
+    # the case store in a file of this machine, or in the queue's own PostgreSQL (as several machines share it)
+    db: Any = tmp_path / "cases.db" if store == "sqlite" else pg_url.replace("postgresql://", "postgresql+psycopg://")
     with ExitStack() as stack:
         t = serve_tenants(stack, tmp_path, fixtures, latency_ms=20)
         w = Workers(t.env, db, pg_url)
@@ -118,21 +122,26 @@ def test_two_workers_sweep_many_tenants_reading_each_mailbox_once(tmp_path: Path
         w.start("--name", "w2")
         doc = _queue(t, db, pg_url, "--tenant", "all")
         assert sorted(q["tenant"] for q in doc["queued"]) == names
-        _wait(lambda: {j.status for j in _jobs(pg_url, db)} == {"succeeded"}, "every job done", w.procs)
+        def all_done() -> bool:
+            statuses = {j.status for j in _jobs(pg_url, db)}
+            assert "failed" not in statuses, "a job failed"
+            return statuses == {"succeeded"}
+
+        _wait(all_done, "every job done", w.procs)
         jobs = _jobs(pg_url, db)
         assert len(jobs) == 6 and len({j.worker_id for j in jobs}) == 2  # both workers took jobs
-        store = Store(str(db))
+        cases = Store(str(db))
         try:
             for q in doc["queued"]:
                 name = q["tenant"]
-                assert store.get_case(q["case"]).status == "complete"
-                assert {m.user for m in flagged(store, q["case"])} == _expected(t.fixtures[name])
+                assert cases.get_case(q["case"]).status == "complete"
+                assert {m.user for m in flagged(cases, q["case"])} == _expected(t.fixtures[name])
                 reads = [c.path for c in t.emulators[name].calls
                          if c.via == "$batch" and c.path.endswith("/messageRules")]
                 mailboxes = sum(1 for u in t.fixtures[name]["users"] if u.get("mailbox") is not None)
                 assert len(reads) == len(set(reads)) == mailboxes, name
         finally:
-            store.close()
+            cases.close()
 
 
 def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(tmp_path: Path, pg_url: str,
