@@ -229,3 +229,10 @@ def test_jobs_cli_lists_shows_and_cancels(tmp_path: Path, pg_url: str) -> None:
         assert bad.exit_code == 2 and "cannot reach the job queue" in bad.output
         endpoint = runner.invoke(cli, ["sweep", "--queue", "--endpoint", "http://127.0.0.1:9", *base], env=t.env)
         assert endpoint.exit_code == 2 and "--queue cannot be used with --endpoint" in endpoint.output
+        upn = t.fixtures["solo"]["users"][0]["userPrincipalName"]
+        inv = runner.invoke(cli, ["investigate", upn, "--queue", "--tenant", "solo", "--json", *base], env=t.env)
+        assert inv.exit_code == 0, inv.output
+        inv_job = json.loads(inv.output)["job"]
+        rows = json.loads(runner.invoke(cli, ["jobs", "list", "--status", "todo", "--json", *base],
+                                        env=t.env).output)["jobs"]
+        assert [(r["id"], r["task"], r["user"]) for r in rows] == [(inv_job, "reclaim:investigate", upn)]
