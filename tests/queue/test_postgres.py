@@ -5,6 +5,7 @@ doubles nothing; ``sweep --queue`` and ``jobs list/show/cancel`` end to end."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -236,3 +237,41 @@ def test_jobs_cli_lists_shows_and_cancels(tmp_path: Path, pg_url: str) -> None:
         rows = json.loads(runner.invoke(cli, ["jobs", "list", "--status", "todo", "--json", *base],
                                         env=t.env).output)["jobs"]
         assert [(r["id"], r["task"], r["user"]) for r in rows] == [(inv_job, "reclaim:investigate", upn)]
+
+
+def test_jobs_of_one_tenant_never_run_together(tmp_path: Path, pg_url: str, workers: list[Workers]) -> None:
+    """A sweep, a watch cycle and an investigation of one tenant, two idle workers: the tenant lock runs them one
+    after the other (its throttle budget is never split), while another tenant's sweep runs beside them."""
+    import psycopg
+
+    db = tmp_path / "cases.db"
+    with ExitStack() as stack:
+        t = serve_tenants(stack, tmp_path, {"one": synthetic(60, 61), "two": synthetic(60, 62)}, latency_ms=20)
+        w = Workers(t.env, db, pg_url)
+        workers.append(w)
+        runner = CliRunner()
+        base = ["--db", str(db), "--queue-url", pg_url]
+        upn = t.fixtures["one"]["users"][0]["userPrincipalName"]
+        for args in (["sweep", "--tenant", "one", "--queue"], ["watch", "--once", "--tenant", "one", "--queue"],
+                     ["investigate", upn, "--tenant", "one", "--queue", "--no-follow-actors"],
+                     ["sweep", "--tenant", "two", "--queue"]):
+            result = runner.invoke(cli, [*args, *base], env=t.env)
+            assert result.exit_code == 0, result.output
+        w.start("--name", "w1")
+        w.start("--name", "w2")
+
+        def all_done() -> bool:
+            statuses = [j.status for j in _jobs(pg_url, db)]
+            assert "failed" not in statuses, "a job failed"
+            return statuses == ["succeeded"] * 4
+
+        _wait(all_done, "every job done", w.procs)
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT j.lock, min(e.at) FILTER (WHERE e.type = 'started'), max(e.at) FILTER (WHERE e.type = 'succeeded')"
+            " FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id GROUP BY j.id, j.lock"
+        ).fetchall()
+    one = sorted((start, end) for lock, start, end in rows if lock == "tenant:one")
+    assert len(one) == 3
+    assert all(prev_end <= start for (_, prev_end), (start, _) in itertools.pairwise(one))
+    assert {lock for lock, _, _ in rows} == {"tenant:one", "tenant:two"}
