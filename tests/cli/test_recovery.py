@@ -94,8 +94,8 @@ def test_plan_lists_every_message_and_mailbox(tenant: Practice, env: dict[str, s
     deleted = {s["target"]: s for s in plan["steps"] if s["action"] == "restore-deleted-mail"}
     assert set(deleted) == set(truth["recovery"]["restored"])
     assert all(s["params"]["mailbox"] == ALICE and s["params"]["folder"] == "Inbox" for s in deleted.values())
-    advice = " ".join(a["text"] for a in plan["advice"])
-    assert truth["recovery"]["purgedOnly"][0] in advice and "Restore-RecoverableItems" in advice
+    purged = deleted[truth["recovery"]["purged"][0]]
+    assert purged["params"]["source"] == "exchange" and "Restore-RecoverableItems" in purged["label"]
     hidden = [s for s in plan["steps"] if s["action"] == "restore-hidden-mail"]
     assert {s["params"]["folderName"] for s in hidden} >= {"RSS Feeds", "Deleted Items"}
 
@@ -133,6 +133,10 @@ def test_apply_verify_rerun_undo(tenant: Practice, env: dict[str, str]) -> None:
     assert {o["state"] for o in verified["outcomes"]} == {"held"}
 
     for action in RECOVERY:
-        _run(env, "undo", case_id, action, "--yes")
-    assert where(em, ALICE) == before_alice
+        text = _run(env, "undo", case_id, action, "--yes")
+        if action == "restore-deleted-mail":
+            assert "does not delete it again" in " ".join(text.split())
+    # the hard-deleted message restored from Purges is not deleted again (not undoable, and said so)
+    purged = truth["purged"][0]
+    assert purged not in before_alice and where(em, ALICE) == {**before_alice, purged: "inbox"}
     assert phish_copies(em) == before_phish and legit_copies(em) == before_legit

@@ -27,6 +27,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from reclaim.emulator import exchange_recoverable
 from reclaim.emulator.exchange_cmdlets import CMDLETS, CmdletContext, ExoError, cmdlet_not_found
 from reclaim.emulator.wire import ApiRequest, ApiResponse
 
@@ -106,6 +107,9 @@ async def invoke(req: ApiRequest, runtime: Runtime, *, tenant: str,
         return early
     name, parameters = early
     cmdlet = CMDLETS.get(name.lower())
+    if name.lower() in exchange_recoverable.CMDLET_NAMES and not exchange_recoverable.allowed(
+            req.state.find_app(req.claims.app_id)):
+        cmdlet = None  # a cmdlet of a role the caller does not hold does not exist for it
     if cmdlet is None:
         if latency is not None:
             await latency()

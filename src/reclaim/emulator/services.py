@@ -19,6 +19,7 @@ from reclaim.emulator import (
     exchange_mailbox,
     exchange_org,
     exchange_permissions,
+    exchange_recoverable,
     exchange_rules,
     graph_audit,
     graph_delta,
@@ -39,4 +40,5 @@ GRAPH_RESOURCES: tuple[ModuleType, ...] = (
 #: Modules that register Exchange admin API cmdlets on ``exchange_cmdlets.CMDLETS``.
 EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (
     exchange_mailbox, exchange_rules, exchange_permissions, exchange_devices, exchange_org, exchange_audit,
+    exchange_recoverable,
 )

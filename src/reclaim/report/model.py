@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaim.report._files import FilesView
+from reclaim.report._scope import TenantView
 from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
@@ -157,6 +158,13 @@ class Report:
     files: FilesView | None = None
     #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
     integrity: CaseIntegrity | None = None
+    #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an
+    #: investigation of one account
+    tenant: TenantView | None = None
+
+    @property
+    def title(self) -> str:
+        return self.tenant.title if self.tenant is not None else "Compromised account report"
 
     @property
     def intact(self) -> bool:
