@@ -470,3 +470,9 @@ def test_a_batch_collection_answer_is_validated_like_a_page(body: Any) -> None:
     assert not listed.ok and isinstance(listed.error, UnreadableAnswer) and listed.status == 200
     assert listed.attempts == 1  # the answer was read; it is the service that answered wrongly
     assert plain.ok and plain.body == body  # not declared a collection: the caller reads it
+
+
+def test_an_empty_answer_to_a_write_cmdlet_is_no_objects_not_a_bad_shape() -> None:
+    handler, seen = _serve(httpx.Response(200, content=b""))
+    assert _exchange(handler, "invoke", "Set-Mailbox", {"Identity": "a@contoso.com"}) == []
+    assert len(seen) == 1

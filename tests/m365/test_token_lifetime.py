@@ -113,3 +113,41 @@ def test_azure_identity_expiry_is_validated_and_clamped() -> None:
 def test_a_missing_lifetime_is_the_usual_hour() -> None:
     _seen, fetched = _tokens_over(..., 3000, step=60)
     assert len(fetched) == 1
+
+
+def _token_endpoint(answer: Any, limits: Any) -> ClientCredentialsTokens:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer()))
+    return ClientCredentialsTokens(http, token_url="https://login.example/t/oauth2/v2.0/token", client_id="c",
+                                   client_secret="App~Secret.Value-1234", limits=limits)
+
+
+def test_a_trickling_token_endpoint_is_cut_at_the_deadline() -> None:
+    from collections.abc import AsyncIterator
+
+    from reclaim.m365.limits import Limits
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"access_token": "'
+        await asyncio.Event().wait()
+        yield b'"}'
+
+    provider = _token_endpoint(lambda: httpx.Response(200, content=trickle()), Limits(request_deadline=0.05))
+    with pytest.raises(AuthenticationFailed, match=r"did not answer within the request deadline of 0\.05 s"):
+        asyncio.run(provider.get_token("s"))
+
+
+def test_a_huge_token_answer_is_refused() -> None:
+    from reclaim.m365.limits import Limits
+
+    body = b'{"access_token": "' + b"A" * (2 * 1024 * 1024) + b'", "expires_in": 3599}'
+    provider = _token_endpoint(lambda: httpx.Response(200, content=body), Limits())
+    with pytest.raises(AuthenticationFailed, match="the token endpoint's answer exceeded 1,048,576 bytes"):
+        asyncio.run(provider.get_token("s"))
+
+
+def test_a_deeply_nested_token_answer_is_a_refusal_not_a_crash() -> None:
+    from reclaim.m365.limits import Limits
+
+    provider = _token_endpoint(lambda: httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000), Limits())
+    with pytest.raises(AuthenticationFailed, match="refused the app's credentials"):
+        asyncio.run(provider.get_token("s"))

@@ -7,7 +7,20 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import analyze, cases, demo, emulator_cmd, evidence, investigate, remediate, report, sweep, tenant
+from reclaim.cli import (
+    analyze,
+    cases,
+    demo,
+    emulator_cmd,
+    evidence,
+    investigate,
+    jobs,
+    remediate,
+    report,
+    sweep,
+    tenant,
+    watch,
+)
 from reclaim.cli.console import err_console, visible
 from reclaim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReclaimError
 
@@ -26,6 +39,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(cases.app, name="cases")
 app.add_typer(analyze.app, name="analyze")
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
 app.command("remediate")(remediate.remediate_command)
@@ -35,6 +49,8 @@ app.command("restore-access")(remediate.restore_access_command)
 app.command("report")(report.report_command)
 app.command("sweep")(sweep.sweep_command)
 app.command("hunt")(sweep.hunt_command)
+app.command("worker")(jobs.worker_command)
+app.command("watch")(watch.watch_command)
 
 
 def _version(value: bool) -> None:

@@ -29,6 +29,7 @@ from reclaim.cli.common import (
     strict_exit,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
+from reclaim.cli.jobs import QUEUE_URL_OPTION, require_queue, with_queue
 from reclaim.config import Config
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
 
@@ -103,6 +104,9 @@ def sweep_command(
                                 help="$batch envelopes (20 mailboxes each) in flight per tenant."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar on stderr."),
     strict: bool = STRICT_OPTION,
+    queue: bool = typer.Option(False, "--queue", help="Queue one job per tenant for `reclaim worker` processes "
+                                                      "instead of sweeping here; `reclaim jobs list` follows them."),
+    queue_url: str | None = QUEUE_URL_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -123,6 +127,9 @@ def sweep_command(
     if as_json and as_jsonl:
         with reclaim_errors():
             raise BadInput("choose one of --json and --jsonl")
+    if queue:
+        _enqueue(tenant, endpoint, deep, resume, db, queue_url, as_json)
+        return
     targets = _targets(tenant, endpoint)
     with reclaim_errors():
         store = Store(db)
@@ -141,6 +148,35 @@ def sweep_command(
     else:
         render(result)
     raise typer.Exit(strict_exit(exit_code(result), sweep_gaps(result), strict=strict))
+
+
+def _enqueue(tenant: str | None, endpoint: str | None, deep: bool, resume: str | None, db: str | None,
+             queue_url: str | None, as_json: bool) -> None:
+    from reclaim.store import Store
+
+    with reclaim_errors():
+        require_queue()
+        from reclaim.queue.jobs import enqueue_sweeps
+
+        if endpoint or resume:
+            raise BadInput(f"--queue cannot be used with {'--endpoint' if endpoint else '--resume'}",
+                           hint="workers reach tenants by their configured name (`reclaim tenant add`)")
+        config = Config.load()
+        names = sorted(config.tenants) if tenant == "all" else [config.resolve(tenant).name]
+        if not names:
+            raise BadInput("no tenant configured", hint="`reclaim tenant add NAME ...`")
+        store = Store(db)
+    try:
+        queued = with_queue(queue_url, db, lambda app: enqueue_sweeps(app, store, names, deep=deep))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(inert_json({"queued": [q.to_json() for q in queued]}))
+        return
+    for q in queued:
+        verb = "already queued as" if q.already else "queued"
+        console.print(f"{safe(q.tenant)}: {verb} job {q.job_id}, case {safe(q.case)}")
+    console.print("[dim]follow with: reclaim jobs list[/dim]")
 
 
 def exit_code(result: SweepResult) -> int:

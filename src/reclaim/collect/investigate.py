@@ -39,6 +39,7 @@ from reclaim.detect.evidence import (
 )
 from reclaim.errors import BadInput, CannotConnect
 from reclaim.m365 import AuthenticationFailed, Connection, M365Error, NotFound, Unreachable
+from reclaim.m365.errors import UnexpectedShape
 from reclaim.m365.throttle import IDENTITY_PROTECTION_SPACING, Pacer
 from reclaim.store import Store
 from reclaim.store.models import NewEvidence, NewTimelineEvent
@@ -178,7 +179,10 @@ class _Collector:
 
         async def fetch() -> Any:
             items = await self._exo(cmdlet, parameters)
-            return (items[0] if items else {}) if single else items
+            if single and len(items) != 1:
+                # the user's own mailbox, the tenant's one config: an empty answer is unreadable, never "none"
+                raise UnexpectedShape(f"{cmdlet} answered {len(items)} objects, not one", what=cmdlet)
+            return items[0] if single else items
 
         return self._run(kind, "exchange", request, fetch)
 

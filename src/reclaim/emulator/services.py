@@ -21,12 +21,14 @@ from reclaim.emulator import (
     graph_drive,
     graph_identity,
     graph_mail,
+    graph_messages,
     graph_users,
 )
 
 #: Modules that register Graph v1.0 resources on ``graph.ROUTER``.
 GRAPH_RESOURCES: tuple[ModuleType, ...] = (
-    graph_audit, graph_delta, graph_directory, graph_drive, graph_identity, graph_mail, graph_users,
+    graph_audit, graph_delta, graph_directory, graph_drive, graph_identity, graph_mail, graph_messages,
+    graph_users,
 )
 
 #: Modules that register Exchange admin API cmdlets on ``exchange_cmdlets.CMDLETS``.

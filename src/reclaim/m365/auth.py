@@ -36,6 +36,7 @@ import httpx
 import jwt
 
 from reclaim.m365.errors import AuthenticationFailed, Unreachable
+from reclaim.m365.limits import Limits
 from reclaim.text import remember_secret
 
 __all__ = [
@@ -55,6 +56,8 @@ log = logging.getLogger("reclaim.m365.auth")
 MIN_TOKEN_LIFETIME = 60.0
 #: and refreshed after at most this long (Entra issues 60-90 minute tokens)
 MAX_TOKEN_LIFETIME = 24 * 3600.0
+#: the largest token answer read (Entra's are a few kB)
+TOKEN_BODY_CAP = 1024 * 1024
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
@@ -148,9 +151,11 @@ class ClientCredentialsTokens(_CachingProvider):
     """OAuth 2.0 client-credentials grant with a client secret, over httpx (the practice tenant)."""
 
     def __init__(self, http: httpx.AsyncClient, *, token_url: str, client_id: str, client_secret: str,
-                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time,
+                 limits: Limits | None = None) -> None:
         super().__init__(refresh_margin=refresh_margin, clock=clock)
         self._http = http
+        self.limits = limits or Limits()
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
@@ -165,7 +170,7 @@ class ClientCredentialsTokens(_CachingProvider):
         last: Exception | None = None
         for attempt in range(3):
             try:
-                response = await self._http.post(self.token_url, data=form, headers={"Accept": "application/json"})
+                response = await self._post(form)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise Unreachable(f"cannot reach the token endpoint: {type(exc).__name__}",
                                   method="POST", url=self.token_url,
@@ -183,6 +188,36 @@ class ClientCredentialsTokens(_CachingProvider):
             "the token endpoint did not answer" + (f" ({type(last).__name__})" if last else ""),
             method="POST", url=self.token_url, hint="retry later")
 
+    async def _post(self, form: dict[str, str]) -> httpx.Response:
+        """The token request, bounded like every other (``Limits``): a deadline for the whole answer, and a cap on
+        its size (a token answer is a few kB); past either, no token: ``AuthenticationFailed``."""
+        cap = min(self.limits.max_body_bytes, TOKEN_BODY_CAP)
+        request = self._http.build_request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
+        try:
+            async with asyncio.timeout(self.limits.request_deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > cap:
+                            raise AuthenticationFailed(
+                                f"the token endpoint's answer exceeded {cap:,} bytes", method="POST",
+                                url=self.token_url, hint="the endpoint is not behaving like Microsoft Entra ID")
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise AuthenticationFailed(
+                f"the token endpoint did not answer within the request deadline of {self.limits.request_deadline:g} s",
+                method="POST", url=self.token_url,
+                hint="check the endpoint and the network (RECLAIM_REQUEST_DEADLINE sets the deadline)") from None
+        return httpx.Response(response.status_code, headers=[(k, v) for k, v in response.headers.multi_items()
+                                                             if k.lower() not in ("content-encoding", "content-length",
+                                                                                  "transfer-encoding")],
+                              content=b"".join(chunks), request=request)
+
     async def close(self) -> None:
         await super().close()
 
@@ -190,7 +225,7 @@ class ClientCredentialsTokens(_CachingProvider):
 def _parse_token_response(response: httpx.Response, clock: Callable[[], float], url: str) -> AccessToken:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {}
     if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
         error = str(body.get("error", "")) if isinstance(body, dict) else ""

@@ -12,6 +12,7 @@ from typing import Any
 
 from reclaim.report._files import FilesView
 from reclaim.report._notify import NotifyView
+from reclaim.report._scope import TenantView
 from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
@@ -160,6 +161,13 @@ class Report:
     notify: NotifyView | None = None
     #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
     integrity: CaseIntegrity | None = None
+    #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an
+    #: investigation of one account
+    tenant: TenantView | None = None
+
+    @property
+    def title(self) -> str:
+        return self.tenant.title if self.tenant is not None else "Compromised account report"
 
     @property
     def intact(self) -> bool:
