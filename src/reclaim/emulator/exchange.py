@@ -106,7 +106,7 @@ async def invoke(req: ApiRequest, runtime: Runtime, *, tenant: str,
     name, parameters = early
     cmdlet = CMDLETS.get(name.lower())
     if name.lower() in exchange_recoverable.CMDLET_NAMES and not exchange_recoverable.allowed(
-            req.emulator.state.find_app(req.claims.app_id)):
+            req.state.find_app(req.claims.app_id)):
         cmdlet = None  # a cmdlet of a role the caller does not hold does not exist for it
     if cmdlet is None:
         if latency is not None:

@@ -15,6 +15,7 @@ from types import ModuleType
 
 from reclaim.emulator import (
     exchange_cmdlets,
+    exchange_recoverable,
     graph_audit,
     graph_delta,
     graph_directory,
@@ -32,4 +33,4 @@ GRAPH_RESOURCES: tuple[ModuleType, ...] = (
 )
 
 #: Modules that register Exchange admin API cmdlets on ``exchange_cmdlets.CMDLETS``.
-EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (exchange_cmdlets,)
+EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (exchange_cmdlets, exchange_recoverable)
