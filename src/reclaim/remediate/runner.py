@@ -16,7 +16,8 @@ from typing import Any
 
 from reclaim.errors import BadInput, Interrupted
 from reclaim.m365 import AccessDenied, AuthenticationFailed, Connection, M365Error, Unreachable
-from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Unsupported
+from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Undelivered, Unsupported
+from reclaim.remediate.actions._base import later_than
 from reclaim.remediate.inert import unescape
 from reclaim.remediate.journal import RUN, Attempt, Journal
 from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
@@ -58,6 +59,8 @@ class _Runner:
         self.unreached: M365Error | None = None
         #: steps whose state could not be read, with why (journaled once, at the run's level)
         self.unread: dict[str, str] = {}
+        #: the user as the investigation read it (what one-way steps' witnesses are compared with)
+        self._baseline: dict[str, Any] | None = None
 
     def _not_reached(self, step: PlannedStep, exc: M365Error | None = None) -> Outcome:
         if exc is not None and self.unreached is None:
@@ -120,7 +123,8 @@ class _Runner:
         if failed is not None:
             return failed
         before = self._snapshot_payload(attempt)
-        if attempt.snapshot is not None and attempt.write_in_doubt and action.repeat_after_interruption:
+        if attempt.snapshot is not None and (attempt.write_in_doubt or attempt.undelivered) \
+                and action.repeat_after_interruption:
             # The earlier request's effect (a password nobody received) is useless: make the change again.
             return await self._apply(action, step, before, None, note="the interrupted request is sent again")
         if attempt.snapshot is not None:
@@ -147,7 +151,34 @@ class _Runner:
         if check.holds:
             self._write(step, "skipped", result={"reason": "already holds", "detail": check.detail})
             return self._done(step, State.ALREADY, f"already holds: {check.detail}")
+        moved = self._witness_moved(action, state)
+        if moved is not None:
+            self._write(step, "skipped", result={"reason": moved, "state": State.FAILED.value})
+            return self._done(step, State.FAILED, moved)
         return await self._apply(action, step, None, state)
+
+    def _witness_moved(self, action: Action, state: Any) -> str | None:
+        """For a one-way step about to be made for the first time in this case: has its witness moved since the
+        investigation? (another run, on another store, or a person made the change): then it is not made twice."""
+        if action.witness is None or not isinstance(state, dict):
+            return None
+        if self._baseline is None:
+            self._baseline = {}
+            found = [e for e in self.store.evidence(self.case_id) if e.kind == "user"]
+            if found:
+                payload = self.store.get_evidence(found[-1].id).json()
+                selected = str((found[-1].request.get("params") or {}).get("$select") or "").split(",")
+                # a selected property the answer left out had no value then (null)
+                self._baseline = {name: None for name in selected if name} | (
+                    payload if isinstance(payload, dict) else {})
+        if action.witness not in self._baseline:
+            return None
+        now, then = state.get(action.witness), self._baseline.get(action.witness)
+        if not later_than(now, then):
+            return None
+        return (f"not done: {action.witness} moved to {now} since the investigation ({then}): someone else (another "
+                "remediation run, an administrator or the user) already did this; check who, then run "
+                f"`reclaim remediate {self.ctx.upn} --fresh` to plan from the tenant as it is now")
 
     async def _apply(self, action: Action, step: PlannedStep, before: Any, current: Any, *,
                      note: str | None = None) -> Outcome:
@@ -165,6 +196,9 @@ class _Runner:
                                                **({"note": note} if note else {})})
         try:
             request = await action.apply(self.ctx, step, before)
+        except Undelivered as exc:
+            self._write(step, "failed", result={"stage": "deliver", "reason": str(exc), "state": exc.state.value})
+            return self._done(step, exc.state, str(exc))
         except Unsupported as exc:
             self._write(step, "skipped" if exc.state in (State.SKIPPED, State.MANUAL) else "failed",
                         result={"reason": str(exc), "state": exc.state.value})
