@@ -428,13 +428,15 @@ def undo_command(
 def restore_access_command(
     user: str = typer.Argument(..., help="The user's principal name."),
     case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
+    force: bool = typer.Option(False, "--force", help="Re-enable even when a check (password changed, MFA "
+                                                      "registered, attacker's objects removed) does not pass."),
     yes: bool = YES_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
-    from reclaim.remediate import restore_access
+    from reclaim.remediate import restore_access_checked
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -449,9 +451,21 @@ def restore_access_command(
         err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
-    outcome = _on_tenant(store, tenant, endpoint,
-                         lambda conn, operator: restore_access(conn, store, case_id, operator=operator),
-                         lease=(user, case_id, "restore-access"))
+    checks, done = _on_tenant(store, tenant, endpoint, lambda conn, operator: restore_access_checked(
+        conn, store, case_id, operator=operator, force=force), lease=(user, case_id, "restore-access"))
+    for check in checks:
+        mark = ("[yellow]could not read[/yellow]" if check.ok is None else
+                "[green]passed[/green]" if check.ok else "[bold red]failed[/bold red]")
+        console.print(f"  {mark}  {safe(check.name)} — {safe(check.detail)}")
+    if done is None:
+        unread = any(c.ok is None for c in checks)
+        err_console.print("error: sign-in was not re-enabled: " + (
+            "the tenant could not be read for every check; re-run later" if unread else
+            "a check failed (above); fix it, or re-enable anyway with --force"), markup=False)
+        raise typer.Exit(EXIT_CONNECT if unread else EXIT_FINDINGS)
+    outcome = done
+    if force and not all(c.ok for c in checks):
+        err_console.print("--force: re-enabled although a check did not pass", style="yellow")
     render_outcome(outcome)
     if not outcome.state.result:
         err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "

@@ -23,6 +23,7 @@ from reclaim.remediate.journal import RUN, Attempt, Journal
 from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
 from reclaim.remediate.persistence import advice, relist
 from reclaim.remediate.playbook import steps_from_json
+from reclaim.remediate.restore import RestoreCheck, restore_checks
 from reclaim.store import Store, StoreError
 
 Progress = Callable[[Outcome], None]
@@ -368,9 +369,12 @@ def access_restored(store: Store, case_id: str) -> bool:
     """True when the last sign-in change journaled in the case was ``restore-access`` (enable-sign-in)."""
     last: str | None = None
     for e in store.journal(case_id):
-        if e.action_id in ("block-sign-in", "enable-sign-in") and e.step in ("applied", "undone"):
-            enabling = (e.action_id == "enable-sign-in") == (e.step == "applied")
-            last = "enabled" if enabling else "blocked"
+        if e.step not in ("applied", "undone") or e.action_id not in ("block-sign-in", "enable-sign-in"):
+            continue
+        if e.action_id == "enable-sign-in":
+            last = "enabled" if e.step == "applied" else "blocked"
+        else:  # the block undone is an undo, not `restore-access` (verify reports it as undone)
+            last = "blocked" if e.step == "applied" else "undone"
     return last == "enabled"
 
 
@@ -543,10 +547,31 @@ async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
     return runner._done(step, State.UNDONE, f"restored ({action.undo_note})")
 
 
-async def restore_access(conn: Connection, store: Store, case_id: str, *, operator: str | None = None) -> Outcome:
-    """Re-enable sign-in (``reclaim restore-access``), journaled in the case like any step."""
+async def restore_access_checked(conn: Connection, store: Store, case_id: str, *, operator: str | None = None,
+                                 force: bool = False) -> tuple[list[RestoreCheck], Outcome | None]:
+    """Check (see :mod:`reclaim.remediate.restore`), then re-enable sign-in when every check passed or ``force``;
+    ``None`` for the outcome: not re-enabled."""
     upn, user_id = _user_of(store, case_id)
     runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=None)
+    steps = journaled_steps(store, case_id)
+    undone = {s.key for s in steps if runner.journal.attempt(s).undone}
+    try:
+        checks = await restore_checks(runner.ctx, store, case_id, steps, undone)
+    except M365Error as exc:
+        if not_reached(exc):
+            return [RestoreCheck("the tenant", None, f"not reached: {exc.one_line()}")], None
+        raise
+    if not force and not all(c.ok for c in checks):
+        return checks, None
+    return checks, await restore_access(conn, store, case_id, operator=operator, runner=runner)
+
+
+async def restore_access(conn: Connection, store: Store, case_id: str, *, operator: str | None = None,
+                         runner: _Runner | None = None) -> Outcome:
+    """Re-enable sign-in (``reclaim restore-access``), journaled in the case like any step."""
+    upn, user_id = _user_of(store, case_id)
+    runner = runner or _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None,
+                               progress=None)
     action = ACTIONS["enable-sign-in"]
     step = PlannedStep(action=action.name, target=user_id, label=f"re-enable sign-in for {upn}",
                        phase=action.phase, reason=Reason("restore-access", "info", "the operator restored access"),
