@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 def demo(
-    scenario: str = typer.Option("bec-classic", "--scenario", help="Built-in scenario to run against."),
-    out: Path = typer.Option(Path("reclaim-demo"), "--out", help="Folder for the demo's case store and report."),
+    scenario: str = typer.Option("bec-classic", "--scenario", metavar="NAME", help="Built-in scenario to run against."),
+    out: Path = typer.Option(Path("reclaim-demo"), "--out", metavar="PATH",
+                             help="Folder for the demo's case store and report."),
 ) -> None:
     """Start the practice tenant, investigate its compromised user, remediate, verify, write the report."""
     from reclaim.collect import investigate

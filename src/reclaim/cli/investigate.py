@@ -25,11 +25,12 @@ if TYPE_CHECKING:
 
 
 def investigate_command(
-    user: str = typer.Argument(..., help="The user's principal name, e.g. alice@contoso.com."),
-    since: str = typer.Option("30d", "--since", help="Window start: 7d, 30d, 12h or a date (2026-11-01)."),
+    user: str = typer.Argument(..., metavar="USER", help="The user's principal name, e.g. alice@contoso.com."),
+    since: str = typer.Option("30d", "--since", metavar="WHEN",
+                              help="Window start: 7d, 30d, 12h or a date (2026-11-01)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (DESIGN.md's investigate shape)."),
     audit_wait: float = typer.Option(30.0, "--audit-wait", min=0, max=3600,
-                                     help="Seconds to wait for the unified audit log query."),
+                                     metavar="SECONDS", help="Seconds to wait for the unified audit log query."),
     follow: bool = typer.Option(True, "--follow-actors/--no-follow-actors",
                                 help="Also investigate, each in a case of its own, the accounts that made the "
                                      "tenant-wide changes found (the admin an attacker acted as)."),
@@ -82,6 +83,10 @@ def render(result: Investigation) -> None:
     followed = {a.upn.casefold(): Followed(a.case_id, a.analysis.verdict.name.value, a.analysis.verdict.because)
                 for a in result.actors}
     render_analysis(console, result.analysis, followed)
-    window = result.analysis.window
-    if window is not None and window.since is not None:
-        console.print(f"  suspicious window from {safe(window.since.isoformat())}")
+    upn = safe(result.analysis.user) if result.analysis.user else None
+    console.print("\n[bold]next[/bold]")
+    verdict = result.analysis.verdict.name.value
+    if verdict in ("compromised", "suspicious") and upn:
+        console.print(f"  reclaim remediate {upn}          # the plan: what would change, nothing changes yet")
+        console.print(f"  reclaim hunt {safe(result.case_id)}          # who else: these indicators across the tenant")
+    console.print(f"  reclaim report {safe(result.case_id)} --format html --out report.html")

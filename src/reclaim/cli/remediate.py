@@ -31,6 +31,7 @@ from reclaim.cli.common import (
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.cli.operator import OPERATOR_OPTION, operator_for
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.text import article
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -141,18 +142,22 @@ def file_sink(path: Path) -> Callable[[str, str], str]:
 
 
 def remediate_command(
-    user: str | None = typer.Argument(None, help="The user's principal name (not with --resume)."),
+    user: str | None = typer.Argument(None, metavar="USER", help="The user's principal name (not with --resume)."),
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
                                       help="Continue the interrupted run of CASE from its journal."),
-    case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
     fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
                                                       "latest investigation."),
-    only: list[str] | None = typer.Option(None, "--only", help="Only these actions (comma-separated)."),
-    skip: list[str] | None = typer.Option(None, "--skip", help="Leave out these actions (comma-separated)."),
-    include: list[str] | None = typer.Option(None, "--include", help="Choose offered steps: an action name or "
+    only: list[str] | None = typer.Option(None, "--only", metavar="ACTIONS",
+                                          help="Only these actions (comma-separated)."),
+    skip: list[str] | None = typer.Option(None, "--skip", metavar="ACTIONS",
+                                          help="Leave out these actions (comma-separated)."),
+    include: list[str] | None = typer.Option(None, "--include", metavar="STEPS",
+                                             help="Choose offered steps: an action name or "
                                                                      "ACTION:TARGET (comma-separated)."),
     delete_rules: bool = typer.Option(False, "--delete-rules", help="Delete malicious inbox rules instead of "
                                                                     "disabling them."),
@@ -160,7 +165,8 @@ def remediate_command(
                                                                           "as legitimate)."),
     contain: bool = typer.Option(False, "--contain", help="Contain (block, revoke, reset) although the verdict is "
                                                           "not compromised (asks to type the UPN, even with --yes)."),
-    password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
+    password_file: Path | None = typer.Option(None, "--password-file", metavar="FILE",
+                                              help="Write the new password to this file "
                                               "(mode 0600) instead of showing it on the terminal."),
     yes: bool = YES_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
@@ -256,7 +262,8 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
     subject, and a remediation acts on the subject of its case; sweep and hunt cases are never remediation cases."""
     case = store.get_case(case_id)
     if case.kind != "investigate":
-        raise BadInput(f"case {case_id} is a {case.kind} case, not an investigation of {user}: a {case.kind} is "
+        raise BadInput(f"case {case_id} is {article(case.kind)} {case.kind} case, not an investigation of {user}: "
+                       f"{article(case.kind)} {case.kind} is "
                        "never remediated directly",
                        hint=f"investigate the user first: reclaim investigate {user}")
     if case.subject.casefold() != user.casefold():
@@ -324,8 +331,9 @@ def _finish(report: RunReport, as_json: bool) -> None:
 
 
 def verify_command(
-    case: str = typer.Argument(..., help="The case whose remediation to re-check."),
-    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to re-check."),
+    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, metavar="SECONDS",
+                               help="Keep polling pending steps (the restricted-"
                                                                       "sender unblock) for up to this many seconds."),
     as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
@@ -335,7 +343,8 @@ def verify_command(
 ) -> None:
     """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
 
-    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken.
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken,
+    2 bad input, 3 cannot authenticate / reach the tenant / lacks a permission.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
@@ -349,8 +358,9 @@ def verify_command(
 
 
 def undo_command(
-    case: str = typer.Argument(..., help="The case whose remediation to undo."),
-    action: str | None = typer.Argument(None, help="Only this action (e.g. disable-inbox-rule) or step "
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to undo."),
+    action: str | None = typer.Argument(None, metavar="ACTION",
+                                        help="Only this action (e.g. disable-inbox-rule) or step "
                                                    "(ACTION:TARGET)."),
     yes: bool = YES_OPTION,
     as_json: bool = JSON_RESULT_OPTION,
@@ -373,8 +383,9 @@ def undo_command(
 
 
 def restore_access_command(
-    user: str = typer.Argument(..., help="The user's principal name."),
-    case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
+    user: str = typer.Argument(..., metavar="USER", help="The user's principal name."),
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Journal into this case (default: the user's latest)."),
     yes: bool = YES_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
