@@ -90,7 +90,8 @@ def _targets(tenant: str | None, endpoint: str | None) -> list[SweepTarget]:
 
 
 def sweep_command(
-    deep: bool = typer.Option(False, "--deep", help="Also read hidden inbox rules and sweep rules per mailbox "
+    deep: bool = typer.Option(False, "--deep", help="(With --resume: taken from the case.) Also read hidden inbox "
+                                                    "rules and sweep rules per mailbox "
                                                     "through the Exchange admin API (slower)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
                                       help="Continue an interrupted sweep case from its checkpoint."),
@@ -122,6 +123,14 @@ def sweep_command(
     with reclaim_errors():
         store = Store(db)
     bar = _Bar(progress and err_console.is_terminal)
+    if resume is not None and not deep:
+        # --resume continues the case as it was started: a deep sweep stays deep without --deep again
+        with reclaim_errors():
+            try:
+                deep = bool(store.get_case(resume).summary.get("deep"))
+            except BaseException:
+                store.close()
+                raise
     options = SweepOptions(deep=deep, workers=workers)
     try:
         with reclaim_errors(), bar.progress:
