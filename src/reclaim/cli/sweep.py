@@ -273,7 +273,7 @@ def hunt_command(
     raise typer.Exit(EXIT_FINDINGS if any(rank[h.severity] >= 2 for h in result.hits) else EXIT_OK)
 
 
-def render_hunt(result: HuntResult) -> None:
+def render_hunt(result: HuntResult, *, hints: bool = True) -> None:
     ind = result.indicators
     console.print(f"hunt case [bold]{safe(result.case_id)}[/bold]"
                   + (f" · from {safe(ind.source)} ({safe(ind.source_case)})" if ind.source else "")
@@ -298,5 +298,6 @@ def render_hunt(result: HuntResult) -> None:
         console.print(table)
     for kind, reason in sorted(result.not_collected.items()):
         console.print(f"  [yellow]not checked[/yellow] {safe(kind)}: {safe(reason)}")
-    _next_steps([f"reclaim investigate {safe(user)}" for user in sorted(users)]
-                + [f"reclaim report {safe(result.case_id)} --format html --out hunt.html"])
+    if hints:
+        _next_steps([f"reclaim investigate {safe(user)}" for user in sorted(users)]
+                    + [f"reclaim report {safe(result.case_id)} --format html --out hunt.html"])
