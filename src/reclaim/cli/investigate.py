@@ -17,6 +17,7 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
+from reclaim.cli.progress import describe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
@@ -54,9 +55,12 @@ def investigate_command(
     with reclaim_errors():
         store = Store(db)
 
+    seen: set[str] = set()
+
     def progress(kind: str) -> None:
         if not as_json:
-            err_console.print(f"  collected {kind}", style="dim", markup=False, highlight=False)
+            seen.add(kind)
+            err_console.print(f"  {describe(kind, len(seen))}", style="dim", markup=False, highlight=False)
 
     async def work(conn: Connection) -> Investigation:
         shown = None if as_json else progress
