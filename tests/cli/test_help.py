@@ -55,3 +55,17 @@ def test_defaults_and_exit_codes_say_what_is_true() -> None:
     assert "--tenant NAME" in help_text("tenant", "check")
     for command in (("report",), ("verify",), ("undo",), ("cases", "show"), ("cases", "close")):
         assert re.search(r" [{\[]?CASE\b", help_text(*command).splitlines()[0]), command
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", 0.0), ("90", 90.0), ("30s", 30.0), ("30m", 1800.0),
+                                               ("1h", 3600.0), ("24H", 86400.0)])
+def test_verify_wait_takes_a_duration(text: str, seconds: float) -> None:
+    from reclaim.cli.remediate import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["25h", "-1", "soon", "1d", "nan", ""])
+def test_a_bad_wait_is_one_line_and_exit_2(text: str) -> None:
+    result = CliRunner().invoke(app, ["verify", "c-20261127-0001", "--wait", text, "--db", "/nonexistent/x.db"])
+    assert result.exit_code == 2 and "--wait" in result.output and result.output.count("\n") == 1, result.output

@@ -57,6 +57,20 @@ async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Conne
     return await work(conn, await operator_for(conn, flag))
 
 
+def parse_duration(text: str, *, limit: float = 86400) -> float:
+    """``90`` (seconds), ``30s``, ``30m``, ``1h``, ``24h`` → seconds; BadInput (exit 2) otherwise or past ``limit``."""
+    raw = text.strip().lower()
+    unit = {"s": 1, "m": 60, "h": 3600}.get(raw[-1:], 0)
+    number = raw[:-1] if unit else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise BadInput(f"--wait {text!r} is not a duration", hint="seconds, or 30m, 1h, 24h") from None
+    if not 0 <= seconds <= limit or seconds != seconds:
+        raise BadInput(f"--wait {text!r} is out of range", hint=f"0 to {limit / 3600:g}h")
+    return seconds
+
+
 def _names(values: list[str] | None) -> frozenset[str]:
     return frozenset(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
 
@@ -332,9 +346,9 @@ def _finish(report: RunReport, as_json: bool) -> None:
 
 def verify_command(
     case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to re-check."),
-    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, metavar="SECONDS",
-                               help="Keep polling pending steps (the restricted-"
-                                                                      "sender unblock) for up to this many seconds."),
+    wait: str = typer.Option("0", "--wait", metavar="DURATION",
+                             help="Keep polling pending steps (the restricted-sender unblock) for up to this long: "
+                                  "seconds, or 30m, 1h, 24h (at most 24h)."),
     as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -350,10 +364,11 @@ def verify_command(
     from reclaim.store import Store
 
     with reclaim_errors():
+        seconds = parse_duration(wait)
         store = Store(db, create=False)
         store.get_case(case)
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
-        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
+        conn, store, case, operator=who, wait=seconds, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -468,7 +483,7 @@ def render_outcome(outcome: Outcome) -> None:
                   f"{safe(outcome.step.label)}" + (f" — {safe(outcome.detail)}" if outcome.detail else ""))
 
 
-def render_report(report: RunReport) -> None:
+def render_report(report: RunReport, *, hints: bool = True) -> None:
     counts: dict[str, int] = {}
     for o in report.outcomes:
         counts[o.state.value] = counts.get(o.state.value, 0) + 1
@@ -483,6 +498,16 @@ def render_report(report: RunReport) -> None:
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
     if not report.ok:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
+    if not hints:
+        return
+    from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
+
+    pending = [o for o in report.outcomes if o.state.value == "pending"]
+    console.print("\n[bold]next[/bold]")
+    if pending:
+        console.print(f"  reclaim verify {safe(report.case_id)} --wait 24h   # {len(pending)} step(s) pending: "
+                      f"Microsoft applies them {UNBLOCK_DELAY}")
+    console.print(f"  reclaim report {safe(report.case_id)} --format html --out report.html")
 
 
 async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
@@ -498,8 +523,8 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     sink = file_sink(out / f"{plan.user}.password.txt")
     operator = await operator_for(conn, None)
     report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
-    render_report(report)
+    render_report(report, hints=False)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
     checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
-    render_report(checked)
+    render_report(checked, hints=False)
     return checked
