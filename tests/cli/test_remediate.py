@@ -221,3 +221,21 @@ def test_include_not_offered_and_contain_needs_the_typed_upn(tenant: Practice, e
                                          "--json"], env=env, input=ben + "\n")
     assert contained.exit_code == 0, contained.output
     assert tenant_view(tenant.emulator, ben)["accountEnabled"] is False
+
+
+def test_resume_only_an_interrupted_run(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    case_id = tenant.cases[ALICE]
+    never = CliRunner().invoke(app, ["remediate", "--resume", case_id, "--yes"], env=env)
+    assert never.exit_code == 2 and "no remediation run to resume" in never.output
+    done = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--password-file",
+                                    str(tmp_path / "pw")], env=env)
+    assert done.exit_code == 0, done.output
+    undone = CliRunner().invoke(app, ["undo", case_id, "--yes"], env=env)
+    assert undone.exit_code == 0, undone.output
+    tenant.emulator.calls.clear()
+    again = CliRunner().invoke(app, ["remediate", "--resume", case_id, "--yes", "--password-file",
+                                     str(tmp_path / "pw2")], env=env)
+    assert again.exit_code == 2, again.output
+    assert "nothing to resume: the last run (run-1) ended" in again.output
+    assert "its changes were undone on" in again.output
+    assert not writes(tenant.emulator)

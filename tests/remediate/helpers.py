@@ -62,8 +62,12 @@ class Practice:
 
 
 @contextmanager
-def practice(scenario: str, users: list[str], tmp: Path, *, throttling: bool = True) -> Iterator[Practice]:
+def practice(scenario: str, users: list[str], tmp: Path, *, throttling: bool = True,
+             edit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Practice]:
+    """``edit`` changes the scenario's fixture before it is served (an attacker's counter-move, a name)."""
     fixture = load_scenario(scenario)
+    if edit is not None:
+        edit(fixture)
     if not throttling:  # for runs in a subprocess, which cannot move the emulator's clock while it waits
         fixture["tenant"].setdefault("settings", {})["throttling"] = False
     emulator = Emulator(fixture)

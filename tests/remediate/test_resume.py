@@ -122,7 +122,10 @@ def test_killed_run_resumes_to_the_same_end(quiet: Practice, reference: dict[str
         assert again.returncode == 4, again.stdout + again.stderr
         assert "--resume" in again.stderr and "interrupted" in again.stderr
     case_id = quiet.cases[ALICE]
-    resumed = _reclaim(quiet, "remediate", "--resume", case_id, "--password-file", str(pw), "--db", str(db))
+    asked = _reclaim(quiet, "remediate", "--resume", case_id, "--password-file", str(pw), "--db", str(db))
+    assert asked.returncode == 2 and "steps to do" in asked.stderr and "not confirmed" in asked.stderr
+    resumed = _reclaim(quiet, "remediate", "--resume", case_id, "--yes", "--password-file", str(pw), "--db",
+                       str(db))
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert _end_state(quiet, reference["initial"]) == reference["state"]
     writes = _writes(quiet)

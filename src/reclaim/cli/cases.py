@@ -159,7 +159,8 @@ def show_case(
 ) -> None:
     """Show a case: summary, findings by severity, what was not checked, evidence with hashes, timeline, journal.
 
-    Exits 1 when the case's evidence or journal fails its integrity check (a hash does not match).
+    Exits 1 when the case was altered: its seal, journal chain or an evidence hash no longer matches (a record
+    deleted, added or changed outside reclaim). A read-only store is opened read-only.
     """
     with reclaim_errors(), _open(db) as store:
         detail = store.case_detail(case_id)
@@ -172,7 +173,7 @@ def show_case(
 
 
 def _intact(detail: CaseDetail) -> bool:
-    return detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+    return detail.intact
 
 
 def _verdict(case: Case) -> str:
@@ -201,6 +202,7 @@ def _render(detail: CaseDetail, *, rows: int | None) -> None:
     _render_evidence(detail.evidence, rows)
     _render_timeline(detail.timeline, rows)
     _render_journal(detail.journal, detail.chain)
+    _render_seal(detail)
 
 
 def _render_findings(findings: list[Finding], subject: str) -> None:
@@ -284,6 +286,18 @@ def _render_journal(journal: list[JournalEntry], chain: ChainStatus) -> None:
         console.print(f"chain: [bold red]BROKEN at entry {chain.first_bad_seq}[/bold red]: {safe(chain.reason)}")
 
 
+def _render_seal(detail: CaseDetail) -> None:
+    seal = detail.integrity
+    if detail.intact:
+        console.print(f"case: [green]intact[/green] ({seal.length} seal entries, head {seal.head})")
+        return
+    problems = list(seal.problems) or ["its journal chain or an evidence hash no longer matches (above)"]
+    console.print("case: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+    for problem in problems:
+        console.print(f"  - {safe(problem)}", style="red")
+    console.print(f"  seal head recorded: {seal.head}", style="dim")
+
+
 # -- JSON -----------------------------------------------------------------------------------------------
 
 
@@ -327,5 +341,7 @@ def _detail_json(detail: CaseDetail) -> dict[str, Any]:
             "chain": {"ok": chain.ok, "length": chain.length, "headHash": chain.head_hash,
                       "firstBadSeq": chain.first_bad_seq, "reason": chain.reason},
         },
+        "seal": {"state": "intact" if detail.intact else "altered", "headHash": detail.integrity.head,
+                 "length": detail.integrity.length, "problems": list(detail.integrity.problems)},
         "intact": _intact(detail),
     }

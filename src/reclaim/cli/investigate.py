@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis
+from reclaim.cli.analyze import Followed, indicates_compromise, render_analysis, render_touched
 from reclaim.cli.common import (
     DB_OPTION,
     ENDPOINT_OPTION,
+    STRICT_OPTION,
     TENANT_OPTION,
     check_upn,
     reclaim_errors,
     resolve_settings,
     run_connected,
+    strict_exit,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.cli.progress import describe
@@ -35,6 +38,7 @@ def investigate_command(
     follow: bool = typer.Option(True, "--follow-actors/--no-follow-actors",
                                 help="Also investigate, each in a case of its own, the accounts that made the "
                                      "tenant-wide changes found (the admin an attacker acted as)."),
+    strict: bool = STRICT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -42,7 +46,8 @@ def investigate_command(
     """Collect the evidence about USER, run every check, store the case and print the verdict.
 
     Exit codes: 0 nothing of medium severity or above, 1 compromise indicators found,
-    2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked.
+    2 bad input, 3 cannot authenticate / reach the tenant / nothing could be checked (with --strict:
+    anything could not be checked), 70 internal error.
     """
     from reclaim.collect import investigate, parse_since
     from reclaim.collect.investigate import follow_actors
@@ -78,7 +83,18 @@ def investigate_command(
     else:
         render(result)
     analyses = [result.analysis, *(a.analysis for a in result.actors)]
-    raise typer.Exit(EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK)
+    code = EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK
+    raise typer.Exit(strict_exit(code, gaps(result), strict=strict))
+
+
+def gaps(result: Investigation) -> list[str]:
+    """The checks the investigation (and those of the accounts it followed) could not run. Evidence that was not
+    collected counts through the checks that needed it: a user without a OneDrive is a fact, not a gap."""
+    out: list[str] = []
+    for done in (result, *result.actors):
+        who = "" if done is result else f"{done.upn}: "
+        out += [f"{who}{n.check}" for n in done.analysis.not_checked]
+    return out
 
 
 def render(result: Investigation) -> None:
@@ -86,7 +102,14 @@ def render(result: Investigation) -> None:
                   f"{result.requests} requests")
     followed = {a.upn.casefold(): Followed(a.case_id, a.analysis.verdict.name.value, a.analysis.verdict.because)
                 for a in result.actors}
-    render_analysis(console, result.analysis, followed)
+    from reclaim.detect.attribution import CHECK_ID
+
+    shown = replace(result.analysis, findings=tuple(f for f in result.analysis.findings if f.check != CHECK_ID))
+    render_analysis(console, shown, followed)
+    if result.touched:
+        render_touched(console, result.touched)
+    if result.coverage:
+        render_coverage(result.coverage)
     upn = safe(result.analysis.user) if result.analysis.user else None
     console.print("\n[bold]next[/bold]")
     verdict = result.analysis.verdict.name.value
@@ -94,3 +117,15 @@ def render(result: Investigation) -> None:
         console.print(f"  reclaim remediate {upn}          # the plan: what would change, nothing changes yet")
         console.print(f"  reclaim hunt {safe(result.case_id)}          # who else: these indicators across the tenant")
     console.print(f"  reclaim report {safe(result.case_id)} --format html --out report.html")
+
+
+def render_coverage(cov: dict[str, Any]) -> None:
+    """The coverage section: what the audit searches really covered, and what was not available and why."""
+    console.print(f"  [bold]Coverage[/bold] [dim]audit log searched from {safe(str(cov.get('auditFrom')))} to "
+                  f"{safe(str(cov.get('until')))}[/dim]")
+    for search in cov.get("searches") or []:
+        state = f"{search['records']} records" if search.get("complete") else "[yellow]incomplete[/yellow]"
+        split = f", split into {search['windows']} windows" if search.get("splits") else ""
+        console.print(f"    {safe(str(search['label']))}: {state}{split}")
+    for gap in cov.get("notAvailable") or []:
+        console.print(f"    [yellow]not available[/yellow]: {safe(str(gap['what']))}: {safe(str(gap['why']))}")

@@ -30,7 +30,7 @@ from reclaim.cli.common import (
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.cli.operator import OPERATOR_OPTION, operator_for
-from reclaim.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 from reclaim.text import article
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ T = TypeVar("T")
 
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
-                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim"}
+                "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim",
+                "not reached": "yellow", "could not read": "yellow"}
 
 # options of more than one of these commands (``--db``, ``--tenant`` and ``--endpoint`` come from common)
 YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")
@@ -160,7 +161,8 @@ def remediate_command(
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
-                                      help="Continue the interrupted run of CASE from its journal."),
+                                      help="Continue the interrupted run of CASE from its journal (shows what "
+                                           "remains and asks, unless --yes)."),
     case: str | None = typer.Option(None, "--case", metavar="CASE",
                                     help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
@@ -194,7 +196,7 @@ def remediate_command(
     Exit codes: 0 planned / applied and verified, 1 some step did not hold or failed, 2 bad input,
     3 cannot authenticate / reach the tenant, 4 an earlier run was interrupted (use --resume CASE).
     """
-    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, resume_plan
+    from reclaim.remediate import ACTIONS, PlanOptions, plan_for_case, remaining, resume_plan
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -214,6 +216,12 @@ def remediate_command(
         if resume is not None:
             with reclaim_errors():
                 plan = resume_plan(store, resume)
+            left = remaining(store, plan)
+            err_console.print(f"the run of case {safe(resume)} for {safe(plan.user)} was interrupted; a resumed run "
+                              f"still has {len(left)} of {len(plan.steps)} steps to do:")
+            for step, where in left:
+                err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
+            _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
             _run(settings, store, plan, password_file, as_json, resume=True, operator_flag=operator)
             return
         assert user is not None
@@ -221,6 +229,11 @@ def remediate_command(
             with reclaim_errors():
                 check_case_subject(store, case, user)
         case_id = None if fresh else case or _latest_case(store, user)
+        if case is None and case_id is not None and _new_since_remediation(store, case_id):
+            if not as_json:
+                err_console.print(f"`reclaim verify {safe(case_id)}` found objects new since the remediation: "
+                                  "investigating again", markup=False)
+            case_id, fresh = None, True
         if case_id is None:
             case_id = _investigate_first(settings, store, user, quiet=as_json, fresh=fresh)
         with reclaim_errors():
@@ -285,13 +298,27 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
                        hint=f"reclaim remediate {user} (its latest case), or reclaim investigate {user}")
 
 
+def _new_since_remediation(store: Store, case_id: str) -> bool:
+    """The case's latest verify, after its latest run, found persistence new since the remediation."""
+    from reclaim.remediate.persistence import found_new
+
+    latest: bool = False
+    for e in store.journal(case_id):
+        if e.action_id == "run" and e.step == "applying":
+            latest = False
+        elif e.action_id == "run" and e.target.startswith("verify-"):
+            latest = found_new(e.result)
+    return latest
+
+
 def _password_reset(store: Store, case_id: str) -> bool:
     return any(e.action_id == "reset-password" and e.step == "verified" for e in store.journal(case_id))
 
 
 def _interrupted(store: Store, case_id: str) -> bool:
-    runs = [e for e in store.journal(case_id) if e.action_id == "run"]
-    return bool(runs) and runs[-1].step == "applying"
+    from reclaim.remediate.journal import Journal
+
+    return Journal(store, case_id, None).interrupted_run() is not None
 
 
 def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *, quiet: bool,
@@ -341,7 +368,15 @@ def _finish(report: RunReport, as_json: bool) -> None:
         typer.echo(inert_json(report.to_json()))
     else:
         render_report(report)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+    if report.not_reached is not None:
+        left = sum(1 for o in report.outcomes if o.state.value == "not reached")
+        err_console.print(f"error: could not reach the tenant: {report.not_reached}; {left} step(s) not reached "
+                          "(not a result: each keeps its last real one in the journal) — re-run once the tenant "
+                          "is reachable", markup=False)
+    elif not report.reached:
+        err_console.print("error: some objects could not be read (above): their state is unknown, not held — "
+                          "re-run later", markup=False)
+    raise typer.Exit(report.exit_code)
 
 
 def verify_command(
@@ -353,16 +388,24 @@ def verify_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    offline: bool = typer.Option(False, "--offline", help="Only re-check the case store: the case's seal, journal "
+                                                          "chain and evidence hashes (no tenant; a read-only "
+                                                          "store is opened read-only)."),
     operator: str | None = OPERATOR_OPTION,
 ) -> None:
-    """Re-read the tenant: did every applied step hold? Also re-checks the journal's hash chain.
+    """Re-read the tenant: did every applied step hold? Re-lists what an attacker uses to come back (inbox and
+    sweep rules, forwarding, MFA methods, consent grants, FullAccess and SendAs delegates, mobile devices) and
+    reports what is new since the investigation. Also re-checks the journal's hash chain and the case's seal.
 
-    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold or the chain is broken,
-    2 bad input, 3 cannot authenticate / reach the tenant / lacks a permission.
+    Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
+    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 2 bad
+    input; 3 the tenant could not be reached, an object could not be read, or a permission is missing.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
 
+    if offline:
+        _verify_offline(case, db, as_json)
     with reclaim_errors():
         seconds = parse_duration(wait)
         store = Store(db, create=False)
@@ -370,6 +413,33 @@ def verify_command(
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
         conn, store, case, operator=who, wait=seconds, progress=_progress(as_json)), operator)
     _finish(report, as_json)
+
+
+def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
+    """``verify --offline``: the case store's integrity result for one case, exit 0 intact / 1 altered."""
+    from reclaim.store import Store
+
+    with reclaim_errors(), Store(db, create=False) as store:
+        detail = store.case_detail(case)
+    seal, chain = detail.integrity, detail.chain
+    state = "intact" if detail.intact else "altered"
+    problems = list(seal.problems)
+    if not chain.ok:
+        problems.append(f"journal chain broken at entry {chain.first_bad_seq}: {chain.reason}")
+    if as_json:
+        typer.echo(inert_json({"case": case, "state": state, "sealHead": seal.head, "sealLength": seal.length,
+                               "journalHead": chain.head_hash, "journalLength": chain.length,
+                               "problems": problems}))
+    elif detail.intact:
+        console.print(f"case {safe(case)}: [green]intact[/green] ({seal.length} seal entries, {chain.length} "
+                      f"journal entries, {len(detail.evidence)} evidence items re-hashed)")
+        console.print(f"  seal head {seal.head}")
+    else:
+        console.print(f"case {safe(case)}: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+        for problem in problems:
+            console.print(f"  - {safe(problem)}", style="red")
+        console.print(f"  seal head recorded: {seal.head}", style="dim")
+    raise typer.Exit(EXIT_OK if detail.intact else EXIT_FINDINGS)
 
 
 def undo_command(
@@ -426,6 +496,10 @@ def restore_access_command(
     outcome = _on_tenant(store, tenant, endpoint,
                          lambda conn, who: restore_access(conn, store, case_id, operator=who), operator)
     render_outcome(outcome)
+    if not outcome.state.result:
+        err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "
+                          "is reachable", markup=False)
+        raise typer.Exit(EXIT_CONNECT)
     raise typer.Exit(EXIT_OK if outcome.state.ok else EXIT_FINDINGS)
 
 
@@ -494,9 +568,15 @@ def render_report(report: RunReport, *, hints: bool = True) -> None:
         console.print(f"  contained in {report.contain_seconds:.1f} s", style="dim")
     if report.password_delivery:
         console.print(f"  password reset, delivered to {safe(report.password_delivery)}", style="dim")
+    if report.relisted:
+        console.print(f"  re-listed: {safe('; '.join(report.relisted))}", style="dim")
+    for item in report.new_since:
+        console.print(f"  [bold red]new since remediation[/bold red]  {safe(item.get('what'))}")
+    if report.new_since:
+        console.print(f"  {safe(report.new_since[0].get('advice'))}", style="red")
     chain = "intact" if report.chain_ok else "BROKEN"
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
-    if not report.ok:
+    if not report.ok and report.reached and not report.new_since:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
     if not hints:
         return

@@ -1,7 +1,8 @@
 """``reclaim report CASE --format html|evidence|md|json|csv|pdf|all [--out PATH] [--tz ZONE]``.
 
 Thin: open the store, build the report, write it (to ``--out`` or standard output), say where. Exits 1
-when the case's journal chain or evidence hashes do not verify (the report is still written, and says so),
+when the case was altered (its seal, journal chain or evidence hashes do not verify; the report is still written,
+and says so),
 2 on bad input (unknown case, format or zone; an unwritable path).
 """
 
@@ -64,10 +65,10 @@ def report_command(
                 intact = report.intact
             else:
                 written = write_reports(store, case_id, fmt, out, zone)
-                detail = store.case_detail(case_id)
-                intact = detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+                intact = store.case_detail(case_id).intact
                 for item in written:
                     err_console.print(f"wrote {safe(item.format)} report: {safe(item.path)}")
     if not intact:
-        err_console.print("warning: the case's journal chain or evidence hashes do not verify (see the report)")
+        err_console.print("warning: the case was altered: its seal, journal chain or evidence hashes do not verify "
+                          "(see the report)")
         raise typer.Exit(EXIT_FINDINGS)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from reclaim.emulator.backends import mailbox as mailboxes
 from reclaim.emulator.exchange_objects import (
     CAS_FIELDS,
     blocked_sender_view,
@@ -27,7 +28,6 @@ from reclaim.emulator.exchange_objects import (
     mailbox_permission_view,
     mailbox_view,
     recipient_permission_view,
-    rule_identity,
     stable_guid,
     strip_smtp,
     sweep_rule_view,
@@ -321,10 +321,6 @@ def mailboxes_in_scope(ctx: CmdletContext, params: Params, name: str = "Identity
     return [resolve_mailbox(ctx, key)] if key else mailbox_users(ctx.state)
 
 
-def touch(ctx: CmdletContext, user: JSON) -> None:
-    user["mailbox"]["whenChanged"] = iso(ctx.now)
-
-
 def unchanged_warning(ctx: CmdletContext, identity: str) -> None:
     ctx.warnings.append(f"The command completed successfully but no settings of '{identity}' have been modified.")
 
@@ -343,7 +339,6 @@ def get_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
                                    "DeliverToMailboxAndForward", "Force"), mandatory=("Identity",))
 def set_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
-    mbx: JSON = user["mailbox"]
     changes: JSON = {}
     if p.has("ForwardingSmtpAddress"):
         value = p.text("ForwardingSmtpAddress")
@@ -373,12 +368,8 @@ def set_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
             changes["forwardingAddress"] = str(target.get("mail") or target["userPrincipalName"])
     if p.has("DeliverToMailboxAndForward"):
         changes["deliverToMailboxAndForward"] = p.flag("DeliverToMailboxAndForward")
-    changed = {k: v for k, v in changes.items() if mbx.get(k) != v}
-    if not changed:
+    if not mailboxes.set_mailbox_properties(user, changes, ctx.now):
         unchanged_warning(ctx, mailbox_name(user))
-        return []
-    mbx.update(changed)
-    touch(ctx, user)
     return []
 
 
@@ -406,17 +397,11 @@ def set_cas_mailbox(ctx: CmdletContext, p: Params) -> list[Item]:
     if not updates:
         unchanged_warning(ctx, mailbox_name(user))
         return []
-    user["mailbox"].setdefault("casMailbox", {}).update(updates)
-    touch(ctx, user)
+    mailboxes.set_client_access(user, updates, ctx.now)
     return []
 
 
 # ------------------------------------------------------------------------------------------ inbox rules
-def _rules(user: JSON, include_hidden: bool) -> list[JSON]:
-    rules = [r for r in user["mailbox"].get("inboxRules", []) if include_hidden or not r.get("hidden")]
-    return sorted(rules, key=lambda r: (r.get("sequence") is None, r.get("sequence") or 0))
-
-
 def _split_identity(ctx: CmdletContext, p: Params, identity: str) -> tuple[JSON, str]:
     """``<mailbox>\\<rule>`` or ``<rule>`` with -Mailbox: the mailbox user and the rule part."""
     if "\\" in identity:
@@ -431,16 +416,12 @@ def _split_identity(ctx: CmdletContext, p: Params, identity: str) -> tuple[JSON,
 def find_inbox_rule(ctx: CmdletContext, p: Params, *, include_hidden: bool) -> tuple[JSON, JSON]:
     identity = str(p.text("Identity"))
     user, item = _split_identity(ctx, p, identity)
-    rules = _rules(user, include_hidden)
-    by_id = [r for r in rules if str(rule_identity(str(r["id"]))) == item or str(r["id"]) == item]
-    if by_id:
-        return user, by_id[0]
-    by_name = [r for r in rules if str(r.get("displayName", "")).lower() == item.lower()]
-    if len(by_name) > 1:
-        raise ambiguous(identity)
-    if not by_name:
-        raise not_found(identity)
-    return user, by_name[0]
+    try:
+        return user, mailboxes.find_rule(user, item, include_hidden=include_hidden, by_name=True)
+    except mailboxes.RuleAmbiguous:
+        raise ambiguous(identity) from None
+    except mailboxes.RuleNotFound:
+        raise not_found(identity) from None
 
 
 @cmdlet("Get-InboxRule", parameters=("Mailbox", "Identity", "IncludeHidden", "DescriptionTimeFormat",
@@ -454,7 +435,7 @@ def get_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     if not mailbox:
         raise binding_error("Cannot process command because of one or more missing mandatory parameters: Mailbox.")
     user = resolve_mailbox(ctx, mailbox)
-    return [inbox_rule_view(ctx.state, user, r) for r in _rules(user, include_hidden)]
+    return [inbox_rule_view(ctx.state, user, r) for r in mailboxes.inbox_rules(user, include_hidden=include_hidden)]
 
 
 _RULE_WRITE = ("Identity", "Mailbox", "AlwaysDeleteOutlookRulesBlob", "Force")
@@ -463,22 +444,21 @@ _RULE_WRITE = ("Identity", "Mailbox", "AlwaysDeleteOutlookRulesBlob", "Force")
 @cmdlet("Disable-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
 def disable_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_inbox_rule(ctx, p, include_hidden=True)
-    rule["isEnabled"] = False
+    mailboxes.disable_rule(rule)
     return []
 
 
 @cmdlet("Enable-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
 def enable_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_inbox_rule(ctx, p, include_hidden=True)
-    rule["isEnabled"] = True
+    mailboxes.enable_rule(rule)
     return []
 
 
 @cmdlet("Remove-InboxRule", parameters=_RULE_WRITE, mandatory=("Identity",))
 def remove_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     user, rule = find_inbox_rule(ctx, p, include_hidden=True)
-    rules: list[JSON] = user["mailbox"]["inboxRules"]
-    rules[:] = [r for r in rules if r is not rule]
+    mailboxes.remove_rule(user, rule)
     return []
 
 
@@ -486,16 +466,12 @@ def remove_inbox_rule(ctx: CmdletContext, p: Params) -> list[Item]:
 def find_sweep_rule(ctx: CmdletContext, p: Params) -> tuple[JSON, JSON]:
     identity = str(p.text("Identity"))
     user, item = _split_identity(ctx, p, identity)
-    rules: list[JSON] = user["mailbox"].get("sweepRules", [])
-    by_id = [r for r in rules if str(r.get("ruleId")) == item]
-    if by_id:
-        return user, by_id[0]
-    by_name = [r for r in rules if str(r.get("name", "")).lower() == item.lower()]
-    if len(by_name) > 1:
-        raise ambiguous(identity)
-    if not by_name:
-        raise not_found(identity)
-    return user, by_name[0]
+    try:
+        return user, mailboxes.find_sweep_rule(user, item)
+    except mailboxes.RuleAmbiguous:
+        raise ambiguous(identity) from None
+    except mailboxes.RuleNotFound:
+        raise not_found(identity) from None
 
 
 @cmdlet("Get-SweepRule", parameters=("Mailbox", "Identity"))
@@ -513,22 +489,21 @@ def get_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
 @cmdlet("Disable-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
 def disable_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_sweep_rule(ctx, p)
-    rule["enabled"] = False
+    mailboxes.set_sweep_rule_enabled(rule, False)
     return []
 
 
 @cmdlet("Enable-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
 def enable_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     _, rule = find_sweep_rule(ctx, p)
-    rule["enabled"] = True
+    mailboxes.set_sweep_rule_enabled(rule, True)
     return []
 
 
 @cmdlet("Remove-SweepRule", parameters=("Identity", "Mailbox"), mandatory=("Identity",))
 def remove_sweep_rule(ctx: CmdletContext, p: Params) -> list[Item]:
     user, rule = find_sweep_rule(ctx, p)
-    rules: list[JSON] = user["mailbox"]["sweepRules"]
-    rules[:] = [r for r in rules if r is not rule]
+    mailboxes.remove_sweep_rule(user, rule)
     return []
 
 
@@ -602,25 +577,6 @@ def _rights(p: Params, allowed: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _remove_rights(entries: list[JSON], matching: Callable[[JSON], bool], rights: list[str]) -> bool:
-    """Take ``rights`` away from the matching entries (dropping emptied ones); True if any was removed."""
-    removed = False
-    for entry in list(entries):
-        if not matching(entry):
-            continue
-        current = entry.get("accessRights") or []
-        current = current if isinstance(current, list) else [current]
-        keep = [r for r in current if str(r).lower() not in {x.lower() for x in rights}]
-        if len(keep) == len(current):
-            continue
-        removed = True
-        if keep:
-            entry["accessRights"] = keep
-        else:
-            entries.remove(entry)
-    return removed
-
-
 @cmdlet("Remove-MailboxPermission", parameters=("Identity", "User", "AccessRights", "InheritanceType", "Deny",
                                                 "BypassMasterAccountSid"),
         mandatory=("Identity", "User", "AccessRights"))
@@ -629,9 +585,9 @@ def remove_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     who = str(p.text("User"))
     rights = _rights(p, MAILBOX_RIGHTS)
     deny = p.flag("Deny")
-    entries: list[JSON] = user["mailbox"].setdefault("permissions", [])
-    removed = _remove_rights(entries, lambda e: same_principal(ctx, e.get("user"), who)
-                             and bool(e.get("deny", False)) == deny, rights)
+    removed = mailboxes.remove_rights(mailboxes.mailbox_permissions(user),
+                                      lambda e: same_principal(ctx, e.get("user"), who)
+                                      and bool(e.get("deny", False)) == deny, rights)
     if not removed:
         ctx.warnings.append(f"Can't remove the access control entry on the object \"{mailbox_name(user)}\" for "
                             f"account \"{who}\" because the ACE doesn't exist on the object.")
@@ -640,18 +596,10 @@ def remove_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
 
 def _add_rights(entries: list[JSON], who_key: str, who: str, rights: list[str], ctx: CmdletContext,
                 extra: JSON) -> None:
-    """Give ``rights`` to ``who`` (merging into an existing allow entry); warn when all are already there."""
-    for entry in entries:
-        if same_principal(ctx, entry.get(who_key), who) and not entry.get("deny"):
-            current = entry.get("accessRights") or []
-            current = current if isinstance(current, list) else [current]
-            missing = [r for r in rights if r.lower() not in {str(c).lower() for c in current}]
-            if not missing:
-                ctx.warnings.append(f"The access control entry for \"{who}\" already has {', '.join(rights)}.")
-                return
-            entry["accessRights"] = [*current, *missing]
-            return
-    entries.append({who_key: who, "accessRights": list(rights), **extra})
+    """Give ``rights`` to ``who``; Exchange warns when all of them are already there."""
+    if not mailboxes.add_rights(entries, lambda e: same_principal(ctx, e.get(who_key), who), {who_key: who, **extra},
+                                rights):
+        ctx.warnings.append(f"The access control entry for \"{who}\" already has {', '.join(rights)}.")
 
 
 @cmdlet("Add-MailboxPermission", parameters=("Identity", "User", "AccessRights", "InheritanceType",
@@ -662,7 +610,7 @@ def add_mailbox_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     if resolve_recipient(ctx, who) is None:
         raise not_found(who)
     rights = _rights(p, MAILBOX_RIGHTS)
-    entries: list[JSON] = user["mailbox"].setdefault("permissions", [])
+    entries = mailboxes.mailbox_permissions(user)
     _add_rights(entries, "user", who, rights, ctx,
                 {"isInherited": False, "deny": False, "inheritanceType": p.text("InheritanceType") or "All"})
     view = next(e for e in entries if same_principal(ctx, e.get("user"), who))
@@ -695,8 +643,8 @@ def remove_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     user = resolve_mailbox(ctx, str(p.text("Identity")))
     trustee = str(p.text("Trustee"))
     rights = _rights(p, ("SendAs",))
-    entries: list[JSON] = user["mailbox"].setdefault("recipientPermissions", [])
-    removed = _remove_rights(entries, lambda e: same_principal(ctx, e.get("trustee"), trustee), rights)
+    removed = mailboxes.remove_rights(mailboxes.recipient_permissions(user),
+                                      lambda e: same_principal(ctx, e.get("trustee"), trustee), rights)
     if not removed:
         ctx.warnings.append(f"Can't remove the access control entry on the object \"{mailbox_name(user)}\" for "
                             f"account \"{trustee}\" because the ACE doesn't exist on the object.")
@@ -711,7 +659,7 @@ def add_recipient_permission(ctx: CmdletContext, p: Params) -> list[Item]:
     if resolve_recipient(ctx, trustee) is None:
         raise not_found(trustee)
     rights = _rights(p, ("SendAs",))
-    entries: list[JSON] = user["mailbox"].setdefault("recipientPermissions", [])
+    entries = mailboxes.recipient_permissions(user)
     _add_rights(entries, "trustee", trustee, rights, ctx, {"accessControlType": "Allow", "isInherited": False})
     view = next(e for e in entries if same_principal(ctx, e.get("trustee"), trustee))
     return [recipient_permission_view(user, view)]
@@ -743,10 +691,9 @@ def get_mobile_device(ctx: CmdletContext, p: Params) -> list[Item]:
 def remove_mobile_device(ctx: CmdletContext, p: Params) -> list[Item]:
     identity = str(p.text("Identity"))
     for user in mailbox_users(ctx.state):
-        devices: list[JSON] = user["mailbox"].get("mobileDevices", [])
-        for device in devices:
+        for device in user["mailbox"].get("mobileDevices", []):
             if _device_matches(user, device, identity):
-                devices.remove(device)
+                mailboxes.remove_device(user, device)
                 return []
     raise not_found(identity)
 

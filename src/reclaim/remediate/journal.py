@@ -14,10 +14,12 @@ entry, as a ``kill -9`` would at that point. Never set it outside the test suite
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reclaim.remediate.inert import escape, unescape
 from reclaim.remediate.model import JSON, PlannedStep
 from reclaim.store import JournalEntry, Store
 
@@ -61,8 +63,11 @@ class Attempt:
 class Journal:
     """Reads and appends a case's journal for remediation."""
 
-    def __init__(self, store: Store, case_id: str, operator: str | None) -> None:
+    def __init__(self, store: Store, case_id: str, operator: str | None, *,
+                 secrets: Callable[[], Iterable[str]] | None = None) -> None:
         self.store = store
+        #: the secrets this process holds besides the remembered ones (the connection's client secret, tokens)
+        self.secrets = secrets
         self.case_id = case_id
         self.operator = operator
         self.written = 0
@@ -90,6 +95,10 @@ class Journal:
     def write(self, action_id: str, target: str, step: str, *, before_evidence_id: int | None = None,
               request: JSON | None = None, result: JSON | None = None, verify: JSON | None = None,
               started_at: datetime | None = None) -> JournalEntry:
+        also = tuple(self.secrets()) if self.secrets is not None else ()
+        # attacker strings that look like credentials are stored escaped; a secret of ours is refused
+        request, result, verify = (None if part is None else escape(part, name, also=also) for name, part in
+                                   (("request", request), ("result", result), ("verify", verify)))
         entry = self.store.append_journal(self.case_id, action_id=action_id, target=target, step=step,
                                           operator=self.operator, before_evidence_id=before_evidence_id,
                                           request=request, result=result, verify=verify,
@@ -107,10 +116,11 @@ class Journal:
         return [e for e in self.entries() if e.action_id == RUN]
 
     def interrupted_run(self) -> JournalEntry | None:
-        """The start entry of a run that never finished, if the last run is one."""
-        runs = self.runs()
+        """The start entry of a run that never finished, if the last run is one (``verify-N`` / ``undo-N``
+        entries, which say only that those commands could not reach or read the tenant, are not runs)."""
+        runs = [e for e in self.runs() if e.step in ("applying", "applied")]
         return runs[-1] if runs and runs[-1].step == "applying" else None
 
     def last_plan(self) -> dict[str, Any] | None:
         starts = [e for e in self.runs() if e.step == "applying" and e.request and e.request.get("kind") == "apply"]
-        return dict(starts[-1].request or {}) if starts else None
+        return dict(unescape(starts[-1].request or {})) if starts else None

@@ -137,6 +137,13 @@ class State(StrEnum):
     MANUAL = "manual"        # must be done elsewhere (on-premises password reset)
     UNDONE = "undone"
     NOT_UNDOABLE = "not undoable"
+    NOT_REACHED = "not reached"   # the tenant could not be reached (connection, authentication): not a result
+    UNREAD = "could not read"     # the service answered, but not with something readable: the state is unknown
+
+    @property
+    def result(self) -> bool:
+        """A real result about the tenant (not "not reached" / "could not read", which say nothing about it)."""
+        return self not in (State.NOT_REACHED, State.UNREAD)
 
     @property
     def ok(self) -> bool:
@@ -169,14 +176,33 @@ class RunReport:
     chain_ok: bool = True
     chain_detail: str = ""
     password_delivery: str | None = None
+    #: why the run stopped without reaching the tenant (connection or authentication failure), if it did
+    not_reached: str | None = None
+    #: what the run re-listed to look for persistence added since the remediation (``verify``)
+    relisted: list[str] = field(default_factory=list)
+    #: objects found by that re-listing, added since the investigation: "new since remediation"
+    new_since: list[JSON] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.chain_ok and all(o.state.ok for o in self.outcomes)
+        return self.chain_ok and all(o.state.ok for o in self.outcomes) and not self.new_since
+
+    @property
+    def reached(self) -> bool:
+        """Every step got a real result: nothing was left "not reached" or "could not read"."""
+        return self.not_reached is None and all(o.state.result for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """DESIGN.md: 3 when the tenant could not be reached or read (not a result), else 0 / 1."""
+        if not self.reached:
+            return 3
+        return 0 if self.ok else 1
 
     def to_json(self) -> JSON:
         return {"case": self.case_id, "user": self.user, "ok": self.ok,
                 "outcomes": [o.to_json() for o in self.outcomes], "containSeconds": self.contain_seconds,
                 "totalSeconds": round(self.total_seconds, 3), "requests": self.requests,
                 "chain": {"ok": self.chain_ok, "detail": self.chain_detail},
-                "passwordDelivery": self.password_delivery}
+                "passwordDelivery": self.password_delivery, "notReached": self.not_reached,
+                "relisted": list(self.relisted), "newSinceRemediation": list(self.new_since)}

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reclaim.errors import BadInput, Interrupted
-from reclaim.m365 import Connection, M365Error
+from reclaim.m365 import AccessDenied, AuthenticationFailed, Connection, M365Error, Unreachable
 from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Unsupported
+from reclaim.remediate.inert import unescape
 from reclaim.remediate.journal import RUN, Attempt, Journal
 from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
+from reclaim.remediate.persistence import advice, relist
 from reclaim.remediate.playbook import steps_from_json
 from reclaim.store import Store, StoreError
 
@@ -30,6 +32,12 @@ CONTAINED = frozenset({State.HELD, State.ALREADY, State.SKIPPED})
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def not_reached(exc: BaseException) -> bool:
+    """The tenant was not reached: no connection, or no token (nothing was sent, or nothing was accepted).
+    Such a failure says nothing about the tenant: the run stops and the step keeps its last real result."""
+    return isinstance(exc, AuthenticationFailed | Unreachable)
 
 
 def pending_text(action: Action, detail: str) -> str:
@@ -52,6 +60,29 @@ class _Runner:
         self.progress = progress
         self.started = time.monotonic()
         self.password_delivery: str | None = None
+        #: the first connection / authentication failure: from then on nothing more is sent
+        self.unreached: M365Error | None = None
+        #: steps whose state could not be read, with why (journaled once, at the run's level)
+        self.unread: dict[str, str] = {}
+
+    def _not_reached(self, step: PlannedStep, exc: M365Error | None = None) -> Outcome:
+        if exc is not None and self.unreached is None:
+            self.unreached = exc
+        why = self.unreached.one_line() if self.unreached is not None else "the tenant could not be reached"
+        return self._done(step, State.NOT_REACHED, f"not reached: {why}")
+
+    def _could_not_read(self, step: PlannedStep, exc: M365Error) -> Outcome:
+        self.unread[step.key] = exc.one_line()
+        return self._done(step, State.UNREAD, f"could not read: {exc.one_line()}")
+
+    def run_entry(self) -> JSON:
+        """What the run could not do, for its journal entry: not reached, could not read."""
+        out: JSON = {}
+        if self.unreached is not None:
+            out["notReached"] = self.unreached.one_line()
+        if self.unread:
+            out["couldNotRead"] = dict(self.unread)
+        return out
 
     def _done(self, step: PlannedStep, state: State, detail: str) -> Outcome:
         outcome = Outcome(step, state, detail, at=time.monotonic() - self.started)
@@ -75,11 +106,19 @@ class _Runner:
                         result={"reason": str(exc), "state": exc.state.value})
             return None, self._done(step, exc.state, str(exc))
         except M365Error as exc:
-            self._write(step, "failed", result={"stage": "read", "error": exc.one_line()})
-            return None, self._done(step, State.FAILED, f"could not read the current state: {exc.one_line()}")
+            if not_reached(exc):
+                return None, self._not_reached(step, exc)
+            if isinstance(exc, AccessDenied):  # a real result: the app may not do this step
+                self._write(step, "failed", result={"stage": "read", "error": exc.one_line()})
+                return None, self._done(step, State.FAILED, f"could not read the current state: {exc.one_line()}")
+            # unreadable, throttled, no answer: the state is unknown (never "already holds"); not journaled
+            # on the step, whose last real result stands, but in the run's entry
+            return None, self._could_not_read(step, exc)
 
     async def run_step(self, step: PlannedStep) -> Outcome:
         action = ACTIONS[step.action]
+        if self.unreached is not None:
+            return self._not_reached(step)
         if not self.journal.planned(step):
             self._write(step, "planned", request=step.to_json())
         attempt = self.journal.attempt(step)
@@ -136,6 +175,9 @@ class _Runner:
                         result={"reason": str(exc), "state": exc.state.value})
             return self._done(step, exc.state, str(exc))
         except M365Error as exc:
+            if not_reached(exc):
+                # Left "applying": whether it arrived is settled by the next run's read (a reset is made again).
+                return self._not_reached(step, exc)
             self._write(step, "failed", result={"stage": "apply", "error": exc.one_line()})
             return self._done(step, State.FAILED, exc.one_line())
         delivered = request.pop("delivered", None)
@@ -150,10 +192,12 @@ class _Runner:
     async def _verify(self, action: Action, step: PlannedStep, before: Any, *, applied_now: bool) -> Outcome:
         try:
             state = await action.read(self.ctx, step)
-        except (M365Error, Unsupported) as exc:
-            text = exc.one_line() if isinstance(exc, M365Error) else str(exc)
-            self._write(step, "not_held", verify={"holds": False, "state": "unknown", "detail": text})
-            return self._done(step, State.NOT_HELD, f"could not re-read: {text}")
+        except Unsupported as exc:
+            self._write(step, "not_held", verify={"holds": False, "state": "unknown", "detail": str(exc)})
+            return self._done(step, State.NOT_HELD, f"could not re-read: {exc}")
+        except M365Error as exc:
+            # applied (journaled) but not confirmed: the next run or `verify` reads it again
+            return self._not_reached(step, exc) if not_reached(exc) else self._could_not_read(step, exc)
         check: Check = action.check(step, state, before)
         if check.holds:
             self._write(step, "verified", verify={"holds": True, "detail": check.detail})
@@ -205,7 +249,9 @@ async def apply_plan(conn: Connection, store: Store, plan: Plan, *, password_sin
     report.outcomes += await asyncio.gather(*(runner.run_step(s) for s in plan.phase(Phase.ERADICATE)))
     contained = all(o.state in CONTAINED for o in report.outcomes)
     for step in plan.phase(Phase.RECOVER):
-        if contained:
+        if runner.unreached is not None:
+            report.outcomes.append(runner._not_reached(step))
+        elif contained:
             report.outcomes.append(await runner.run_step(step))
         else:
             bad = [o for o in report.outcomes if o.state not in CONTAINED]
@@ -217,20 +263,27 @@ async def apply_plan(conn: Connection, store: Store, plan: Plan, *, password_sin
     report.total_seconds = time.monotonic() - runner.started
     report.requests = runner.ctx.requests[0]
     report.password_delivery = runner.password_delivery
+    report.not_reached = runner.unreached.one_line() if runner.unreached is not None else None
     journal.write(RUN, run_id, "applied", result={
-        "ok": report.ok, "states": {o.step.key: o.state.value for o in report.outcomes}})
+        "ok": report.ok, "states": {o.step.key: o.state.value for o in report.outcomes if o.state.result},
+        **runner.run_entry()})
     chain = store.verify_chain(plan.case_id)
     report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
     return report
 
 
 def resume_plan(store: Store, case_id: str) -> Plan:
-    """The plan of the case's last run, exactly as it was journaled."""
+    """The plan of the case's interrupted run, exactly as it was journaled. Only a run the journal shows as
+    interrupted is resumed: a run that ended (even one whose changes were undone since) is not."""
     journal = Journal(store, case_id, None)
     recorded = journal.last_plan()
     if recorded is None:
         raise BadInput(f"case {case_id} has no remediation run to resume",
                        hint="start one with `reclaim remediate USER --apply`")
+    interrupted = journal.interrupted_run()
+    if interrupted is None:
+        raise BadInput(_nothing_to_resume(journal), hint="to apply the plan again, run `reclaim remediate USER "
+                                                         "--apply` (it shows the plan and asks)")
     case = store.get_case(case_id)
     steps = steps_from_json(recorded.get("steps") or [])
     return Plan(case_id=case_id, user=str(recorded.get("user") or case.subject),
@@ -238,12 +291,45 @@ def resume_plan(store: Store, case_id: str) -> Plan:
                 steps=tuple(steps), options=dict(recorded.get("options") or {}))
 
 
+def _nothing_to_resume(journal: Journal) -> str:
+    brackets = [e for e in journal.runs() if e.step in ("applying", "applied")]
+    last = brackets[-1]
+    text = f"nothing to resume: the last run ({last.target}) ended {last.recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    undone = [e for e in journal.entries() if e.step == "undone" and e.seq > last.seq]
+    if undone:
+        text += f"; its changes were undone on {undone[-1].recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    return text
+
+
+def remaining(store: Store, plan: Plan) -> list[tuple[PlannedStep, str]]:
+    """The steps of ``plan`` a resumed run still has to do, each with where it stopped."""
+    journal = Journal(store, plan.case_id, None)
+    out: list[tuple[PlannedStep, str]] = []
+    for step in plan.steps:
+        attempt = journal.attempt(step)
+        last = attempt.last
+        if last in ("verified", "undone") or (last == "skipped" and _already(attempt)):
+            continue
+        if attempt.write_in_doubt:
+            where = "interrupted while the change was being sent: read first, then sent again only if needed"
+        elif last == "applied":
+            where = "changed, not yet confirmed by a read"
+        elif last == "snapshot":
+            where = "before-state saved, not changed yet"
+        elif last in ("failed", "not_held", "skipped"):
+            where = f"ended {last.replace('_', ' ')}: tried again"
+        else:
+            where = "not started"
+        out.append((step, where))
+    return out
+
+
 def journaled_steps(store: Store, case_id: str) -> list[PlannedStep]:
     """Every step ever planned in the case (from its ``planned`` entries), in journal order."""
     seen: dict[str, PlannedStep] = {}
     for e in store.journal(case_id):
         if e.step == "planned" and e.action_id != RUN and e.request:
-            for step in steps_from_json([e.request]):
+            for step in steps_from_json([unescape(e.request)]):
                 seen.setdefault(step.key, step)
     return list(seen.values())
 
@@ -287,6 +373,18 @@ async def verify_case(conn: Connection, store: Store, case_id: str, *, operator:
         if progress is not None:
             progress(outcome)
         report.outcomes.append(outcome)
+    found: JSON = {}
+    if runner.unreached is None:
+        listing = await relist(runner.ctx, store, case_id)
+        report.relisted = listing.relisted + [f"{label} (not compared: {why})"
+                                              for label, why in listing.not_compared.items()]
+        report.new_since = [{**item, "advice": advice(upn)} for item in listing.new]
+        runner.unread.update({f"re-list {label}": why for label, why in listing.unread.items()})
+        found = {"relisted": listing.relisted, **({"notCompared": listing.not_compared}
+                                                  if listing.not_compared else {})}
+        if listing.new:
+            found["newSinceRemediation"] = listing.new
+    _close_side_run(runner, "verify", report, found)
     chain = store.verify_chain(case_id)
     report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
     report.total_seconds = time.monotonic() - runner.started
@@ -307,14 +405,16 @@ async def _verify_one(runner: _Runner, step: PlannedStep) -> Outcome:
         return Outcome(step, state, reason)
     if last is None:
         return Outcome(step, State.SKIPPED, "planned, never run")
+    if runner.unreached is not None:
+        return runner._not_reached(step)
     before = runner._snapshot_payload(attempt)
     try:
         state = await action.read(runner.ctx, step)
     except Unsupported as exc:
         return Outcome(step, exc.state, str(exc))
     except M365Error as exc:
-        runner._write(step, "not_held", verify={"holds": False, "state": "unknown", "detail": exc.one_line()})
-        return Outcome(step, State.NOT_HELD, f"could not re-read: {exc.one_line()}")
+        # not a result: the step keeps its last real one (journaled at the run's level)
+        return runner._not_reached(step, exc) if not_reached(exc) else runner._could_not_read(step, exc)
     check = action.check(step, state, before)
     if check.holds:
         runner._write(step, "verified", verify={"holds": True, "detail": check.detail, "by": "verify"})
@@ -347,6 +447,7 @@ async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str |
     applied_at = {f"{e.action_id}:{e.target}": e.seq for e in store.journal(case_id) if e.step == "applied"}
     for step in sorted(steps, key=lambda s: -applied_at.get(s.key, 0)):
         report.outcomes.append(await _undo_one(runner, step))
+    _close_side_run(runner, "undo", report)
     chain = store.verify_chain(case_id)
     report.chain_ok, report.chain_detail = chain.ok, chain.reason or f"{chain.length} entries, head {chain.head_hash}"
     report.total_seconds = time.monotonic() - runner.started
@@ -354,8 +455,30 @@ async def undo_case(conn: Connection, store: Store, case_id: str, *, only: str |
     return report
 
 
+def _close_side_run(runner: _Runner, kind: str, report: RunReport, found: JSON | None = None) -> None:
+    """A verify or undo says in a run entry of its own (``run`` / ``verify-N``) what it could not reach or read
+    (``skipped``: the steps keep their last real results) and what it found new since the remediation
+    (``not_held``); a verify also records what it re-listed."""
+    report.not_reached = runner.unreached.one_line() if runner.unreached is not None else None
+    what = runner.run_entry()
+    if not what and not found:
+        return
+    n = sum(1 for e in runner.journal.runs() if e.target.startswith(f"{kind}-")) + 1
+    missing = [o.step.key for o in report.outcomes if o.state is State.NOT_REACHED]
+    result: JSON = {"kind": kind, **(found or {})}
+    if what:
+        result.update(state="not reached" if runner.unreached is not None else "could not read",
+                      reason=what.get("notReached") or "some objects could not be read", **what)
+    if missing:
+        result["steps"] = missing
+    step = "not_held" if result.get("newSinceRemediation") else "skipped" if what else "verified"
+    runner.journal.write(RUN, f"{kind}-{n}", step, result=result)
+
+
 async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
     action = ACTIONS[step.action]
+    if runner.unreached is not None:
+        return runner._not_reached(step)
     attempt = runner.journal.attempt(step)
     if attempt.undone:
         return runner._done(step, State.UNDONE, "already undone")
@@ -365,6 +488,15 @@ async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
         runner._write(step, "skipped", result={"reason": "cannot be undone", "detail": action.undo_note})
         return runner._done(step, State.NOT_UNDOABLE, action.undo_note)
     before = runner._snapshot_payload(attempt)
+    try:  # look first: nothing is journaled for a tenant that cannot be reached or read
+        current = await action.read(runner.ctx, step)
+    except Unsupported as exc:
+        return runner._done(step, exc.state, str(exc))
+    except M365Error as exc:
+        return runner._not_reached(step, exc) if not_reached(exc) else runner._could_not_read(step, exc)
+    if action.restored(step, current, before):
+        runner._write(step, "undone", result={"ok": True, "already": "the tenant already holds the before-state"})
+        return runner._done(step, State.UNDONE, "already restored: the tenant holds the before-state")
     runner._write(step, "undoing", request={"action": step.action, "target": step.target,
                                             "restores": attempt.snapshot.before_evidence_id})
     try:
@@ -373,6 +505,8 @@ async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
         runner._write(step, "skipped", result={"reason": str(exc), "state": exc.state.value})
         return runner._done(step, exc.state, str(exc))
     except M365Error as exc:
+        if not_reached(exc):  # left "undoing": the next undo looks at the tenant before it acts again
+            return runner._not_reached(step, exc)
         runner._write(step, "failed", result={"stage": "undo", "error": exc.one_line()})
         return runner._done(step, State.FAILED, exc.one_line())
     runner._write(step, "undone", request=request, result={"ok": True})
@@ -390,5 +524,6 @@ async def restore_access(conn: Connection, store: Store, case_id: str, *, operat
     run_id = _next_run(runner.journal)
     runner.journal.write(RUN, run_id, "applying", request={"kind": "restore-access", "user": upn})
     outcome = await runner.run_step(step)
-    runner.journal.write(RUN, run_id, "applied", result={"ok": outcome.state.ok, "state": outcome.state.value})
+    runner.journal.write(RUN, run_id, "applied", result={"ok": outcome.state.ok, "state": outcome.state.value,
+                                                         **runner.run_entry()})
     return outcome

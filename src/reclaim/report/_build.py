@@ -539,4 +539,5 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   not_checked=not_checked, evidence=tuple(detail.evidence),
                   user=dict(user) if isinstance(user, Mapping) else {},
                   files=files if not (files := files_view(detail.findings, detail.journal)).empty else None,
+                  integrity=detail.integrity,
                   tenant=tenant_view(detail))

@@ -95,6 +95,8 @@ def to_document(report: Report) -> dict[str, Any]:
                       "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
                       "sha256": e.sha256, "hashOk": e.hash_ok} for e in report.evidence],
         "files": None if report.files is None else files_document(report.files),
+        **({} if (seal := report.integrity) is None else {"seal": {
+            "state": seal.state, "headHash": seal.head, "length": seal.length, "problems": list(seal.problems)}}),
         "tenantView": None if report.tenant is None else _tenant(report),
         "intact": report.intact,
     }

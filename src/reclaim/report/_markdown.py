@@ -201,8 +201,21 @@ def report_markdown(report: Report) -> str:
 
     if report.files is not None:
         out += _files_section(report.files)
+    from reclaim.report._breach_scope import (  # here: it imports md_text from this module
+        coverage_markdown,
+        touched_markdown,
+    )
+    out += touched_markdown(report.case.summary or {}) + coverage_markdown(report.case.summary or {})
 
     out += ["## Remediation journal", ""]
+    if (seal := report.integrity) is not None:
+        if seal.ok:
+            out.append(f"**Case seal intact:** {seal.length} seal entries cover its verdict, evidence, findings, "
+                       "timeline, not-checked records and journal.")
+        else:
+            out.append(f"**Case ALTERED:** {md_text('; '.join(seal.problems))}. Do not rely on this case.")
+        out += ["", f"Seal head (the anchor: compare with `reclaim verify --offline {case.id}`): "
+                    f"{md_code(seal.head)}", ""]
     if chain.ok:
         out.append(f"**Hash chain verified:** {chain.length} journal entries, each pointing at the hash of the one "
                    "before; every before-state snapshot matches its SHA-256.")
@@ -254,5 +267,6 @@ def report_markdown(report: Report) -> str:
         out.append(_row(str(e.id), md_code(e.kind), md_text(e.source), md_text(when(e.collected_at)), str(e.size),
                         md_code(e.sha256), "ok" if e.hash_ok else "**MISMATCH**"))
     out += ["", "---", "",
-            f"Written by reclaim from case {md_code(case.id)}; journal head hash {md_code(chain.head_hash)}.", ""]
+            f"Written by reclaim from case {md_code(case.id)}; journal head hash {md_code(chain.head_hash)}"
+            + ("." if report.integrity is None else f"; seal head {md_code(report.integrity.head)}."), ""]
     return "\n".join(out)

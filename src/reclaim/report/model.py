@@ -12,7 +12,7 @@ from typing import Any
 
 from reclaim.report._files import FilesView
 from reclaim.report._scope import TenantView
-from reclaim.store import ChainStatus, EvidenceInfo
+from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
 #: Most severe first: the order findings are shown in.
@@ -158,6 +158,8 @@ class Report:
     user: dict[str, Any] = field(default_factory=dict)
     #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
     files: FilesView | None = None
+    #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
+    integrity: CaseIntegrity | None = None
     #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an
     #: investigation of one account
     tenant: TenantView | None = None
@@ -168,8 +170,9 @@ class Report:
 
     @property
     def intact(self) -> bool:
-        """The journal's chain verifies and every evidence payload still matches its SHA-256."""
-        return self.chain.ok and all(e.hash_ok for e in self.evidence)
+        """The case's seal, the journal's chain and every evidence payload's SHA-256 all match."""
+        sealed = self.integrity is None or self.integrity.ok
+        return sealed and self.chain.ok and all(e.hash_ok for e in self.evidence)
 
     @property
     def incident_timeline(self) -> tuple[TimelineItem, ...]:

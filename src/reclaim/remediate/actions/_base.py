@@ -202,6 +202,11 @@ class Action:
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise NotImplementedError
 
+    def restored(self, step: PlannedStep, state: Any, before: Any) -> bool:
+        """Does the tenant already hold the before-state (an undo sent before a crash, or done by hand)? Then undo
+        sends nothing. The default: the state read now equals the snapshot."""
+        return before is not None and state == before
+
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise Unsupported(self.undo_note or "this action cannot be undone", state=State.NOT_UNDOABLE)
 

@@ -85,7 +85,8 @@ class ResetPassword(Action):
             raise Unsupported("no terminal to show the new password on: re-run with --password-file FILE",
                               state=State.FAILED)
         password = generate_password()
-        remember_secret(password)  # scrubbed from any answer that echoes it (a 400 repeating the request body)
+        # scrubbed from any answer that echoes it (a 400 repeating the request body); refused by the journal
+        remember_secret(password)
         url = ctx.user_path
         body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": True}}
         # The same password sent twice gives the same state: safe to re-send after a lost answer.
