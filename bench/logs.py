@@ -121,54 +121,78 @@ def _attacker(n: int, user: str, ip: str, when: datetime) -> Iterator[dict[str, 
                       when + timedelta(minutes=40, seconds=9 * i), session)
 
 
-def records(total: int) -> Iterator[dict[str, Any]]:
-    """``total`` records: the mix, with the attackers' sessions planted at fixed places."""
-    rng = random.Random(18)
+#: placeholders of the pool's records, replaced per generated record (the same bytes the writers produce)
+_ID, _USER, _IP, _SESSION = "zzidzz", "zzuserzz", "198.18.77.77", "zzsessionzz"
+_WHEN = datetime(2001, 1, 1, 1, 1, 1, tzinfo=UTC)
+POOL = 4_000
+
+
+def _pool(rng: random.Random) -> list[dict[str, Any]]:
     ops = [m for m in MIX for _ in range(m[3])]
-    planted = {total // 4 * (i + 1): a for i, a in enumerate(ATTACKERS)}
-    n = 0
-    while n < total:
-        if n in planted:
-            user, ip = planted[n]
-            for r in _attacker(10_000_000 + n, user, ip, END - timedelta(days=3 + len(planted), hours=n % 7)):
-                yield r
-                n += 1
-            continue
+    out = []
+    for i in range(POOL):
         op, rtype, workload, _ = ops[rng.randrange(len(ops))]
-        u = rng.randrange(USERS)
-        user = f"u{u}@{DOMAIN}"
-        ip = f"10.{u % 200}.{(u // 200) % 250}.{u % 97 + 1}" if rng.random() < 0.8 else f"2001:db8:{u:x}::1"
-        when = END - timedelta(seconds=rng.randrange(DAYS * 86_400))
-        yield _record(rng, n, op, rtype, workload, user, ip, when, f"s-{u}-{n // 5000}")
-        n += 1
+        r = _record(rng, i, op, rtype, workload, f"{_USER}@{DOMAIN}", _IP, _WHEN, _SESSION)
+        r["Id"] = _ID
+        out.append(r)
+    return out
+
+
+def _rows(text: str, header: bool) -> str:
+    """The rows of a one-record CSV (without its header line and BOM), or the text itself."""
+    if not header:
+        return text
+    body = text.lstrip("\ufeff")
+    return body[body.index("\r\n") + 2:]
 
 
 def generate(folder: Path, total: int) -> dict[str, int]:
-    """Write ``total`` records into ``folder`` in the four formats; returns records per format."""
+    """Write ``total`` records into ``folder`` in the four formats (files of :data:`PER_FILE`); returns records per
+    format. A pool of records is rendered once per format by reclaim's sample writers (the exports' exact layout);
+    each generated record is one of them with its own id, time, user, address and session put in."""
     from reclaim.logs import samples
 
+    rng = random.Random(18)
+    pool = _pool(rng)
     writers = [("purview", "csv", samples.purview_csv, 8), ("maa", "jsonl", samples.json_lines, 6),
                ("cloudapp", "jsonl", samples.cloud_app_events, 3), ("sentinel", "csv", samples.sentinel_office_csv, 3)]
-    cycle = [w for w in writers for _ in range(w[3])]
+    rendered = {name: [_rows(write([r]), ext == "csv") for r in pool] for name, ext, write, _ in writers}
+    headers = {name: write([]) for name, ext, write, _ in writers if ext == "csv"}
+    order = "pmpsmpcmpspmcpmspmcp"  # 8 Purview, 6 Management Activity, 3 CloudAppEvents, 3 Sentinel, interleaved
+    cycle = [next(w for w in writers if w[0][0] == c) for c in order]
+    times = (_WHEN.strftime("%Y-%m-%dT%H:%M:%S"), samples.us_time(_WHEN), samples.sentinel_time(_WHEN))
+    planted = {total // 4 * (i + 1): a for i, a in enumerate(ATTACKERS)}
     counts: dict[str, int] = {}
-    chunk: list[dict[str, Any]] = []
+    n = 0
     index = 0
-
-    def flush() -> None:
-        nonlocal index
+    while n < total:
         name, ext, write, _ = cycle[index % len(cycle)]
-        samples.write(folder / f"{index:03d}-{name}.{ext}", write(chunk))
-        counts[name] = counts.get(name, 0) + len(chunk)
+        size = min(PER_FILE, total - n)
+        parts = [headers.get(name, "")]
+        done = 0
+        while done < size:
+            if n in planted:
+                user, ip = planted.pop(n)
+                extra = list(_attacker(10_000_000 + n, user, ip, END - timedelta(days=3, hours=n % 7)))
+                parts.append(_rows(write(extra), ext == "csv"))
+                n += len(extra)
+                done += len(extra)
+                continue
+            u = rng.randrange(USERS)
+            ip = f"10.{u % 200}.{(u // 200) % 250}.{u % 97 + 1}" if rng.random() < 0.8 else f"2001:db8:{u:x}::1"
+            when = END - timedelta(seconds=rng.randrange(DAYS * 86_400))
+            text = rendered[name][rng.randrange(POOL)]
+            text = (text.replace(_ID, f"{n:08x}-5e1f-4c1a-9b7d-{rng.getrandbits(48):012x}")
+                    .replace(_USER, f"u{u}").replace(_IP, ip).replace(_SESSION, f"s-{u}-{n // 5000}")
+                    .replace(times[0], when.strftime("%Y-%m-%dT%H:%M:%S"))
+                    .replace(times[1], samples.us_time(when)).replace(times[2], samples.sentinel_time(when)))
+            parts.append(text)
+            n += 1
+            done += 1
+        samples.write(folder / f"{index:03d}-{name}.{ext}", "".join(parts))
+        counts[name] = counts.get(name, 0) + done
         index += 1
-        chunk.clear()
-
-    for done, record in enumerate(records(total), start=1):
-        chunk.append(record)
-        if len(chunk) >= PER_FILE:
-            flush()
-            _bar("generating", done, total)
-    if chunk:
-        flush()
+        _bar("generating", n, total)
     sys.stderr.write("\n")
     return counts
 

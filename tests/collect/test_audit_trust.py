@@ -211,3 +211,17 @@ def test_the_report_of_the_case_shows_what_the_attacker_touched_and_coverage(
         assert message_id.strip("<>") in html and message_id.strip("<>") in md
     assert 'id="touched"' in html and 'id="coverage"' in html
     assert "## What the attacker touched" in md and "## Coverage" in md
+
+
+def test_investigate_prints_what_the_attacker_touched_and_the_coverage(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reclaim.cli.main import app
+
+    with serve_in_thread(Emulator(_fixture())) as url:
+        result = CliRunner().invoke(app, ["investigate", ALICE, "--endpoint", url, "--db", str(tmp_path / "c.db")])
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert "What the attacker touched" in out and "Mail read: 5" in out and "Mail sent: 120" in out
+    assert "Coverage" in out and "mail read, sent, moved and deleted" in out
+    assert "audit log searched from" in out

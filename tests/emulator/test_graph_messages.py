@@ -103,3 +103,45 @@ def test_move_errors(c: TenantClient) -> None:
         denied = ro.graph("POST", f"/users/{ALICE}/messages/m-1/move", json={"destinationId": "inbox"})
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "ErrorAccessDenied"
     assert c.graph("GET", f"/users/{ALICE}/messages/m-1").status_code == 200  # nothing moved
+
+
+# ---------------------------------------------------------------------------------------- recoverable items cmdlets
+def _purged_fixture() -> dict[str, Any]:
+    fx = fixture()
+    purged = {**_msg("m-9", "Wire callback", "2026-11-02T08:00:00Z", "<9@bank.example>"),
+              "lastParentFolderId": "f-rss", "deletedDateTime": "2026-11-02T09:00:00Z"}
+    fx["users"][0]["mailbox"]["purgedItems"] = [purged]
+    fx["apps"][0]["roles"] = ["Exchange Administrator"]
+    fx["apps"][0]["exchangeRoles"] = ["Mailbox Import Export"]
+    fx["apps"][1].update({"permissions": ["Exchange.ManageAsApp"], "roles": ["Exchange Administrator"]})
+    return fx
+
+
+def test_recoverable_items_cmdlets(serve: Callable[..., TenantClient]) -> None:
+    c = serve(_purged_fixture())
+    everything = c.exo("Get-RecoverableItems", {"Identity": ALICE}).json()["value"]
+    assert {(i["Subject"], i["SourceFolder"]) for i in everything} == {("Bank change", "RecoverableItems"),
+                                                                      ("Wire callback", "PurgedItems")}
+    purged = c.exo("Get-RecoverableItems", {"Identity": ALICE, "SourceFolder": "PurgedItems",
+                                            "SubjectContains": "wire"}).json()["value"]
+    assert len(purged) == 1 and purged[0]["LastParentFolderID"] == "f-rss" and purged[0]["OriginalFolderExists"]
+    assert "InternetMessageId" not in purged[0]
+    # Graph never sees Purges
+    assert c.graph("GET", f"/users/{ALICE}/messages/m-9").status_code == 404
+    bad = c.exo("Get-RecoverableItems", {"Identity": ALICE, "SourceFolder": "Purges"})
+    assert bad.status_code == 400
+    done = c.exo("Restore-RecoverableItems", {"Identity": ALICE, "EntryID": purged[0]["EntryID"]})
+    assert done.status_code == 200 and done.json()["value"][0]["WasRestoredSuccessfully"] is True
+    back = c.graph("GET", f"/users/{ALICE}/mailFolders/f-rss/messages",
+                   params={"$filter": "internetMessageId eq '<9@bank.example>'"}).json()["value"]
+    assert len(back) == 1 and "lastParentFolderId" not in back[0] and "deletedDateTime" not in back[0]
+    assert c.exo("Get-RecoverableItems", {"Identity": ALICE, "SourceFolder": "PurgedItems"}).json()["value"] == []
+
+
+def test_recoverable_items_cmdlets_need_the_mailbox_import_export_role(serve: Callable[..., TenantClient]) -> None:
+    c = serve(_purged_fixture())
+    with as_app(c, "read-only") as other:
+        r = other.exo("Get-RecoverableItems", {"Identity": ALICE})
+        assert r.status_code == 400 and "CommandNotFoundException" in r.text
+        assert other.exo("Restore-RecoverableItems", {"Identity": ALICE}).status_code == 400
+    assert c.exo("Get-RecoverableItems", {"Identity": ALICE, "SourceFolder": "PurgedItems"}).json()["value"]

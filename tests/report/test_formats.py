@@ -53,7 +53,8 @@ def rendered(investigated: Investigated, name: str, tz: str = "UTC") -> dict[str
     return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv", "evidence")}
 
 
-@pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign"])
+@pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign",
+                                  "sweep", "hunt"])
 def test_all_formats_for_every_case(investigated: Investigated, name: str) -> None:
     out = rendered(investigated, name)
     doc = json.loads(out["json"])
@@ -302,3 +303,45 @@ def test_evidence_document_holds_the_full_record(investigated: Investigated) -> 
 def render_case(investigated: Investigated, name: str, fmt: str) -> str:
     with Store(investigated.db) as store:
         return render(build_report(store, investigated.cases[name], UTC), fmt)
+
+
+def test_sweep_and_hunt_cases_have_their_own_report(investigated: Investigated) -> None:
+    sweep = rendered(investigated, "sweep")
+    doc = json.loads(sweep["json"])
+    view = doc["tenantView"]
+    assert view["kind"] == "sweep" and view["tenant"] == "fabrikam"
+    flagged = {row["user"] for row in view["flagged"]}
+    assert {"tom.berg@fabrikam.com", "li.chen@fabrikam.com", "nina.fischer@fabrikam.com"} <= flagged
+    facts = {f["label"]: f["value"] for f in view["facts"]}
+    assert int(facts["Mailboxes swept"]) >= len(flagged) and facts["Status"] == "complete"
+    assert f"{len(flagged)} mailbox(es) of {facts['Mailboxes swept']}" in view["blastRadius"]
+    assert all(step.startswith("Investigate each flagged mailbox: `reclaim investigate ")
+               for step in view["nextSteps"])
+    html = sweep["html"]
+    text = "".join(parse(html).text)
+    assert "<h1>Tenant sweep report</h1>" in html and "Compromised account report" not in text
+    assert "covering - to -" not in text and "account fabrikam" not in text
+    assert "Flagged mailboxes" in text and "Findings about the tenant itself" in text
+    assert "&lt;script&gt;" in html and "<script" not in html  # a flagged rule's name, as data
+    assert sweep["md"].startswith("# Tenant sweep report: fabrikam")
+
+    hunt = rendered(investigated, "hunt")
+    hdoc = json.loads(hunt["json"])
+    hview = hdoc["tenantView"]
+    assert hview["kind"] == "hunt"
+    assert f"case {investigated.cases['hostile']} (tom.berg@fabrikam.com)" in [f["value"] for f in hview["facts"]]
+    assert [row["user"] for row in hview["flagged"]] == ["li.chen@fabrikam.com"]
+    assert "<h1>Hunt report</h1>" in hunt["html"] and "Users matched (1)" in "".join(parse(hunt["html"]).text)
+    assert any("reclaim investigate li.chen@fabrikam.com" in line for line in hdoc["summary"]["needsAPerson"])
+    for document in (doc, hdoc):
+        jsonschema.Draft202012Validator(schema()).validate(document)
+
+
+def test_profile_fields_the_attacker_changed_are_shown_old_to_new(investigated: Investigated) -> None:
+    out = rendered(investigated, "remediated")
+    doc = json.loads(out["json"])
+    change = "display name: \u201cAlice Wu\u201d \u2192 \u201cContoso Accounts Payable\u201d"
+    assert doc["summary"]["needsAPerson"][0].startswith("Put the profile back as it was")
+    assert change in doc["summary"]["needsAPerson"][0]
+    text = "".join(parse(out["html"]).text)
+    assert "Profile changed by the attacker" in text and change in text

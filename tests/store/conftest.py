@@ -21,10 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from reclaim.store import Store
 
 PG_ENV = "RECLAIM_TEST_POSTGRES_URL"
+#: what raw SQL raises when the database refuses it (sqlite3's own errors, or SQLAlchemy's around psycopg's)
+RAW_ERRORS = (sqlite3.Error, DBAPIError)
 ENGINES = ("sqlite", "postgresql")
 
 

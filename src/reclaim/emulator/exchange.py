@@ -14,7 +14,9 @@ Wire format (reference/m365-api.md section B, checked against captured responses
   "stacktrace", "internalexception": {"message", "type", "stacktrace"}}}, "@adminapi.warnings": []}``.
   The service writes the key ``internalexception`` in lower case (PowerShell clients read it case-insensitively).
 
-The cmdlets themselves live in ``exchange_cmdlets.py``; the PascalCase views of the state in ``exchange_objects.py``.
+The binder is ``exchange_binding.py``; the cmdlet table, errors and lookups ``exchange_cmdlets.py``; the cmdlets,
+by noun, ``exchange_mailbox``, ``exchange_rules``, ``exchange_permissions``, ``exchange_devices``,
+``exchange_org`` and ``exchange_audit`` (listed in ``services.py``); the PascalCase views ``exchange_objects.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from reclaim.emulator import exchange_recoverable
 from reclaim.emulator.exchange_cmdlets import CMDLETS, CmdletContext, ExoError, cmdlet_not_found
 from reclaim.emulator.wire import ApiRequest, ApiResponse
 
@@ -104,6 +107,9 @@ async def invoke(req: ApiRequest, runtime: Runtime, *, tenant: str,
         return early
     name, parameters = early
     cmdlet = CMDLETS.get(name.lower())
+    if name.lower() in exchange_recoverable.CMDLET_NAMES and not exchange_recoverable.allowed(
+            req.state.find_app(req.claims.app_id)):
+        cmdlet = None  # a cmdlet of a role the caller does not hold does not exist for it
     if cmdlet is None:
         if latency is not None:
             await latency()

@@ -506,7 +506,7 @@ def list_audit_records(req: ApiRequest, query: str) -> ApiResponse:
     records = apply_orderby(records, "createdDateTime desc")
     # An audit search returns at most a fixed number of records (Search-UnifiedAuditLog and the Purview search:
     # 50,000) and says nothing when it stops there: the newest records up to the limit, the rest silently dropped.
-    limit = int(req.emulator.state.settings.get("auditQueryRecordLimit", AUDIT_QUERY_RECORD_LIMIT))
+    limit = int(req.state.settings.get("auditQueryRecordLimit", AUDIT_QUERY_RECORD_LIMIT))
     records = records[:limit]
     ctx = f"{req.base_url}/$metadata#security/auditLog/queries('{query}')/records"
     return ApiResponse(200, page(req, records, page_size=150, max_top=1000, context=ctx))

@@ -101,7 +101,7 @@ def _destination(req: ApiRequest, user: JSON) -> JSON:
     dest = body.get("destinationId")
     if not isinstance(dest, str) or not dest.strip():
         raise ApiError(400, "ErrorInvalidRequest", "The destinationId parameter is required.")
-    folder = req.emulator.state.folder(user, dest)
+    folder = req.state.folder(user, dest)
     if folder is None:
         raise ApiError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
     return folder
@@ -110,7 +110,7 @@ def _destination(req: ApiRequest, user: JSON) -> JSON:
 def move_message(req: ApiRequest, user: JSON, message: str, *, source_folder: str | None = None) -> JSON:
     """Move one message; returns it as stored (new regular id, same immutable id)."""
     found = locate(user, message)
-    state = req.emulator.state
+    state = req.state
     if found is None or (source_folder is not None
                          and state.folder_id(user, found[0]) != state.folder_id(user, source_folder)):
         raise ApiError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
@@ -124,13 +124,26 @@ def move_message(req: ApiRequest, user: JSON, message: str, *, source_folder: st
     messages.setdefault(dest_key, []).append(msg)
     msg["id"] = _new_id(msg, fid)
     msg["parentFolderId"] = fid
-    msg["lastModifiedDateTime"] = iso(req.emulator.clock.now())
+    msg["lastModifiedDateTime"] = iso(req.clock.now())
     return msg
 
 
-def _answer(req: ApiRequest, user: JSON, msg: JSON) -> ApiResponse:
-    from reclaim.emulator.graph_mail import message_view
+#: Permissions that read whole messages; Mail.ReadBasic.All reads them without their bodies.
+_FULL_MAIL_READ = ("Mail.Read", "Mail.ReadWrite")
+_BODY_PROPERTIES = ("body", "bodyPreview", "uniqueBody")
 
+
+def message_view(msg: JSON, req: ApiRequest) -> JSON:
+    view = dict(msg)  # shallow: views are only serialised, never written
+    if not req.claims.has_any(_FULL_MAIL_READ):
+        for key in _BODY_PROPERTIES:
+            view.pop(key, None)
+    view.setdefault("isRead", False)
+    view.setdefault("hasAttachments", False)
+    return strip_fixture_keys(view, msg, req)
+
+
+def _answer(req: ApiRequest, user: JSON, msg: JSON) -> ApiResponse:
     view = message_view(msg, req)
     body = {"@odata.context": f"{req.base_url}/$metadata#users('{user['id']}')/messages/$entity",
             **select(view, req)}
@@ -147,6 +160,6 @@ def move(req: ApiRequest, user: str, message: str) -> ApiResponse:
             throttle="outlook")
 def move_from_folder(req: ApiRequest, user: str, folder: str, message: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    if req.emulator.state.folder(found, folder) is None:
+    if req.state.folder(found, folder) is None:
         raise ApiError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
     return _answer(req, found, move_message(req, found, message, source_folder=folder))

@@ -14,20 +14,31 @@ from __future__ import annotations
 from types import ModuleType
 
 from reclaim.emulator import (
-    exchange_cmdlets,
+    exchange_audit,
+    exchange_devices,
+    exchange_mailbox,
+    exchange_org,
+    exchange_permissions,
+    exchange_recoverable,
+    exchange_rules,
     graph_audit,
     graph_delta,
     graph_directory,
     graph_drive,
     graph_identity,
     graph_mail,
+    graph_messages,
     graph_users,
 )
 
 #: Modules that register Graph v1.0 resources on ``graph.ROUTER``.
 GRAPH_RESOURCES: tuple[ModuleType, ...] = (
-    graph_audit, graph_delta, graph_directory, graph_drive, graph_identity, graph_mail, graph_users,
+    graph_audit, graph_delta, graph_directory, graph_drive, graph_identity, graph_mail, graph_messages,
+    graph_users,
 )
 
 #: Modules that register Exchange admin API cmdlets on ``exchange_cmdlets.CMDLETS``.
-EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (exchange_cmdlets,)
+EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (
+    exchange_mailbox, exchange_rules, exchange_permissions, exchange_devices, exchange_org, exchange_audit,
+    exchange_recoverable,
+)

@@ -163,6 +163,9 @@ class TenantState:
                     "displayName": "reclaim (practice tenant)",
                     "permissions": list(ALL_GRAPH_PERMISSIONS),
                     "roles": list(DEFAULT_APP_ROLES),
+                    # Exchange RBAC roles given to the app (New-ManagementRoleAssignment -App): the recoverable
+                    # items cmdlets are in "Mailbox Import Export" only
+                    "exchangeRoles": ["Mailbox Import Export"],
                 }
             ]
         for section in LIST_SECTIONS:

@@ -41,7 +41,7 @@ class ApiRequest:
 
     @property
     def emulator(self) -> ApiRequest:
-        """The name handlers used before they were given the tenant and clock (``req.emulator.state``):
+        """The name handlers used before they were given the tenant and clock (``req.state``):
         kept for modules written against it; new code reads ``req.state`` and ``req.clock``."""
         return self
 

@@ -183,6 +183,10 @@ EXCHANGE_CMDLETS: dict[str, tuple[str, ...]] = {
     "Remove-RecipientPermission": _EXO_WRITE,
     "Remove-MobileDevice": _EXO_WRITE,
     "Set-CASMailbox": _EXO_WRITE,
+    # Exchange RBAC role "Mailbox Import Export" (not an Entra role: assigned to the app with
+    # New-ManagementRoleAssignment -App), on top of the write role
+    "Get-RecoverableItems": ("Mailbox Import Export",),
+    "Restore-RecoverableItems": ("Mailbox Import Export",),
 }
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from reclaim.remediate.actions import ACTIONS
 from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report._files import files_view
+from reclaim.report._notify import notify_view
+from reclaim.report._scope import TenantView, tenant_view
 from reclaim.report._sentences import audit_events_text, change_phrases, pending_phrase
 from reclaim.report._tz import zone_name
 from reclaim.report.model import (
@@ -359,10 +361,64 @@ def _count_phrase(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def _profile_value(value: Any) -> str:
+    """An audit record's old / new value ('["Alice Wu"]', a JSON list in a string) as the text it holds."""
+    if isinstance(value, str):
+        text: str = value
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "(empty)"
+    return "(empty)" if value in (None, "") else str(value)
+
+
+def _profile_changes(findings: Sequence[FindingView]) -> list[str]:
+    """The profile fields the attacker changed, old → new: 'display name: “Alice Wu” → “Contoso Accounts
+    Payable”' (from the directory-profile-change findings' audit records)."""
+    out: list[str] = []
+    for f in findings:
+        changed = f.evidence.get("changed") if f.check == "directory-profile-change" else None
+        if not isinstance(changed, Mapping):
+            continue
+        for field_name, change in changed.items():
+            if isinstance(change, Mapping) and {"old", "new"} <= set(change):
+                out.append(f"{_label(str(field_name)).lower()}: \u201c{_profile_value(change['old'])}\u201d → "
+                           f"\u201c{_profile_value(change['new'])}\u201d")
+    return list(dict.fromkeys(out))
+
+
+def _tenant_summary(detail: CaseDetail, view: TenantView, not_checked: Sequence[NotCheckedView],
+                    zone: tzinfo) -> Summary:
+    """The first section of a sweep or hunt report: the tenant, how much was covered, the blast radius."""
+    case = detail.case
+    verdict = case.verdict
+    what = "swept every mailbox of" if view.kind == "sweep" else "looked for the indicators across"
+    headline = f"reclaim {what} {view.tenant}: {view.blast_radius}"
+    covering = (f", covering {format_time(case.since, zone)} to {format_time(case.until, zone)}"
+                if case.since is not None and case.until is not None else "")
+    how = [f"{view.title[:1].upper()}{view.title[1:]} of case {case.id}, run {format_time(case.created_at, zone)}"
+           f"{covering}: every piece of evidence stored with its SHA-256."]
+    how.append("What it covered and found is under the next heading.")
+    people = list(view.next_steps) or ["Nothing: no mailbox was flagged."]
+    if not_checked:
+        people.append(f"Check by hand what reclaim could not check ({_count_phrase(len(not_checked), 'item')}, "
+                      "listed under \u201cWhat was not checked\u201d): for those, no finding does not mean clean.")
+    return Summary(headline=headline, account=view.tenant, display_name=None, verdict=verdict,
+                   because=None, window_since=None, window_until=None,
+                   when=f"Run {format_time(case.created_at, zone)}{covering}.", how_found=tuple(how),
+                   done=(f"Nothing was changed in the tenant: a {view.kind} only reads.",),
+                   needs_a_person=tuple(people))
+
+
 def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Sequence[FindingView],
              actions: Sequence[ActionView], not_checked: Sequence[NotCheckedView], zone: tzinfo,
              runs: Sequence[str]) -> Summary:
     case = detail.case
+    view = tenant_view(detail)
+    if view is not None:
+        return _tenant_summary(detail, view, not_checked, zone)
     user = case.summary.get("user") if isinstance(case.summary.get("user"), Mapping) else {}
     account = str((user or {}).get("userPrincipalName") or case.subject)
     display = (user or {}).get("displayName")
@@ -371,6 +427,7 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
     verdict = case.verdict
     because = case.summary.get("because")
     window = case.summary.get("suspiciousWindow")
+    profile = _profile_changes(findings)
     since = _time(window.get("since")) if isinstance(window, Mapping) else None
     until = _time(window.get("until")) if isinstance(window, Mapping) else None
 
@@ -452,9 +509,13 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
                       "listed under \u201cWhat was not checked\u201d): for those, no finding does not mean clean.")
     if not people:
         people.append("Nothing: no finding calls for a person's action.")
+    if profile:
+        people.insert(0, "Put the profile back as it was (reclaim does not change it): "
+                      + "; ".join(profile) + ".")
     return Summary(headline=headline, account=account, display_name=display_name, verdict=verdict,
                    because=str(because) if because else None, window_since=since, window_until=until, when=when,
-                   how_found=tuple(how), done=tuple(done), needs_a_person=tuple(people))
+                   how_found=tuple(how), done=tuple(done), needs_a_person=tuple(people),
+                   profile_changes=tuple(profile))
 
 
 # -- everything ------------------------------------------------------------------------------------------
@@ -479,4 +540,6 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   not_checked=not_checked, evidence=tuple(detail.evidence),
                   user=dict(user) if isinstance(user, Mapping) else {},
                   files=files if not (files := files_view(detail.findings, detail.journal)).empty else None,
-                  integrity=detail.integrity)
+                  notify=notify if not (notify := notify_view(detail.findings, detail.journal)).empty else None,
+                  integrity=detail.integrity,
+                  tenant=tenant_view(detail))

@@ -19,6 +19,7 @@ from typing import Any
 
 from reclaim.report._build import format_time, value_text
 from reclaim.report._files import FilesView
+from reclaim.report._notify import NotifyView
 from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
 from reclaim.text import visible_line
 
@@ -91,6 +92,52 @@ def _files_section(view: FilesView) -> list[str]:
     return out
 
 
+def _notify_section(view: NotifyView) -> list[str]:
+    """Outside recipients of the attacker's mail (the people to tell) and the colleagues who got it."""
+    out = ["## People to notify", "", "Mail the attacker sent from the account. Outside recipients cannot be "
+           "reached by reclaim: tell them the mail was not sent by the account's owner (also in notify.csv).", ""]
+    if view.external:
+        out += [f"### Outside recipients ({len(view.external)})", "",
+                _row("Recipient", "Time (UTC)", "Subject", "Delivery"), _row("---", "---", "---", "---")]
+        for r in view.external:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(r.status or "-")))
+        out.append("")
+    if view.internal:
+        out += ["### Colleagues who received it", "", _row("Mailbox", "Time (UTC)", "Subject", "Their copy"),
+                _row("---", "---", "---", "---")]
+        for r, state in view.internal:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(state)))
+        out.append("")
+    return out
+
+
+def _tenant_section(report: Report) -> list[str]:
+    """A sweep's or hunt's tenant-wide view: facts, blast radius, flagged users, tenant findings."""
+    tv = report.tenant
+    if tv is None:
+        return []
+    out = ["## " + ("The tenant and its mailboxes" if tv.kind == "sweep" else "Who else: the indicators across "
+                    "the tenant"), ""]
+    out += [f"- **{md_text(label)}:** {md_text(value)}" for label, value in tv.facts]
+    out += ["", f"**Blast radius:** {md_text(tv.blast_radius)}", "",
+            f"### {'Flagged mailboxes' if tv.kind == 'sweep' else 'Users matched'} ({len(tv.flagged)})", ""]
+    if tv.flagged:
+        out += [_row("User", "Worst", "Why"), _row("---", "---", "---")]
+        out += [_row(md_code(row.user), md_text(row.worst), md_text("; ".join(row.why))) for row in tv.flagged]
+    else:
+        out.append("None.")
+    out.append("")
+    if tv.kind == "sweep":
+        out += [f"### Findings about the tenant itself ({len(tv.tenant_findings)})", ""]
+        out += [f"- {md_text(f.severity.upper())}: {md_text(f.title)}" for f in tv.tenant_findings] or ["None."]
+        out.append("")
+    if tv.campaigns:
+        out += ["### Forwarding destinations shared by several users", ""]
+        out += [f"- {md_code(d)}: {md_text(', '.join(users))}" for d, users in tv.campaigns]
+        out.append("")
+    return out
+
+
 def _compact(value: Any, cap: int) -> str:
     """Raw journal data as one line of JSON (exactly what was sent / read), capped."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -106,7 +153,7 @@ def report_markdown(report: Report) -> str:
 
     s, case, chain = report.summary, report.case, report.chain
     out: list[str] = [
-        f"# Compromised account report: {md_text(s.account)}",
+        f"# {md_text(report.title)}: {md_text(s.account)}",
         "",
         f"Case {md_code(case.id)} · {md_text(case.kind)} · written {md_text(when(report.generated_at))} by reclaim."
         f" All times are in **{md_text(report.tz_name)}**.",
@@ -115,7 +162,7 @@ def report_markdown(report: Report) -> str:
         "",
         f"**Verdict: {md_text((s.verdict or case.status).upper())}.** {md_text(s.headline)}",
         "",
-        f"**Account:** {md_code(s.account)}"
+        f"**{'Tenant' if report.tenant else 'Account'}:** {md_code(s.account)}"
         + (f" (display name now {md_code(s.display_name)})" if s.display_name else ""),
         "",
         f"**When:** {md_text(s.when)}",
@@ -132,6 +179,7 @@ def report_markdown(report: Report) -> str:
         "",
         *[f"{i}. {md_text(line)}" for i, line in enumerate(s.needs_a_person, 1)],
         "",
+        *_tenant_section(report),
         "## Findings by severity",
         "",
         _row("Severity", "Findings"),
@@ -173,7 +221,12 @@ def report_markdown(report: Report) -> str:
 
     if report.files is not None:
         out += _files_section(report.files)
-    from reclaim.report._scope import coverage_markdown, touched_markdown  # here: it imports md_text from this module
+    if report.notify is not None:
+        out += _notify_section(report.notify)
+    from reclaim.report._breach_scope import (  # here: it imports md_text from this module
+        coverage_markdown,
+        touched_markdown,
+    )
     out += touched_markdown(report.case.summary or {}) + coverage_markdown(report.case.summary or {})
 
     out += ["## Remediation journal", ""]

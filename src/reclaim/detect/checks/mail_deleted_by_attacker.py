@@ -19,7 +19,6 @@ from reclaim.detect.api import (
     Finding,
     NotChecked,
     Severity,
-    drive,
     get,
     items,
     mappings,
@@ -27,6 +26,7 @@ from reclaim.detect.api import (
     text,
     when,
 )
+from reclaim.detect.checks._mailtrail import familiar_ips
 
 METADATA = CheckMeta(
     id="mail-deleted-by-attacker",
@@ -52,7 +52,7 @@ DELETES = {"softdelete": "SoftDelete", "harddelete": "HardDelete", "movetodelete
 
 
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
-    familiar = drive.familiar_ips(bundle, context)
+    familiar = familiar_ips(bundle, context)
     out: dict[str, Finding] = {}
     for r in sorted(bundle.records("audit_records"), key=lambda r: text(r, "CreationTime") or ""):
         operation = DELETES.get((text(r, "Operation") or "").lower())

@@ -16,12 +16,12 @@ from reclaim.detect.api import (
     Finding,
     NotChecked,
     Severity,
-    drive,
     normalise_ip,
     parse_recipients,
     text,
     when,
 )
+from reclaim.detect.checks._mailtrail import familiar_ips
 
 METADATA = CheckMeta(
     id="mail-sent-by-attacker",
@@ -44,7 +44,7 @@ METADATA = CheckMeta(
 
 def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     domains = bundle.domains()
-    familiar = drive.familiar_ips(bundle, context)
+    familiar = familiar_ips(bundle, context)
     own = context.own_addresses
     internal: list[dict[str, object]] = []
     external: list[dict[str, object]] = []

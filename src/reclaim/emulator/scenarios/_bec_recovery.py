@@ -3,8 +3,8 @@
 * day -3 17:33, from the attacker's address (browser session): Microsoft's "New app connected to your account"
   notice moved to Deleted Items (``MoveToDeletedItems``), and day -2 09:15 a vendor's "please confirm the bank
   change by phone" soft-deleted from the Inbox (``SoftDelete``: it sits in Recoverable Items, Deletions).
-* day -2 09:16, same session: a "callback confirmation" hard-deleted (``HardDelete``: in Purges, which Graph
-  cannot reach; only ``Restore-RecoverableItems`` can bring it back).
+* day -2 09:16, same session: a bank's "callback confirmation" hard-deleted (``HardDelete``: in Purges,
+  ``mailbox.purgedItems``, which Graph cannot reach; only ``Restore-RecoverableItems`` brings it back).
 * Alice's own deletions, from the office: a parking notice soft-deleted on day -1 (inside the suspicious window,
   familiar address) and a lunch menu moved to Deleted Items on day -12. Both must stay deleted.
 * RSS Feeds also holds a real feed item from day -9 (before the hiding rule): it must stay there.
@@ -78,8 +78,13 @@ def plant(k: str, clock: Any, *, alice: JSON, tenant_id: str, org: str, attacker
     feed = put("rss-item", fid(folders, "RSS Feeds"), fid(folders, "RSS Feeds"),
                "Northwind Traders blog: spring catalogue", ("blog@northwind-traders.example", "Northwind blog"),
                clock.days_ago(9, 6, 0), "Our new catalogue is online.")
-    purged = {"id": message_id(k, "alice", "deleted", "purged"), "internetMessageId": "<callback-2@woodgrove.example>",
-              "subject": "Wire transfer callback confirmation"}
+    purged = message(message_id(k, "alice", "deleted", "purged"), folder=inbox[0],
+                     subject="Wire transfer callback confirmation", sender=("treasury@woodgrovebank.example",
+                                                                           "Woodgrove Bank"),
+                     to=to, when=clock.days_ago(2, 8, 40), body="Please call us back to confirm the new payee.",
+                     imid=f"<callback-2.{guid(k, 'imid', 'purged')[:8]}@woodgrovebank.example>")
+    purged.update({"lastParentFolderId": inbox[0], "deletedDateTime": clock.days_ago(2, 9, 16, 2)})
+    mbx.setdefault("purgedItems", []).append(purged)
     attacker = f"{attacker_ip}"
     records = [
         _deletion(k, clock, name="notice", when=clock.days_ago(3, 17, 33, 5), operation="MoveToDeletedItems",
@@ -99,8 +104,9 @@ def plant(k: str, clock: Any, *, alice: JSON, tenant_id: str, org: str, attacker
                   session=guid(k, "session", "alice-office-old")),
     ]
     truth = {
-        "restored": {notice["internetMessageId"]: "inbox", callback["internetMessageId"]: "inbox"},
-        "purgedOnly": [purged["internetMessageId"]],
+        "restored": {notice["internetMessageId"]: "inbox", callback["internetMessageId"]: "inbox",
+                     purged["internetMessageId"]: "inbox"},
+        "purged": [purged["internetMessageId"]],
         "keepDeleted": [parking["internetMessageId"], lunch["internetMessageId"]],
         "keepInRss": [feed["internetMessageId"]],
         "auditRecords": [r["Id"] for r in records[:3]],
