@@ -52,6 +52,12 @@ class Attempt:
         return not ({"applied", "failed", "skipped"} & set(after))
 
     @property
+    def undelivered(self) -> bool:
+        """The change was made but its result (the new password) never reached the operator."""
+        last = self.entries[-1] if self.entries else None
+        return last is not None and last.step == "failed" and (last.result or {}).get("stage") == "deliver"
+
+    @property
     def applied(self) -> bool:
         return self.has("applied")
 

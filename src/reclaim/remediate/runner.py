@@ -16,12 +16,14 @@ from typing import Any
 
 from reclaim.errors import BadInput, Interrupted
 from reclaim.m365 import AccessDenied, AuthenticationFailed, Connection, M365Error, Unreachable
-from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Unsupported
+from reclaim.remediate.actions import ACTIONS, Action, ActionContext, Check, PasswordSink, Undelivered, Unsupported
+from reclaim.remediate.actions._base import later_than
 from reclaim.remediate.inert import unescape
 from reclaim.remediate.journal import RUN, Attempt, Journal
 from reclaim.remediate.model import JSON, Outcome, Phase, Plan, PlannedStep, Reason, RunReport, State
 from reclaim.remediate.persistence import advice, relist
 from reclaim.remediate.playbook import steps_from_json
+from reclaim.remediate.restore import RestoreCheck, restore_checks
 from reclaim.store import Store, StoreError
 
 Progress = Callable[[Outcome], None]
@@ -64,6 +66,8 @@ class _Runner:
         self.unreached: M365Error | None = None
         #: steps whose state could not be read, with why (journaled once, at the run's level)
         self.unread: dict[str, str] = {}
+        #: the user as the investigation read it (what one-way steps' witnesses are compared with)
+        self._baseline: dict[str, Any] | None = None
 
     def _not_reached(self, step: PlannedStep, exc: M365Error | None = None) -> Outcome:
         if exc is not None and self.unreached is None:
@@ -126,7 +130,8 @@ class _Runner:
         if failed is not None:
             return failed
         before = self._snapshot_payload(attempt)
-        if attempt.snapshot is not None and attempt.write_in_doubt and action.repeat_after_interruption:
+        if attempt.snapshot is not None and (attempt.write_in_doubt or attempt.undelivered) \
+                and action.repeat_after_interruption:
             # The earlier request's effect (a password nobody received) is useless: make the change again.
             return await self._apply(action, step, before, None, note="the interrupted request is sent again")
         if attempt.snapshot is not None:
@@ -152,7 +157,34 @@ class _Runner:
         if check.holds:
             self._write(step, "skipped", result={"reason": "already holds", "detail": check.detail})
             return self._done(step, State.ALREADY, f"already holds: {check.detail}")
+        moved = self._witness_moved(action, state)
+        if moved is not None:
+            self._write(step, "skipped", result={"reason": moved, "state": State.FAILED.value})
+            return self._done(step, State.FAILED, moved)
         return await self._apply(action, step, None, state)
+
+    def _witness_moved(self, action: Action, state: Any) -> str | None:
+        """For a one-way step about to be made for the first time in this case: has its witness moved since the
+        investigation? (another run, on another store, or a person made the change): then it is not made twice."""
+        if action.witness is None or not isinstance(state, dict):
+            return None
+        if self._baseline is None:
+            self._baseline = {}
+            found = [e for e in self.store.evidence(self.case_id) if e.kind == "user"]
+            if found:
+                payload = self.store.get_evidence(found[-1].id).json()
+                selected = str((found[-1].request.get("params") or {}).get("$select") or "").split(",")
+                # a selected property the answer left out had no value then (null)
+                self._baseline = {name: None for name in selected if name} | (
+                    payload if isinstance(payload, dict) else {})
+        if action.witness not in self._baseline:
+            return None
+        now, then = state.get(action.witness), self._baseline.get(action.witness)
+        if not later_than(now, then):
+            return None
+        return (f"not done: {action.witness} moved to {now} since the investigation ({then}): someone else (another "
+                "remediation run, an administrator or the user) already did this; check who, then run "
+                f"`reclaim remediate {self.ctx.upn} --fresh` to plan from the tenant as it is now")
 
     async def _apply(self, action: Action, step: PlannedStep, before: Any, current: Any, *,
                      note: str | None = None) -> Outcome:
@@ -170,6 +202,9 @@ class _Runner:
                                                **({"note": note} if note else {})})
         try:
             request = await action.apply(self.ctx, step, before)
+        except Undelivered as exc:
+            self._write(step, "failed", result={"stage": "deliver", "reason": str(exc), "state": exc.state.value})
+            return self._done(step, exc.state, str(exc))
         except Unsupported as exc:
             self._write(step, "skipped" if exc.state in (State.SKIPPED, State.MANUAL) else "failed",
                         result={"reason": str(exc), "state": exc.state.value})
@@ -338,9 +373,12 @@ def access_restored(store: Store, case_id: str) -> bool:
     """True when the last sign-in change journaled in the case was ``restore-access`` (enable-sign-in)."""
     last: str | None = None
     for e in store.journal(case_id):
-        if e.action_id in ("block-sign-in", "enable-sign-in") and e.step in ("applied", "undone"):
-            enabling = (e.action_id == "enable-sign-in") == (e.step == "applied")
-            last = "enabled" if enabling else "blocked"
+        if e.step not in ("applied", "undone") or e.action_id not in ("block-sign-in", "enable-sign-in"):
+            continue
+        if e.action_id == "enable-sign-in":
+            last = "enabled" if e.step == "applied" else "blocked"
+        else:  # the block undone is an undo, not `restore-access` (verify reports it as undone)
+            last = "blocked" if e.step == "applied" else "undone"
     return last == "enabled"
 
 
@@ -513,10 +551,31 @@ async def _undo_one(runner: _Runner, step: PlannedStep) -> Outcome:
     return runner._done(step, State.UNDONE, f"restored ({action.undo_note})")
 
 
-async def restore_access(conn: Connection, store: Store, case_id: str, *, operator: str | None = None) -> Outcome:
-    """Re-enable sign-in (``reclaim restore-access``), journaled in the case like any step."""
+async def restore_access_checked(conn: Connection, store: Store, case_id: str, *, operator: str | None = None,
+                                 force: bool = False) -> tuple[list[RestoreCheck], Outcome | None]:
+    """Check (see :mod:`reclaim.remediate.restore`), then re-enable sign-in when every check passed or ``force``;
+    ``None`` for the outcome: not re-enabled."""
     upn, user_id = _user_of(store, case_id)
     runner = _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None, progress=None)
+    steps = journaled_steps(store, case_id)
+    undone = {s.key for s in steps if runner.journal.attempt(s).undone}
+    try:
+        checks = await restore_checks(runner.ctx, store, case_id, steps, undone)
+    except M365Error as exc:
+        if not_reached(exc):
+            return [RestoreCheck("the tenant", None, f"not reached: {exc.one_line()}")], None
+        raise
+    if not force and not all(c.ok for c in checks):
+        return checks, None
+    return checks, await restore_access(conn, store, case_id, operator=operator, runner=runner)
+
+
+async def restore_access(conn: Connection, store: Store, case_id: str, *, operator: str | None = None,
+                         runner: _Runner | None = None) -> Outcome:
+    """Re-enable sign-in (``reclaim restore-access``), journaled in the case like any step."""
+    upn, user_id = _user_of(store, case_id)
+    runner = runner or _Runner(conn, store, case_id, upn, user_id, operator=operator, password_sink=None,
+                               progress=None)
     action = ACTIONS["enable-sign-in"]
     step = PlannedStep(action=action.name, target=user_id, label=f"re-enable sign-in for {upn}",
                        phase=action.phase, reason=Reason("restore-access", "info", "the operator restored access"),

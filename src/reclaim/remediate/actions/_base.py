@@ -111,6 +111,14 @@ class Unsupported(Exception):
         self.state = state
 
 
+class Undelivered(Unsupported):
+    """The change was made but its result (the new password) could not be handed over: the step failed, and the
+    next run makes it again (``repeat_after_interruption``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, state=State.FAILED)
+
+
 @dataclass(frozen=True)
 class Requires:
     """What an action needs from the tenant.
@@ -156,6 +164,10 @@ class Action:
     essential: ClassVar[bool] = False
     #: planned from findings; ``False`` for an action only a command runs (``restore-access``)
     plannable: ClassVar[bool] = True
+    #: a one-way step's witness: the user property (in the investigation's ``user`` evidence and in ``read``'s
+    #: state) that must not have moved since the investigation; if it did, someone else (another run, on another
+    #: store) made the change already, and the step stops instead of making it twice
+    witness: ClassVar[str | None] = None
     #: the request's effect is a moment, not a state: after an interrupted write, send it again
     #: (a reset password that was never delivered to the operator is useless)
     repeat_after_interruption: ClassVar[bool] = False
