@@ -232,6 +232,12 @@ class Action:
         sends nothing. The default: the state read now equals the snapshot."""
         return before is not None and state == before
 
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """``apply``, told what the last read found (``current``; ``None`` when not read). A resumed step gets the
+        snapshot as ``before`` and today's state as ``current``: an action that changes many objects (messages)
+        overrides this to change only those not yet changed, so a resumed run re-sends nothing."""
+        return await self.apply(ctx, step, before)
+
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise Unsupported(self.undo_note or "this action cannot be undone", state=State.NOT_UNDOABLE)
 
