@@ -174,6 +174,9 @@ class Config:
     path: Path
     tenants: dict[str, TenantEntry] = field(default_factory=dict)
     default: str | None = None
+    #: who acts, as the remediation journal and the report name them (``operator = "..."``; ``--operator`` and
+    #: ``RECLAIM_OPERATOR`` win over it)
+    operator: str | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -189,7 +192,7 @@ class Config:
             data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise BadInput(f"{path}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"default", "tenants"}
+        unknown = set(data) - {"default", "tenants", "operator"}
         if unknown:
             raise BadInput(f"{path}: unknown key {sorted(unknown)[0]!r}")
         tenants_raw = data.get("tenants", {})
@@ -199,13 +202,18 @@ class Config:
         default = data.get("default")
         if default is not None and (not isinstance(default, str) or default not in tenants):
             raise BadInput(f"{path}: default = {default!r} is not a configured tenant")
-        return cls(path=path, tenants=tenants, default=default)
+        operator = data.get("operator")
+        if operator is not None and (not isinstance(operator, str) or not operator.strip()):
+            raise BadInput(f"{path}: operator must be a non-empty string (a name or an address)")
+        return cls(path=path, tenants=tenants, default=default, operator=operator.strip() if operator else None)
 
     def save(self) -> None:
         """Write atomically, mode 0600 (directory 0700)."""
         document: dict[str, Any] = {}
         if self.default is not None:
             document["default"] = self.default
+        if self.operator is not None:
+            document["operator"] = self.operator
         document["tenants"] = {name: entry.to_toml() for name, entry in sorted(self.tenants.items())}
         text = ("# reclaim configuration (`reclaim tenant add` writes it). No secrets here: only where they come "
                 "from.\n" + tomli_w.dumps(document))

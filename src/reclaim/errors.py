@@ -7,6 +7,9 @@
     ├── CannotConnect     (3)     cannot authenticate, reach the tenant, or lacks a permission
     └── Interrupted       (4)     stopped part-way; resumable
 
+Anything else that escapes a command is a bug in reclaim: exit 70 (``EXIT_INTERNAL``, BSD's EX_SOFTWARE), one
+line naming the log file that holds the traceback (``reclaim.cli.crash``).
+
 Each carries one line saying what happened and, in ``hint``, what to do about it. The CLI prints
 ``error: <message>`` and the hint, never a traceback.
 """
@@ -18,6 +21,8 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_CONNECT = 3
 EXIT_INTERRUPTED = 4
+#: an internal error (a bug): sysexits.h EX_SOFTWARE, apart from every outcome a script acts on
+EXIT_INTERNAL = 70
 
 
 class ReclaimError(Exception):

@@ -58,9 +58,10 @@ def test_list_table(db: Path) -> None:
     assert code == 0
     assert out.index("c-20261127-0002") < out.index("c-20261127-0001")  # newest first
     alice = next(line for line in out.splitlines() if "c-20261127-0002" in line)
-    assert "compromised" in alice and alice.rstrip().endswith("2")  # high + medium
+    assert "compromised" in alice and alice.split()[-3] == "2"  # high + medium
+    assert alice.split()[-2:] == ["interrupted", "complete"]  # remediation, case status
     bob = next(line for line in out.splitlines() if "c-20261127-0001" in line)
-    assert "clean" in bob and bob.rstrip().endswith("0")
+    assert "clean" in bob and bob.split()[-3:] == ["0", "none", "complete"]
 
 
 def test_list_json_and_environment(db: Path) -> None:
@@ -174,3 +175,43 @@ def test_empty_default_store(tmp_path: Path) -> None:
     code, out = invoke("cases", "list", env={"XDG_DATA_HOME": str(tmp_path), "RECLAIM_DB": ""})
     assert code == 0 and "no cases yet" in out
     assert (tmp_path / "reclaim" / "reclaim.db").exists()
+
+
+def test_list_shows_the_remediation_status_and_close_keeps_the_case(db: Path) -> None:
+    with Store(db) as store:
+        alice = store.latest_case_for("alice@contoso.com")
+        assert alice is not None
+    code, out = invoke("cases", "list", "--db", str(db), "--json")
+    assert code == 0
+    rows = {row["subject"]: row for row in json.loads(out)}
+    assert rows["bob@contoso.com"]["remediation"] == "none"
+    assert rows["alice@contoso.com"]["remediation"] == "interrupted"  # a snapshot with no apply after it
+    code, out = invoke("cases", "list", "--db", str(db))
+    assert code == 0 and "remediation" in out and "interrupted" in out
+    code, out = invoke("cases", "close", alice.id, "--db", str(db))
+    assert code == 0 and f"closed {alice.id}" in out and "remediation: interrupted" in out
+    with Store(db) as store:
+        assert store.get_case(alice.id).status == "closed"
+        assert store.verify_chain(alice.id).ok  # closing changes no evidence or journal
+    code, out = invoke("cases", "close", "c-20990101-0001", "--db", str(db))
+    assert code == 2 and out.count("\n") == 1
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    ([("block-sign-in", "planned", None)], "planned"),
+    ([("block-sign-in", "applied", None), ("block-sign-in", "verified", {"holds": True})], "verified"),
+    ([("unblock-sender", "applied", None), ("unblock-sender", "not_held", {"state": "pending"})], "pending"),
+    ([("disable-inbox-rule", "applied", None), ("disable-inbox-rule", "not_held", {"state": "not held"})],
+     "did not hold"),
+    ([("block-sign-in", "verified", {"holds": True}), ("block-sign-in", "undone", None)], "undone"),
+    ([("block-sign-in", "applied", None)], "applied"),
+])
+def test_remediation_status_from_the_journal(tmp_path: Path, steps: list[tuple[str, str, dict[str, object] | None]],
+                                             expected: str) -> None:
+    from reclaim.cli.cases import remediation_status
+
+    with Store(tmp_path / "s.db") as store:
+        case = store.create_case("investigate", "carol@contoso.com")
+        for action, step, verify in steps:
+            store.append_journal(case.id, action_id=action, target="t", step=step, verify=verify)
+        assert remediation_status(store.journal(case.id)) == expected

@@ -18,7 +18,8 @@ from reclaim.emulator.server import free_port, serve_in_thread
 ARTIFACT_TYPES = {"inboxRule", "sweepRule", "mailboxForwarding", "signIn", "directoryAudit", "authenticationMethod",
                   "oauth2PermissionGrant", "mailboxPermission", "recipientPermission", "mobileDevice",
                   "blockedSender", "sentItemsGap", "automaticReplies", "transportRule", "riskyUser", "user",
-                  "messageTrace", "auditRecord", "sharingLink", "fileActivity", "sharingPolicy"}
+                  "messageTrace", "auditRecord", "sharingLink", "fileActivity", "sharingPolicy", "deletedMail",
+                  "sentMail"}
 
 
 @pytest.fixture(scope="module")

@@ -56,8 +56,64 @@ def test_all_formats_into_a_directory(store_with_case: tuple[Path, str], tmp_pat
     db, case_id = store_with_case
     result = invoke("report", case_id, "--db", str(db), "--format", "all", "--out", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["findings.csv", "report.html", "report.json",
-                                                                  "report.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["evidence.html", "findings.csv", "notify.csv",
+                                                                  "report.html", "report.json", "report.md"]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_all_formats_are_written_all_or_nothing(store_with_case: tuple[Path, str], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch, existing: bool) -> None:
+    """A failure on the fourth file leaves no new file behind and puts back what was there before."""
+    import reclaim.report as report_module
+
+    db, case_id = store_with_case
+    out = tmp_path / "r"
+    if existing:
+        out.mkdir()
+        (out / "report.html").write_text("the old report", encoding="utf-8")
+    real = report_module._write_private
+    calls: list[Path] = []
+
+    def failing(path: Path, data: str | bytes) -> None:
+        calls.append(path)
+        if len(calls) == 4:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(report_module, "_write_private", failing)
+    result = invoke("report", case_id, "--db", str(db), "--format", "all", "--out", str(out))
+    assert result.exit_code == 2 and "No space left on device" in result.stderr, result.output
+    assert len(calls) == 4
+    if existing:
+        assert [p.name for p in out.iterdir()] == ["report.html"]
+        assert (out / "report.html").read_text(encoding="utf-8") == "the old report"
+    else:
+        assert not out.exists()
+
+
+def test_a_failed_rename_puts_the_old_files_back(store_with_case: tuple[Path, str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    db, case_id = store_with_case
+    out = tmp_path / "r"
+    out.mkdir()
+    for name in ("report.html", "report.md"):
+        (out / name).write_text(f"old {name}", encoding="utf-8")
+    real = Path.replace
+    moved: list[str] = []
+
+    def replace(self: Path, target: Path) -> Path:
+        if Path(target).name == "report.json":
+            raise OSError(5, "Input/output error")
+        moved.append(Path(target).name)
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    result = invoke("report", case_id, "--db", str(db), "--format", "all", "--out", str(out))
+    assert result.exit_code == 2 and "Input/output error" in result.stderr, result.output
+    assert "report.html" in moved  # it had been replaced before the failure ...
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md"]  # ... and is back
+    assert (out / "report.html").read_text(encoding="utf-8") == "old report.html"
+    assert (out / "report.md").read_text(encoding="utf-8") == "old report.md"
 
 
 def test_markdown_alias_and_the_machines_zone(store_with_case: tuple[Path, str]) -> None:
@@ -71,7 +127,7 @@ def test_markdown_alias_and_the_machines_zone(store_with_case: tuple[Path, str])
 @pytest.mark.parametrize(("args", "message"), [
     (["c-20990101-0001"], "no case 'c-20990101-0001'"),
     (["{case}", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
-    (["{case}", "--format", "pdf"], "unknown report format 'pdf'"),
+    (["{case}", "--format", "docx"], "unknown report format 'docx'"),
     (["{case}", "--format", "all"], "--format all needs --out DIRECTORY"),
 ])
 def test_bad_input_is_one_line_and_exit_2(store_with_case: tuple[Path, str], args: list[str], message: str) -> None:
@@ -104,3 +160,23 @@ def test_a_tampered_case_is_reported_and_exits_1(store_with_case: tuple[Path, st
     assert "Hash chain BROKEN at entry 3" in out.read_text(encoding="utf-8")
     result = invoke("report", case_id, "--db", str(db), "--format", "json")
     assert result.exit_code == 1 and json.loads(result.stdout)["journal"]["chain"]["ok"] is False
+
+
+def test_pdf_needs_the_browser_or_says_so(store_with_case: tuple[Path, str], tmp_path: Path) -> None:
+    """``--format pdf`` prints the customer's report to A4 in headless Chromium; without one it is one line."""
+    from reclaim.report.browser import find_chromium
+
+    db, case_id = store_with_case
+    out = tmp_path / "report.pdf"
+    if find_chromium() is None:
+        result = invoke("report", case_id, "--db", str(db), "--format", "pdf", "--out", str(out))
+        assert result.exit_code != 0 and "Chromium" in result.stderr
+        return
+    result = invoke("report", case_id, "--db", str(db), "--format", "pdf", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert b"/MediaBox [0 0 594.96 841.92]" in data or b"/MediaBox [0 0 595" in data or b"841.9" in data
+    missing = invoke("report", case_id, "--db", str(db), "--format", "pdf", "--out", str(out),
+                     env={"RECLAIM_CHROMIUM": str(tmp_path / "no-such-browser")})
+    assert missing.exit_code != 0 and "Chromium was not found" in missing.stderr

@@ -459,3 +459,20 @@ def test_the_new_password_still_shows_once_on_the_terminal() -> None:
 
 
 ALICE_UPN = "alice@contoso.com"
+
+
+@pytest.mark.parametrize("body", [{"value": None}, {}, {"value": "x"}, {"value": [1]}, None,
+                                  {"value": [], "@odata.nextLink": "https://graph.microsoft.com/v1.0/users/a/r"}])
+def test_a_batch_collection_answer_is_validated_like_a_page(body: Any) -> None:
+    handler, _ = _envelope(lambda subs, n: [{"id": s["id"], "status": 200, "body": body} for s in subs])
+    listed, plain = _batch(handler, [BatchRequest("GET", "/users/a/r", id="1", collection=True),
+                                     BatchRequest("GET", "/users/a/r", id="2")])
+    assert not listed.ok and isinstance(listed.error, UnreadableAnswer) and listed.status == 200
+    assert listed.attempts == 1  # the answer was read; it is the service that answered wrongly
+    assert plain.ok and plain.body == body  # not declared a collection: the caller reads it
+
+
+def test_an_empty_answer_to_a_write_cmdlet_is_no_objects_not_a_bad_shape() -> None:
+    handler, seen = _serve(httpx.Response(200, content=b""))
+    assert _exchange(handler, "invoke", "Set-Mailbox", {"Identity": "a@contoso.com"}) == []
+    assert len(seen) == 1

@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -83,7 +83,7 @@ class Hostile:
 
     def rewrite(self, method: str, path: str, change: Callable[[Any, Request], Any], **kw: Any) -> Rule:
         """The emulator's own answer, with its JSON body passed through ``change`` (status kept)."""
-        return self.add(method, path, _rewriting(change), **kw)
+        return self.add(method, path, rewriting(change), **kw)
 
     def answer(self, method: str, path: str, status: int, body: Callable[[Request], Any] | Any, **kw: Any) -> Rule:
         """A JSON answer instead of the emulator's (``body`` may be a function of the request)."""
@@ -154,7 +154,7 @@ async def _never() -> Message:
     raise AssertionError("unreachable")
 
 
-def _rewriting(change: Callable[[Any, Request], Any]) -> Responder:
+def rewriting(change: Callable[[Any, Request], Any]) -> Responder:
     async def respond(send: Send, receive: Receive, request: Request, inner: ASGI, scope: Scope) -> None:
         status, body = await inner_json(inner, scope, request)
         await send_json(send, status, change(body, request) if status < 300 else body)

@@ -142,7 +142,7 @@ def reference(bed: Bed) -> dict[str, Any]:
 
 
 #: after the 1st, 2nd, ... write: one point per write of bec-classic's plan for Alice
-KILL_POINTS = range(1, 19)
+KILL_POINTS = range(1, 30)
 
 
 def test_every_write_has_a_kill_point(reference: dict[str, Any]) -> None:

@@ -45,6 +45,27 @@ def run_investigation(url: str, store: Store, upn: str) -> str:
     return asyncio.run(main())
 
 
+def run_sweep(url: str, store: Store) -> str:
+    from reclaim.sweep import SweepOptions, SweepTarget, sweep
+
+    async def main() -> str:
+        result = await sweep([SweepTarget("fabrikam", ConnectionSettings.for_endpoint(url))], store,
+                             options=SweepOptions(identity_protection_spacing=0))
+        return result.case_id
+
+    return asyncio.run(main())
+
+
+def run_hunt(url: str, store: Store, case_id: str) -> str:
+    from reclaim.sweep.hunt import hunt, indicators_from_case
+
+    async def main() -> str:
+        async with Connection.open(ConnectionSettings.for_endpoint(url)) as conn:
+            return (await hunt(conn, store, indicators_from_case(store, case_id))).case_id
+
+    return asyncio.run(main())
+
+
 def add_hostile_rules(emulator: Emulator, url: str, upn: str) -> None:
     """Through the emulator's Graph API, as an attacker would: rules that forward outside, hostile names."""
     client = TenantClient(emulator, url)
@@ -140,6 +161,8 @@ def investigate_scenarios(db: Path) -> Investigated:
             add_hostile_rules(emulator, url, HOSTILE_UPN)
             cases["hostile"] = run_investigation(url, store, HOSTILE_UPN)
             cases["bec-campaign"] = run_investigation(url, store, "nina.fischer@fabrikam.com")
+            cases["hunt"] = run_hunt(url, store, cases["hostile"])
+            cases["sweep"] = run_sweep(url, store)
     finally:
         store.close()
     return Investigated(db, cases)

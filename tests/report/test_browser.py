@@ -123,3 +123,78 @@ def test_reports_in_headless_chromium(chromium: str, investigated: Investigated,
     assert "\\x1b[2J\\x1b]0;owned\\x07" in hostile and "<U+202E>gpj.exe" in hostile  # escapes shown visibly
     assert ANSI_RULE.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "<U+202E>") in hostile
     assert "Updated banking details for outstanding invoices <img src=x onerror=alert(1)>" in hostile
+
+
+#: A4 minus the report's print margins (12 mm each side), in CSS pixels: the width a printed line has.
+A4_LINE_PX = round((210 - 24) / 25.4 * 96)
+#: For the measurement copy only: every column header word whose text is laid out on more than one line.
+MEASURE_SCRIPT = """<script>
+const broken = [];
+for (const th of document.querySelectorAll('th')) {
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const re = /\\S+/g; let m;
+    while ((m = re.exec(node.data)) !== null) {
+      const range = document.createRange();
+      range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) broken.push(m[0]);
+    }
+  }
+}
+document.body.setAttribute('data-headers', String(document.querySelectorAll('th').length));
+document.body.setAttribute('data-broken', broken.join('|'));
+</script>"""
+
+
+def pdf_pages(pdf: bytes) -> tuple[int, set[bytes]]:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf)), set(re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf))
+
+
+def is_a4(boxes: set[bytes]) -> bool:
+    width, height = (float(n) for n in next(iter(boxes)).split()[2:])
+    return len(boxes) == 1 and abs(width - 595) < 2 and abs(height - 842) < 2
+
+
+def print_layout_copy(html: str) -> str:
+    """The page as printed (its print rules applied on screen), without its CSP, with the measuring script."""
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    return html.replace("@media print", "@media all").replace("</body>", MEASURE_SCRIPT + "</body>")
+
+
+def test_customer_report_prints_in_8_a4_pages_and_evidence_apart(chromium: str, investigated: Investigated,
+                                                                  tmp_path: Path) -> None:
+    from reclaim.report import render_pdf
+
+    pages: dict[str, Path] = {}
+    pdfs: dict[str, bytes] = {}
+    with Store(investigated.db) as store:
+        for name in ("remediated", "journal"):
+            report = build_report(store, investigated.cases[name], UTC)
+            pdfs[name] = render_pdf(report)
+            for fmt in ("html", "evidence"):
+                page = tmp_path / f"{name}-{fmt}.html"
+                page.write_text(render(report, fmt), encoding="utf-8")
+                pages[f"{name}-{fmt}"] = page
+                measure = tmp_path / f"{name}-{fmt}-measure.html"
+                measure.write_text(print_layout_copy(render(report, fmt)), encoding="utf-8")
+                pages[f"{name}-{fmt}-measure"] = measure
+    (ARTIFACTS / "report-remediated.pdf").write_bytes(pdfs["remediated"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        evidence_pdf = pool.submit(print_pdf, pages["remediated-evidence"], ARTIFACTS / "evidence-remediated.pdf")
+        measured = {name: pool.submit(load, page, width=A4_LINE_PX, height=1100)
+                    for name, page in pages.items() if name.endswith("-measure")}
+        evidence = evidence_pdf.result().read_bytes()
+        doms = {name: future.result() for name, future in measured.items()}
+
+    for name, pdf in pdfs.items():
+        count, boxes = pdf_pages(pdf)
+        assert is_a4(boxes), (name, boxes)
+        assert 2 <= count <= 8, f"{name}: the customer's report prints on {count} A4 pages (at most 8)"
+    count, boxes = pdf_pages(evidence)
+    assert is_a4(boxes) and count > 8, (count, boxes)  # the full record: its own, longer document
+
+    for name, dom in doms.items():
+        body = next(attrs for tag, attrs in parse(dom).elements if tag == "body")
+        assert int(body.get("data-headers") or 0) >= 2, f"{name}: the measurement did not run"
+        assert body.get("data-broken") == "", f"{name}: column headers broken inside a word: {body['data-broken']}"

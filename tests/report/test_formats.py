@@ -7,13 +7,16 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
 from markdown_it import MarkdownIt
+from markupsafe import escape
 
+from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report import build_report, render, schema
 from reclaim.store import Store
 from tests.report.cases import HOSTILE_RULES, HOSTILE_UPN, SCRIPT_RULE, Investigated
@@ -47,10 +50,11 @@ def rendered(investigated: Investigated, name: str, tz: str = "UTC") -> dict[str
     zone = UTC if tz == "UTC" else ZoneInfo(tz)
     with Store(investigated.db) as store:
         report = build_report(store, investigated.cases[name], zone)
-    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
+    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv", "evidence")}
 
 
-@pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign"])
+@pytest.mark.parametrize("name", ["bec-classic", "journal", "remediated", "clean", "hostile", "bec-campaign",
+                                  "sweep", "hunt"])
 def test_all_formats_for_every_case(investigated: Investigated, name: str) -> None:
     out = rendered(investigated, name)
     doc = json.loads(out["json"])
@@ -134,11 +138,24 @@ def test_journal_actions_with_before_state_result_verification_reversibility(inv
     assert "Hash chain verified" in text and chain["headHash"] in text
     assert "did not hold" in text
     assert actions["unblock-sender"]["reversible"] is None  # the journal does not say: shown as "not recorded"
-    assert "Block sign-in: done and verified (can be undone)." in doc["summary"]["done"]
-    assert "Reset the password: done and verified (cannot be undone)." in doc["summary"]["done"]
+    # the journal as sentences: what changed, from what to what, when, by whom, and the re-read
+    done = doc["summary"]["done"]
+    block_line = next(line for line in done if line.startswith("Block sign-in:"))
+    assert "account enabled: yes → no" in block_line and "by responder@contoso.com" in block_line
+    assert "Checked afterwards: sign-in is blocked" in block_line and block_line.endswith("It can be undone.")
+    reset_line = next(line for line in done if line.startswith("Reset the password:"))
+    assert "password: replaced (the new one is never recorded)" in reset_line and "[redacted]" not in reset_line
+    rule_line = next(line for line in done if line.startswith("Disable inbox rule"))
+    assert "it did NOT hold (the rule is enabled again)" in rule_line
+    assert block["sentence"] == block_line.removesuffix(" It can be undone.")
+    assert block["changes"] == ["account enabled: yes → no"] and block["operator"] == "responder@contoso.com"
     assert any("reclaim restore-access" in line for line in doc["summary"]["needsAPerson"])
+    # the raw data stays, behind a disclosure (HTML <details>, Markdown too)
+    assert re.search(r"<details><summary>Raw data for the responder: .*block-sign-in", out["html"])
+    assert '"accountEnabled": false' in html_unescape(out["html"])
     md = out["md"]
-    assert "### Actions" in md and "| Action | Target | Before the change |" in md
+    assert "### What was changed" in md and "<summary>Raw data for the responder</summary>" in md
+    assert '`{"body": {"accountEnabled": false}, "method": "PATCH"' in md
 
 
 def test_hostile_text_is_inert_and_visible(investigated: Investigated) -> None:
@@ -209,7 +226,17 @@ def test_a_case_remediated_by_reclaim(investigated: Investigated) -> None:
     assert doc["journal"]["chain"]["ok"] and doc["intact"]
     done = doc["summary"]["done"]
     assert done[0].startswith("Remediation run-1 by responder@contoso.com started") and "finished" in done[0]
-    assert any(line.startswith("Block sign-in") and "done and verified (can be undone)" in line for line in done)
+    assert any(line.startswith("Block sign-in") and "account enabled: yes → no" in line
+               and "Checked afterwards" in line and line.endswith("It can be undone.") for line in done)
+    # one wording for the pending unblock: the summary, the timeline and the terminal (the runner) agree
+    unblock = next(line for line in done if line.startswith("Restricted sender"))
+    assert f"Pending: Microsoft applies it {UNBLOCK_DELAY}" in unblock
+    pending = [t["summary"] for t in doc["timeline"] if t["source"] == "unblock-sender" and "pending" in t["summary"]]
+    assert pending and all(UNBLOCK_DELAY in p for p in pending)
+    assert not any("did not hold" in t["summary"] for t in doc["timeline"] if t["source"] == "unblock-sender")
+    assert any(UNBLOCK_DELAY in line for line in doc["summary"]["needsAPerson"])
+    assert "30 minutes" not in out["html"] and "within 1 h," not in out["html"]
+    assert any("reclaim verify" in line and "--wait" in line for line in done)
     assert doc["summary"]["howFound"][0].startswith(
         f"reclaim read {sum(1 for e in doc['evidence'] if not e['kind'].startswith('snapshot:'))} pieces")
     kinds = [t["summary"] for t in doc["timeline"] if t["origin"] == "remediation"]
@@ -229,3 +256,82 @@ def test_html_is_accessible_by_structure(investigated: Investigated) -> None:
     assert all(a.get("role") == "img" and "aria-labelledby" in a for t, a in html.tags if t == "svg")
     scopes = [a.get("scope") for t, a in html.tags if t == "th"]
     assert scopes and all(scope in ("col", "row") for scope in scopes), "every header cell says what it heads"
+
+
+def test_timeline_is_scaled_to_the_incident_with_the_context_folded(investigated: Investigated) -> None:
+    with Store(investigated.db) as store:
+        report = build_report(store, investigated.cases["remediated"], UTC)
+    since = report.summary.window_since
+    assert since is not None
+    # the sample has a sign-in method registered a year before: routine context, not the incident
+    assert report.context_timeline and min(t.time for t in report.context_timeline).year < since.year
+    assert all(t.time < since for t in report.context_timeline)
+    assert report.incident_timeline[0].time >= since
+    assert len(report.incident_timeline) + len(report.context_timeline) == len(report.timeline)
+    html = render(report, "html")
+    # the strip: the suspicious window spans most of its 880 pixels (it was a few pixels when scaled from the
+    # oldest evidence), and the context is one folded mark at the left edge
+    window = re.search(r'<rect x="([\d.]+)" y="6" width="([\d.]+)"', html)
+    assert window is not None and float(window.group(1)) < 60 and float(window.group(2)) > 800, window
+    assert f"« {len(report.context_timeline)} earlier" in html
+    marks = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', html)]
+    assert len(marks) == len(report.incident_timeline) and len({round(x) for x in marks}) >= 15
+    # the table leads with the incident; the context follows, folded behind a disclosure
+    incident = html.index('class="timeline"')
+    context = html.index('<details id="timeline-context">')
+    first_context = str(escape(report.context_timeline[0].summary))
+    assert incident < context < html.index(first_context, context)
+    md = render(report, "md")
+    assert md.index("## Timeline") < md.index(f"<summary>{len(report.context_timeline)} earlier events")
+
+
+def test_evidence_document_holds_the_full_record(investigated: Investigated) -> None:
+    with Store(investigated.db) as store:
+        report = build_report(store, investigated.cases["journal"], UTC)
+    evidence = render(report, "evidence")
+    text = html_unescape(evidence)
+    assert "<title>reclaim evidence " in evidence and "Content-Security-Policy" in evidence
+    assert all(html_unescape(t.summary) in text or t.summary in text for t in report.timeline[:50])
+    assert f"Timeline ({len(report.timeline)} events)" in text
+    assert all(j.entry_hash in evidence for j in report.journal)
+    assert all(e.sha256 in evidence for e in report.evidence)
+    assert '"accountEnabled": false' in text  # the raw request, printed (no disclosure to open on paper)
+    hostile = render_case(investigated, "hostile", "evidence")
+    assert "<script" not in hostile and "<img" not in hostile and "&lt;script&gt;" in hostile
+
+
+def render_case(investigated: Investigated, name: str, fmt: str) -> str:
+    with Store(investigated.db) as store:
+        return render(build_report(store, investigated.cases[name], UTC), fmt)
+
+
+def test_sweep_and_hunt_cases_have_their_own_report(investigated: Investigated) -> None:
+    sweep = rendered(investigated, "sweep")
+    doc = json.loads(sweep["json"])
+    view = doc["tenantView"]
+    assert view["kind"] == "sweep" and view["tenant"] == "fabrikam"
+    flagged = {row["user"] for row in view["flagged"]}
+    assert {"tom.berg@fabrikam.com", "li.chen@fabrikam.com", "nina.fischer@fabrikam.com"} <= flagged
+    facts = {f["label"]: f["value"] for f in view["facts"]}
+    assert int(facts["Mailboxes swept"]) >= len(flagged) and facts["Status"] == "complete"
+    assert f"{len(flagged)} mailbox(es) of {facts['Mailboxes swept']}" in view["blastRadius"]
+    assert all(step.startswith("Investigate each flagged mailbox: `reclaim investigate ")
+               for step in view["nextSteps"])
+    html = sweep["html"]
+    text = "".join(parse(html).text)
+    assert "<h1>Tenant sweep report</h1>" in html and "Compromised account report" not in text
+    assert "covering - to -" not in text and "account fabrikam" not in text
+    assert "Flagged mailboxes" in text and "Findings about the tenant itself" in text
+    assert "&lt;script&gt;" in html and "<script" not in html  # a flagged rule's name, as data
+    assert sweep["md"].startswith("# Tenant sweep report: fabrikam")
+
+    hunt = rendered(investigated, "hunt")
+    hdoc = json.loads(hunt["json"])
+    hview = hdoc["tenantView"]
+    assert hview["kind"] == "hunt"
+    assert f"case {investigated.cases['hostile']} (tom.berg@fabrikam.com)" in [f["value"] for f in hview["facts"]]
+    assert [row["user"] for row in hview["flagged"]] == ["li.chen@fabrikam.com"]
+    assert "<h1>Hunt report</h1>" in hunt["html"] and "Users matched (1)" in "".join(parse(hunt["html"]).text)
+    assert any("reclaim investigate li.chen@fabrikam.com" in line for line in hdoc["summary"]["needsAPerson"])
+    for document in (doc, hdoc):
+        jsonschema.Draft202012Validator(schema()).validate(document)

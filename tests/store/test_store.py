@@ -8,7 +8,6 @@ import json
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from reclaim.store import (
     StoreUnavailable,
 )
 from reclaim.store._schema import EvidenceRow, JournalRow
+from tests.store.conftest import RAW_ERRORS, Backend
 
 T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 URL = "https://graph.microsoft.com/v1.0/users/alice@contoso.com/mailFolders/inbox/messageRules"
@@ -43,22 +43,9 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "cases.db"
 
 
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    with Store(db_path) as s:
-        yield s
-
-
 def raw(db_path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection: what someone with the file and a SQLite shell can do."""
     return sqlite3.connect(db_path, isolation_level=None)
-
-
-def drop_triggers(db_path: Path) -> sqlite3.Connection:
-    con = raw(db_path)
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        con.execute(f"DROP TRIGGER {name}")
-    return con
 
 
 # -- cases ------------------------------------------------------------------------------------------------
@@ -166,10 +153,10 @@ def test_json_payloads_are_stored_canonically(store: Store) -> None:
     assert a.content_type == "application/json" and a.json() == {"a": "ü", "b": 1}
 
 
-def test_evidence_refuses_orm_updates_and_deletes(store: Store, db_path: Path) -> None:
+def test_evidence_refuses_orm_updates_and_deletes(store: Store, backend: Backend) -> None:
     case = store.create_case("investigate", "alice@contoso.com")
     ev = store.add_evidence(case.id, "user", "graph", {}, b"{}", T0)
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = create_engine(store.url)
     try:
         with Session(engine) as session:
             row = session.get(EvidenceRow, ev.id)
@@ -193,17 +180,13 @@ def test_evidence_refuses_orm_updates_and_deletes(store: Store, db_path: Path) -
     assert store.get_evidence(ev.id).payload == b"{}"
 
 
-def test_tampered_evidence_is_detected_on_read(store: Store, db_path: Path) -> None:
+def test_tampered_evidence_is_detected_on_read(store: Store, backend: Backend) -> None:
     case = store.create_case("investigate", "alice@contoso.com")
     ev = store.add_evidence(case.id, "inboxRules", "graph", {"method": "GET", "url": URL}, b'{"value":[1]}', T0)
     good = store.add_evidence(case.id, "user", "graph", {}, b"{}", T0)
-    con = raw(db_path)
-    with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
-        con.execute("UPDATE evidence SET payload = x'00' WHERE id = ?", (ev.id,))
-    con.close()
-    con = drop_triggers(db_path)
-    con.execute("UPDATE evidence SET payload = ? WHERE id = ?", (b'{"value":[]}', ev.id))
-    con.close()
+    with pytest.raises(RAW_ERRORS, match="insert-only"):
+        backend.sql("UPDATE evidence SET payload = :p WHERE id = :id", {"p": b"\x00", "id": ev.id}, triggers=True)
+    backend.sql("UPDATE evidence SET payload = :p WHERE id = :id", {"p": b'{"value":[]}', "id": ev.id})
     with pytest.raises(EvidenceTampered) as info:
         store.get_evidence(ev.id)
     assert info.value.expected == ev.sha256
@@ -312,13 +295,12 @@ def test_journal_chain_links_and_hashes(store: Store) -> None:
     assert store.verify_chain(store.create_case("investigate", "bob@contoso.com").id).head_hash == GENESIS_HASH
 
 
-def test_journal_entries_cannot_be_changed_through_the_database(store: Store, db_path: Path) -> None:
+def test_journal_entries_cannot_be_changed_through_the_database(store: Store, backend: Backend) -> None:
     case_id = _journal_of_five(store)
-    con = raw(db_path)
-    with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
-        con.execute("UPDATE journal SET step = 'skipped' WHERE seq = 3")
-    with pytest.raises(sqlite3.IntegrityError, match="insert-only"):
-        con.execute("DELETE FROM journal WHERE seq = 5")
+    with pytest.raises(RAW_ERRORS, match="insert-only"):
+        backend.sql("UPDATE journal SET step = 'skipped' WHERE seq = 3", triggers=True)
+    with pytest.raises(RAW_ERRORS, match="insert-only"):
+        backend.sql("DELETE FROM journal WHERE seq = 5", triggers=True)
     assert store.verify_chain(case_id).ok
 
 
@@ -328,40 +310,34 @@ def test_journal_entries_cannot_be_changed_through_the_database(store: Store, db
     ("UPDATE journal SET prev_hash = '" + "1" * 64 + "' WHERE seq = 3", 3, "previous"),
     ("DELETE FROM journal WHERE seq = 2", 2, "missing"),
 ])
-def test_journal_tampering_is_found_at_the_right_entry(store: Store, db_path: Path, tamper: str, bad_seq: int,
+def test_journal_tampering_is_found_at_the_right_entry(store: Store, backend: Backend, tamper: str, bad_seq: int,
                                                        reason: str) -> None:
     case_id = _journal_of_five(store)
-    con = drop_triggers(db_path)
-    con.execute(tamper)
-    con.close()
+    backend.sql(tamper)
     status = store.verify_chain(case_id)
     assert not status.ok and status.first_bad_seq == bad_seq
     assert reason in (status.reason or "")
 
 
-def test_rewritten_entry_with_recomputed_hash_breaks_the_next_link(store: Store, db_path: Path) -> None:
+def test_rewritten_entry_with_recomputed_hash_breaks_the_next_link(store: Store, backend: Backend) -> None:
     case_id = _journal_of_five(store)
     entry = store.journal(case_id)[1]
     from dataclasses import replace
 
     from reclaim.store import journal_hash
     forged = replace(entry, step="skipped")
-    con = drop_triggers(db_path)
-    con.execute("UPDATE journal SET step = 'skipped', entry_hash = ? WHERE seq = 2", (journal_hash(forged),))
-    con.close()
+    backend.sql("UPDATE journal SET step = 'skipped', entry_hash = :h WHERE seq = 2", {"h": journal_hash(forged)})
     status = store.verify_chain(case_id)
     assert not status.ok and status.first_bad_seq == 3
 
 
-def test_a_rewritten_snapshot_breaks_the_chain(store: Store, db_path: Path) -> None:
+def test_a_rewritten_snapshot_breaks_the_chain(store: Store, backend: Backend) -> None:
     """Payload and SHA-256 rewritten together pass the evidence's own check, not the journal's."""
     case_id = _journal_of_five(store)
     (snapshot,) = store.evidence(case_id)
     forged = b'{"a":2}'
-    con = drop_triggers(db_path)
-    con.execute("UPDATE evidence SET payload = ?, sha256 = ? WHERE id = ?",
-                (forged, hashlib.sha256(forged).hexdigest(), snapshot.id))
-    con.close()
+    backend.sql("UPDATE evidence SET payload = :p, sha256 = :h WHERE id = :id",
+                {"p": forged, "h": hashlib.sha256(forged).hexdigest(), "id": snapshot.id})
     assert store.get_evidence(snapshot.id).verify()
     status = store.verify_chain(case_id)
     assert not status.ok and status.first_bad_seq == 2 and "replaced" in (status.reason or "")
@@ -379,12 +355,12 @@ def test_journal_rejects_unknown_steps_and_foreign_evidence(store: Store) -> Non
         store.append_journal(a.id, action_id="x", target="t", step="snapshot", before_evidence_id=ev_b.id)
 
 
-def test_concurrent_writers_get_distinct_case_ids(db_path: Path) -> None:
-    Store(db_path).close()
+def test_concurrent_writers_get_distinct_case_ids(backend: Backend) -> None:
+    backend.store().close()
     made: list[str] = []
 
     def writer() -> None:
-        with Store(db_path) as s:
+        with backend.store() as s:
             made.extend(s.create_case("investigate", "alice@contoso.com").id for _ in range(10))
 
     threads = [threading.Thread(target=writer) for _ in range(4)]
@@ -395,14 +371,14 @@ def test_concurrent_writers_get_distinct_case_ids(db_path: Path) -> None:
     assert len(made) == 40 and len(set(made)) == 40
 
 
-def test_concurrent_appends_keep_one_chain(db_path: Path) -> None:
-    with Store(db_path) as first:
+def test_concurrent_appends_keep_one_chain(backend: Backend) -> None:
+    with backend.store() as first:
         case_id = first.create_case("investigate", "alice@contoso.com").id
     errors: list[StoreError] = []
 
     def writer(n: int) -> None:
         try:
-            with Store(db_path) as s:
+            with backend.store() as s:
                 for i in range(15):
                     s.append_journal(case_id, action_id=f"a{n}", target=str(i), step="applied")
         except StoreError as exc:  # "database is locked" would land here; asserted on below
@@ -414,8 +390,9 @@ def test_concurrent_appends_keep_one_chain(db_path: Path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    with Store(db_path) as s:
+    with backend.store() as s:
         status = s.verify_chain(case_id)
+        assert s.verify_case(case_id).ok
     assert status.ok and status.length == 60
 
 
@@ -584,3 +561,9 @@ def test_a_newer_schema_is_refused(db_path: Path) -> None:
     with pytest.raises(StoreUnavailable, match=f"schema version {SCHEMA_VERSION + 1}") as info:
         Store(db_path)
     assert "upgrade reclaim" in info.value.one_line()
+
+
+def test_a_missing_postgresql_driver_names_the_extra(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="cannot use the case store") as info:
+        Store("postgresql+nosuchdriver://reclaim@127.0.0.1/cases")
+    assert "reclaim[postgresql]" in info.value.one_line()

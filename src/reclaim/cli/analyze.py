@@ -9,7 +9,8 @@ indicators found, 2 bad input (one line naming the row and column).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -18,7 +19,7 @@ import typer
 from rich.console import Console
 
 from reclaim.cli.common import DB_OPTION, reclaim_errors
-from reclaim.cli.console import console, inert_json, safe
+from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 
 if TYPE_CHECKING:
@@ -177,9 +178,9 @@ def logs(
     from reclaim.logs.case import store_analysis
     from reclaim.store import Store
 
-    with reclaim_errors():
+    with reclaim_errors(), _progress(paths, quiet=as_json) as progress:
         domains = sorted({_domain(d) for d in domain})
-        result = run(paths, domains=domains)
+        result = run(paths, domains=domains, progress=progress)
         store = Store(db)
         try:
             case_id = store_analysis(store, result)
@@ -190,6 +191,29 @@ def logs(
     else:
         render_logs(console, result, case_id)
     raise typer.Exit(EXIT_FINDINGS if indicates_compromise(result.analyses) else EXIT_OK)
+
+
+@contextmanager
+def _progress(paths: Sequence[Path], *, quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar on the terminal (stderr) over the bytes of the files given, while they are read."""
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = sum(f.stat().st_size for p in paths for f in ([p] if p.is_file() else p.rglob("*") if p.is_dir()
+                                                           else []) if f.is_file())
+    records = 0
+    with Progress(TextColumn("reading"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[records]:,} records"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("read", total=total or None, records=0)
+
+        def advance(_label: str, count: int, size: int) -> None:
+            nonlocal records
+            records += count
+            bar.update(task, advance=size, records=records)
+
+        yield advance
 
 
 def render_logs(out: Console, result: LogAnalysis, case_id: str) -> None:

@@ -1,4 +1,4 @@
-"""``reclaim cases``: list the cases in the case store and show one of them.
+"""``reclaim cases``: list the cases in the case store (with their remediation status), show one, close one.
 
 Thin: open the store, read, render. Every string that came from a tenant (subjects, titles, artifact ids,
 request URLs, journal targets) goes through :func:`reclaim.cli.console.safe` before it reaches rich.
@@ -7,6 +7,7 @@ request URLs, journal targets) goes through :func:`reclaim.cli.console.safe` bef
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from reclaim.cli.common import DB_OPTION, reclaim_errors
 from reclaim.cli.console import console, inert_json, safe
-from reclaim.errors import EXIT_FINDINGS
+from reclaim.errors import EXIT_FINDINGS, BadInput
 
 if TYPE_CHECKING:
     from reclaim.store import (
@@ -65,11 +66,15 @@ def list_cases(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (newest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List cases, newest first, with their count of findings of medium severity or above."""
+    """List cases, newest first: the user or tenant, the verdict, the count of findings of medium severity or
+    above, the remediation status (none, planned, interrupted, applied, pending, did not hold, verified,
+    undone) and whether the case is closed."""
     with reclaim_errors(), _open(db) as store:
         items = store.list_cases(kind=kind, subject=subject, limit=limit)
+        statuses = [remediation_status(store.journal(item.case.id)) for item in items]
     if as_json:
-        typer.echo(inert_json([_list_item_json(item) for item in items]))
+        typer.echo(inert_json([{**_list_item_json(item), "remediation": status}
+                               for item, status in zip(items, statuses, strict=True)]))
         return
     if not items:
         console.print("no cases yet")
@@ -81,16 +86,71 @@ def list_cases(
     table.add_column("subject", overflow="fold")
     table.add_column("verdict")
     table.add_column("≥med", justify="right")
-    for item in items:
+    table.add_column("remediation")
+    table.add_column("status")
+    for item, status in zip(items, statuses, strict=True):
         case = item.case
         table.add_row(safe(case.id), _short(case.created_at), safe(case.kind), safe(case.subject),
-                      _verdict(case), str(item.findings_medium_or_above))
+                      _verdict(case), str(item.findings_medium_or_above), _remediation_style(status),
+                      safe(case.status))
     console.print(table)
+
+
+_REMEDIATION_STYLE = {"verified": "green", "pending": "yellow", "did not hold": "bold red", "interrupted": "bold red",
+                      "undone": "cyan", "planned": "dim", "none": "dim"}
+
+
+def remediation_status(journal: Sequence[JournalEntry]) -> str:
+    """One word for where a case's remediation stands, from its journal."""
+    runs = [e for e in journal if e.action_id == "run"]
+    last: dict[tuple[str, str], JournalEntry] = {}
+    for entry in journal:
+        if entry.action_id != "run":
+            last[(entry.action_id, entry.target)] = entry
+    if not last:
+        return "none"
+    steps = [e.step for e in last.values()]
+    if (runs and runs[-1].step == "applying") or any(s in ("applying", "snapshot", "undoing") for s in steps):
+        return "interrupted"
+    if all(s == "planned" for s in steps):
+        return "planned"
+    if all(s in ("undone", "planned", "skipped") for s in steps) and "undone" in steps:
+        return "undone"
+    held_states = [(e.verify or {}).get("state") for e in last.values() if e.step == "not_held"]
+    if any(state != "pending" for state in held_states) or "failed" in steps:
+        return "did not hold"
+    if held_states:
+        return "pending"
+    if any(s == "applied" for s in steps):
+        return "applied"
+    return "verified"
+
+
+def _remediation_style(status: str) -> str:
+    style = _REMEDIATION_STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+@app.command("close")
+def close_case(
+    case_id: str = typer.Argument(..., metavar="CASE", help="The case id, e.g. c-20261127-0001."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Close a case: the work on it is done (its evidence and journal stay, unchanged, and still verify)."""
+    with reclaim_errors(), _open(db) as store:
+        case = store.get_case(case_id)
+        if case.status in ("open", "interrupted"):
+            raise BadInput(f"case {case_id} is {case.status}: finish it first",
+                           hint=f"resume it (`reclaim remediate --resume {case_id}` or `reclaim sweep --resume "
+                                f"{case_id}`), or let it complete")
+        status = remediation_status(store.journal(case_id))
+        store.set_status(case_id, "closed")
+    console.print(f"closed {safe(case_id)} ({safe(case.kind)} of {safe(case.subject)}; remediation: {status})")
 
 
 @app.command("show")
 def show_case(
-    case_id: str = typer.Argument(..., metavar="ID", help="The case id, e.g. c-20261127-0001."),
+    case_id: str = typer.Argument(..., metavar="CASE", help="The case id, e.g. c-20261127-0001."),
     db: str | None = DB_OPTION,
     show_all: bool = typer.Option(False, "--all", help=f"List every evidence item and timeline event "
                                                         f"(default: the first {ROWS}, and every hash mismatch)."),
@@ -98,7 +158,8 @@ def show_case(
 ) -> None:
     """Show a case: summary, findings by severity, what was not checked, evidence with hashes, timeline, journal.
 
-    Exits 1 when the case's evidence or journal fails its integrity check (a hash does not match).
+    Exits 1 when the case was altered: its seal, journal chain or an evidence hash no longer matches (a record
+    deleted, added or changed outside reclaim). A read-only store is opened read-only.
     """
     with reclaim_errors(), _open(db) as store:
         detail = store.case_detail(case_id)
@@ -111,7 +172,7 @@ def show_case(
 
 
 def _intact(detail: CaseDetail) -> bool:
-    return detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+    return detail.intact
 
 
 def _verdict(case: Case) -> str:
@@ -140,6 +201,7 @@ def _render(detail: CaseDetail, *, rows: int | None) -> None:
     _render_evidence(detail.evidence, rows)
     _render_timeline(detail.timeline, rows)
     _render_journal(detail.journal, detail.chain)
+    _render_seal(detail)
 
 
 def _render_findings(findings: list[Finding], subject: str) -> None:
@@ -223,6 +285,18 @@ def _render_journal(journal: list[JournalEntry], chain: ChainStatus) -> None:
         console.print(f"chain: [bold red]BROKEN at entry {chain.first_bad_seq}[/bold red]: {safe(chain.reason)}")
 
 
+def _render_seal(detail: CaseDetail) -> None:
+    seal = detail.integrity
+    if detail.intact:
+        console.print(f"case: [green]intact[/green] ({seal.length} seal entries, head {seal.head})")
+        return
+    problems = list(seal.problems) or ["its journal chain or an evidence hash no longer matches (above)"]
+    console.print("case: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+    for problem in problems:
+        console.print(f"  - {safe(problem)}", style="red")
+    console.print(f"  seal head recorded: {seal.head}", style="dim")
+
+
 # -- JSON -----------------------------------------------------------------------------------------------
 
 
@@ -266,5 +340,7 @@ def _detail_json(detail: CaseDetail) -> dict[str, Any]:
             "chain": {"ok": chain.ok, "length": chain.length, "headHash": chain.head_hash,
                       "firstBadSeq": chain.first_bad_seq, "reason": chain.reason},
         },
+        "seal": {"state": "intact" if detail.intact else "altered", "headHash": detail.integrity.head,
+                 "length": detail.integrity.length, "problems": list(detail.integrity.problems)},
         "intact": _intact(detail),
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -25,7 +25,7 @@ import typer
 
 from reclaim.cli.console import err_console, visible
 from reclaim.config import TENANT_ENV, Config
-from reclaim.errors import EXIT_INTERRUPTED, BadInput, ReclaimError
+from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput, ReclaimError
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -35,12 +35,14 @@ __all__ = [
     "DB_OPTION",
     "ENDPOINT_ENV",
     "ENDPOINT_OPTION",
+    "STRICT_OPTION",
     "TENANT_OPTION",
     "check_upn",
     "fail",
     "reclaim_errors",
     "resolve_settings",
     "run_connected",
+    "strict_exit",
 ]
 
 T = TypeVar("T")
@@ -57,6 +59,9 @@ DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${DB_ENV}, el
            "directory).")
 
 DB_OPTION: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP)
+STRICT_OPTION: bool = typer.Option(
+    False, "--strict", help="A complete result or exit 3: anything not checked or not collected (a permission, "
+                            "a licence, an unreadable or oversized answer) turns exit 0 or 1 into 3.")
 TENANT_OPTION: str | None = typer.Option(
     None, "--tenant", envvar=TENANT_ENV, show_envvar=True,
     help="A tenant from `reclaim tenant list` (default: the configured default).")
@@ -137,3 +142,16 @@ def run_connected(settings: ConnectionSettings, work: Callable[[Connection], Awa
     with reclaim_errors():
         return asyncio.run(main())
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def strict_exit(code: int, gaps: Sequence[str], *, strict: bool) -> int:
+    """``code``, or 3 under ``--strict`` when ``gaps`` (what was not checked or not collected) is not empty and
+    the result would otherwise be 0 or 1: a script tells "clean, every check ran" from "clean, but X and Y could
+    not run". Says so in one line on stderr (stdout may be a JSON document)."""
+    if not strict or not gaps or code not in (EXIT_OK, EXIT_FINDINGS):
+        return code
+    unique = sorted(set(gaps))
+    shown = ", ".join(unique[:6]) + (f" and {len(unique) - 6} more" if len(unique) > 6 else "")
+    err_console.print(f"strict: exit {EXIT_CONNECT} instead of {code}: not everything was checked "
+                      f"({visible(shown)})", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_CONNECT

@@ -7,9 +7,22 @@ import sys
 import typer
 
 from reclaim import __version__
-from reclaim.cli import analyze, cases, demo, emulator_cmd, investigate, remediate, report, sweep, tenant
+from reclaim.cli import (
+    analyze,
+    cases,
+    demo,
+    emulator_cmd,
+    evidence,
+    investigate,
+    jobs,
+    remediate,
+    report,
+    sweep,
+    tenant,
+    watch,
+)
 from reclaim.cli.console import err_console, visible
-from reclaim.errors import EXIT_INTERRUPTED, ReclaimError
+from reclaim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReclaimError
 
 # The command modules above import the heavy parts (store, client, checks, emulator) inside the commands, so that
 # `reclaim --help` and every command's startup stay fast; tests/cli/test_startup.py keeps it so.
@@ -25,6 +38,8 @@ app.add_typer(emulator_cmd.app, name="emulator")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(cases.app, name="cases")
 app.add_typer(analyze.app, name="analyze")
+app.add_typer(evidence.app, name="evidence")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo")(demo.demo)
 app.command("investigate")(investigate.investigate_command)
 app.command("remediate")(remediate.remediate_command)
@@ -34,6 +49,8 @@ app.command("restore-access")(remediate.restore_access_command)
 app.command("report")(report.report_command)
 app.command("sweep")(sweep.sweep_command)
 app.command("hunt")(sweep.hunt_command)
+app.command("worker")(jobs.worker_command)
+app.command("watch")(watch.watch_command)
 
 
 def _version(value: bool) -> None:
@@ -51,7 +68,8 @@ def main(
 
 
 def run() -> None:
-    """Console-script entry point: maps reclaim's errors to one line on stderr and DESIGN.md's exit codes."""
+    """Console-script entry point: maps reclaim's errors to one line on stderr and DESIGN.md's exit codes; any
+    other exception is a bug: one line naming the log file with its traceback, exit 70."""
     try:
         app(standalone_mode=True)
     except ReclaimError as exc:
@@ -61,3 +79,8 @@ def run() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, logged in full, one line on the terminal
+        from reclaim.cli.crash import crash_line
+
+        err_console.print(f"error: {crash_line(exc, sys.argv)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INTERNAL)

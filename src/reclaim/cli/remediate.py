@@ -10,8 +10,6 @@ fails only the steps that need it, each saying which.
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ from reclaim.cli.common import (
     run_connected,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe, visible
+from reclaim.cli.operator import OPERATOR_OPTION, configured_operator, operator_for
 from reclaim.cli.password_file import file_sink
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 
@@ -42,7 +41,6 @@ __all__ = ["remediate_command", "remediate_demo", "restore_access_command", "und
 
 T = TypeVar("T")
 
-OPERATOR_ENV = "RECLAIM_OPERATOR"
 # by State value (a StrEnum: its members look up their own value)
 _STATE_STYLE = {"held": "green", "already": "green", "pending": "yellow", "not held": "bold red",
                 "failed": "bold red", "skipped": "dim", "manual": "yellow", "undone": "cyan", "not undoable": "dim",
@@ -53,8 +51,10 @@ YES_OPTION: bool = typer.Option(False, "--yes", help="Do not ask for confirmatio
 JSON_RESULT_OPTION: bool = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
-def _operator() -> str:
-    return os.environ.get(OPERATOR_ENV) or getpass.getuser()
+async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Connection, str], Awaitable[T]]) -> T:
+    """Run ``work(conn, operator)``: the operator from --operator / RECLAIM_OPERATOR / the config, else whom the
+    connection signs in as (never the local login name)."""
+    return await work(conn, await operator_for(conn, flag))
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -97,26 +97,38 @@ def _type_upn(upn: str, question: str, store: Store) -> None:
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
-               work: Callable[[Connection, str], Awaitable[T]], *, lease: tuple[str, str, str] | None = None) -> T:
+               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None, *,
+               lease: tuple[str, str, str] | None = None) -> T:
     """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
     afterwards, whatever happens. Errors become one line and an exit code. ``lease``: (user, case, command) whose
     remediation lease is held meanwhile (a second run on the user is refused)."""
     with store:
         settings = resolve_settings(tenant, endpoint)
-        operator = _operator()
+        def run() -> T:
+            return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
+
         if lease is None:
-            return run_connected(settings, lambda conn: work(conn, operator))
+            return run()
         user, case_id, command = lease
-        return _leased(store, user, case_id, command, lambda: run_connected(settings, lambda conn: work(conn,
-                                                                                                        operator)))
+        return _leased(store, user, case_id, command, run, operator)
 
 
-def _leased(store: Store, user: str, case_id: str, command: str, work: Callable[[], T]) -> T:
+def _lease_holder(flag: str | None) -> str:
+    """Who holds a lease, for the run it refuses: the configured operator, else this process's login and host
+    (the lease is taken before the connection says whom it signs in as)."""
+    import getpass
+    import socket
+
+    return configured_operator(flag) or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def _leased(store: Store, user: str, case_id: str, command: str, work: Callable[[], T],
+            operator_flag: str | None = None) -> T:
     """Run ``work`` holding ``user``'s remediation lease; a run already holding it: one line, exit 2."""
     from reclaim.remediate.lease import Lease
 
     with reclaim_errors():
-        lease = Lease(store, user, case_id=case_id, command=command, operator=_operator())
+        lease = Lease(store, user, case_id=case_id, command=command, operator=_lease_holder(operator_flag))
         lease.start()
     try:
         return work()
@@ -162,6 +174,7 @@ def remediate_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Contain, eradicate and recover a compromised account, in the procedure's order.
 
@@ -194,7 +207,7 @@ def remediate_command(
             for step, where in left:
                 err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
             _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
-            _run(settings, store, plan, password_file, as_json, resume=True)
+            _run(settings, store, plan, password_file, as_json, resume=True, operator_flag=operator)
             return
         assert user is not None
         if case is not None:
@@ -244,7 +257,7 @@ def remediate_command(
             _type_upn(plan.user, f"Type {plan.user} to contain this account anyway", store)
         elif not yes:
             _type_upn(plan.user, f"Type {plan.user} to apply these {len(plan.steps)} steps", store)
-        _run(settings, store, plan, password_file, as_json, resume=False)
+        _run(settings, store, plan, password_file, as_json, resume=False, operator_flag=operator)
     finally:
         store.close()
 
@@ -349,23 +362,22 @@ def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str
 
 
 def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: Path | None, as_json: bool, *,
-         resume: bool) -> None:
+         resume: bool, operator_flag: str | None = None) -> None:
     from reclaim.remediate import apply_plan
 
-    operator = _operator()
     command = "remediate --resume" if resume else "remediate --apply"
 
     def leased() -> RunReport:  # the lease first: a refused run leaves no password file behind
         with reclaim_errors():
             sink = _sink(store, plan, password_file)
 
-        async def work(conn: Connection) -> RunReport:
+        async def work(conn: Connection, operator: str) -> RunReport:
             return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
                                     progress=_progress(as_json))
 
-        return run_connected(settings, work)
+        return run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
 
-    _finish(_leased(store, plan.user, plan.case_id, command, leased), as_json)
+    _finish(_leased(store, plan.user, plan.case_id, command, leased, operator_flag), as_json)
 
 
 def _finish(report: RunReport, as_json: bool) -> None:
@@ -392,23 +404,57 @@ def verify_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    offline: bool = typer.Option(False, "--offline", help="Only re-check the case store: the case's seal, journal "
+                                                          "chain and evidence hashes (no tenant; a read-only "
+                                                          "store is opened read-only)."),
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-read the tenant: did every applied step hold? Re-lists what an attacker uses to come back (inbox and
     sweep rules, forwarding, MFA methods, consent grants, FullAccess and SendAs delegates, mobile devices) and
-    reports what is new since the investigation. Also re-checks the journal's hash chain.
+    reports what is new since the investigation. Also re-checks the journal's hash chain and the case's seal.
 
     Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
-    the remediation, or the chain is broken; 3 the tenant could not be reached or an object could not be read.
+    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 3 the
+    tenant could not be reached or an object could not be read.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
 
+    if offline:
+        _verify_offline(case, db, as_json)
     with reclaim_errors():
         store = Store(db, create=False)
         store.get_case(case)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: verify_case(
-        conn, store, case, operator=operator, wait=wait, progress=_progress(as_json)))
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
+        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
     _finish(report, as_json)
+
+
+def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
+    """``verify --offline``: the case store's integrity result for one case, exit 0 intact / 1 altered."""
+    from reclaim.store import Store
+
+    with reclaim_errors(), Store(db, create=False) as store:
+        detail = store.case_detail(case)
+    seal, chain = detail.integrity, detail.chain
+    state = "intact" if detail.intact else "altered"
+    problems = list(seal.problems)
+    if not chain.ok:
+        problems.append(f"journal chain broken at entry {chain.first_bad_seq}: {chain.reason}")
+    if as_json:
+        typer.echo(inert_json({"case": case, "state": state, "sealHead": seal.head, "sealLength": seal.length,
+                               "journalHead": chain.head_hash, "journalLength": chain.length,
+                               "problems": problems}))
+    elif detail.intact:
+        console.print(f"case {safe(case)}: [green]intact[/green] ({seal.length} seal entries, {chain.length} "
+                      f"journal entries, {len(detail.evidence)} evidence items re-hashed)")
+        console.print(f"  seal head {seal.head}")
+    else:
+        console.print(f"case {safe(case)}: [bold red]ALTERED[/bold red] (changed outside reclaim; do not rely on it)")
+        for problem in problems:
+            console.print(f"  - {safe(problem)}", style="red")
+        console.print(f"  seal head recorded: {seal.head}", style="dim")
+    raise typer.Exit(EXIT_OK if detail.intact else EXIT_FINDINGS)
 
 
 def undo_command(
@@ -420,6 +466,7 @@ def undo_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Restore from the snapshots what the platform lets be restored (journaled); says which steps cannot be."""
     from reclaim.remediate import undo_case
@@ -429,8 +476,8 @@ def undo_command(
         store = Store(db, create=False)
         subject = store.get_case(case).subject
     _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
-    report = _on_tenant(store, tenant, endpoint, lambda conn, operator: undo_case(
-        conn, store, case, only=action, operator=operator, progress=_progress(as_json)),
+    report = _on_tenant(store, tenant, endpoint, lambda conn, who: undo_case(
+        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator,
         lease=(subject, case, "undo"))
     _finish(report, as_json)
 
@@ -444,6 +491,7 @@ def restore_access_command(
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
+    operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
     from reclaim.remediate import restore_access_checked
@@ -461,8 +509,8 @@ def restore_access_command(
         err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
-    checks, done = _on_tenant(store, tenant, endpoint, lambda conn, operator: restore_access_checked(
-        conn, store, case_id, operator=operator, force=force), lease=(user, case_id, "restore-access"))
+    checks, done = _on_tenant(store, tenant, endpoint, lambda conn, who: restore_access_checked(
+        conn, store, case_id, operator=who, force=force), operator, lease=(user, case_id, "restore-access"))
     for check in checks:
         mark = ("[yellow]could not read[/yellow]" if check.ok is None else
                 "[green]passed[/green]" if check.ok else "[bold red]failed[/bold red]")
@@ -572,9 +620,10 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     render_plan(plan)
     console.print(f"\n[bold]remediate {safe(plan.user)}[/bold] (apply, each change confirmed by a read)")
     sink = file_sink(out / f"{plan.user}.password.txt")
-    report = await apply_plan(conn, store, plan, password_sink=sink, operator=_operator(), progress=render_outcome)
+    operator = await operator_for(conn, None)
+    report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
     render_report(report)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
-    checked = await verify_case(conn, store, case_id, operator=_operator(), progress=render_outcome)
+    checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
     render_report(checked)
     return checked

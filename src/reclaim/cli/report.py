@@ -1,7 +1,8 @@
-"""``reclaim report CASE --format html|md|json|csv|all [--out PATH] [--tz ZONE]``.
+"""``reclaim report CASE --format html|evidence|md|json|csv|pdf|all [--out PATH] [--tz ZONE]``.
 
 Thin: open the store, build the report, write it (to ``--out`` or standard output), say where. Exits 1
-when the case's journal chain or evidence hashes do not verify (the report is still written, and says so),
+when the case was altered (its seal, journal chain or evidence hashes do not verify; the report is still written,
+and says so),
 2 on bad input (unknown case, format or zone; an unwritable path).
 """
 
@@ -20,9 +21,12 @@ from reclaim.errors import EXIT_FINDINGS, BadInput
 def report_command(
     case_id: str = typer.Argument(..., metavar="CASE", help="The case id, e.g. c-20261127-0001."),
     fmt: str = typer.Option("html", "--format", "-f",
-                            help="html (for the customer), md (for a ticket), json (for a SIEM / SOAR; schema "
-                                 "shipped in the package), csv (the findings), or all (every format into the "
-                                 "--out directory)."),
+                            help="html (the customer's report: prints in at most 8 A4 pages), evidence (the full "
+                                 "record as its own HTML document: every event, each finding's evidence, the raw "
+                                 "journal), md (for a ticket), json (for a SIEM / SOAR; schema shipped in the "
+                                 "package), csv (the findings), notify (the outside recipients of the attacker's "
+                                 "mail, CSV), pdf (the customer's report printed by headless Chromium), or all "
+                                 "(every format but pdf into the --out directory, all or none)."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Write to this file (a directory with --format all); default: standard "
                                          "output. Files are created readable by you only."),
@@ -32,7 +36,7 @@ def report_command(
 ) -> None:
     """Write the report of a case: summary, findings with evidence, timeline, remediation journal, what was not
     checked."""
-    from reclaim.report import FORMATS, build_report, render, resolve_zone, write_reports
+    from reclaim.report import FORMATS, build_report, render, render_pdf, resolve_zone, write_reports
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -47,15 +51,22 @@ def report_command(
         with Store(db, create=db is None) as store:
             if out is None:
                 report = build_report(store, case_id, zone)
-                sys.stdout.write(render(report, fmt))
-                sys.stdout.flush()
+                if fmt == "pdf":
+                    if sys.stdout.isatty():
+                        raise BadInput("--format pdf writes a binary file, not to a terminal",
+                                       hint="give --out report.pdf (or redirect standard output)")
+                    sys.stdout.buffer.write(render_pdf(report))
+                    sys.stdout.buffer.flush()
+                else:
+                    sys.stdout.write(render(report, fmt))
+                    sys.stdout.flush()
                 intact = report.intact
             else:
                 written = write_reports(store, case_id, fmt, out, zone)
-                detail = store.case_detail(case_id)
-                intact = detail.chain.ok and all(e.hash_ok for e in detail.evidence)
+                intact = store.case_detail(case_id).intact
                 for item in written:
                     err_console.print(f"wrote {safe(item.format)} report: {safe(item.path)}")
     if not intact:
-        err_console.print("warning: the case's journal chain or evidence hashes do not verify (see the report)")
+        err_console.print("warning: the case was altered: its seal, journal chain or evidence hashes do not verify "
+                          "(see the report)")
         raise typer.Exit(EXIT_FINDINGS)

@@ -21,12 +21,15 @@ from rich.text import Text
 from reclaim.cli.common import (
     DB_OPTION,
     ENDPOINT_OPTION,
+    STRICT_OPTION,
     TENANT_OPTION,
     reclaim_errors,
     resolve_settings,
     run_connected,
+    strict_exit,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
+from reclaim.cli.jobs import QUEUE_URL_OPTION, require_queue, with_queue
 from reclaim.config import Config
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, BadInput
 
@@ -100,6 +103,10 @@ def sweep_command(
     workers: int = typer.Option(16, "--workers", min=1, max=256,
                                 help="$batch envelopes (20 mailboxes each) in flight per tenant."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar on stderr."),
+    strict: bool = STRICT_OPTION,
+    queue: bool = typer.Option(False, "--queue", help="Queue one job per tenant for `reclaim worker` processes "
+                                                      "instead of sweeping here; `reclaim jobs list` follows them."),
+    queue_url: str | None = QUEUE_URL_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -108,7 +115,9 @@ def sweep_command(
     findings of medium severity or more.
 
     Exit codes: 0 nothing of medium or above, 1 compromise indicators found, 2 bad input,
-    3 a tenant could not be reached or read, 4 interrupted (continue with --resume CASE).
+    3 a tenant could not be reached or read (with --strict: a mailbox or an evidence kind could not be
+    checked; the checks a sweep never runs do not count), 4 interrupted (continue with --resume CASE),
+    70 internal error.
     """
     import asyncio
 
@@ -118,6 +127,9 @@ def sweep_command(
     if as_json and as_jsonl:
         with reclaim_errors():
             raise BadInput("choose one of --json and --jsonl")
+    if queue:
+        _enqueue(tenant, endpoint, deep, resume, db, queue_url, as_json)
+        return
     targets = _targets(tenant, endpoint)
     with reclaim_errors():
         store = Store(db)
@@ -135,7 +147,36 @@ def sweep_command(
             typer.echo(inert_json(line, indent=None))
     else:
         render(result)
-    raise typer.Exit(exit_code(result))
+    raise typer.Exit(strict_exit(exit_code(result), sweep_gaps(result), strict=strict))
+
+
+def _enqueue(tenant: str | None, endpoint: str | None, deep: bool, resume: str | None, db: str | None,
+             queue_url: str | None, as_json: bool) -> None:
+    from reclaim.store import Store
+
+    with reclaim_errors():
+        require_queue()
+        from reclaim.queue.jobs import enqueue_sweeps
+
+        if endpoint or resume:
+            raise BadInput(f"--queue cannot be used with {'--endpoint' if endpoint else '--resume'}",
+                           hint="workers reach tenants by their configured name (`reclaim tenant add`)")
+        config = Config.load()
+        names = sorted(config.tenants) if tenant == "all" else [config.resolve(tenant).name]
+        if not names:
+            raise BadInput("no tenant configured", hint="`reclaim tenant add NAME ...`")
+        store = Store(db)
+    try:
+        queued = with_queue(queue_url, db, lambda app: enqueue_sweeps(app, store, names, deep=deep))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(inert_json({"queued": [q.to_json() for q in queued]}))
+        return
+    for q in queued:
+        verb = "already queued as" if q.already else "queued"
+        console.print(f"{safe(q.tenant)}: {verb} job {q.job_id}, case {safe(q.case)}")
+    console.print("[dim]follow with: reclaim jobs list[/dim]")
 
 
 def exit_code(result: SweepResult) -> int:
@@ -144,6 +185,16 @@ def exit_code(result: SweepResult) -> int:
     if result.status == "failed":
         return EXIT_CONNECT
     return EXIT_FINDINGS if result.flagged else EXIT_OK
+
+
+def sweep_gaps(result: SweepResult) -> list[str]:
+    """What the sweep could not check: mailboxes left incomplete, evidence not collected (per tenant)."""
+    out: list[str] = []
+    for t in result.tenants:
+        if t.incomplete:
+            out.append(f"{t.tenant}: {t.incomplete} mailbox(es)")
+        out += [f"{t.tenant}: {kind}" for kind in sorted(t.not_collected)]
+    return out
 
 
 def _jsonl(result: SweepResult) -> list[dict[str, Any]]:
@@ -201,6 +252,7 @@ def hunt_command(
     since: str = typer.Option("30d", "--since", help="How far back to look: 7d, 30d, 12h or a date "
                                                      "(default: the case's window, else 30d)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    strict: bool = STRICT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -208,7 +260,8 @@ def hunt_command(
     """Find a case's indicators (attacker IPs, forwarding destinations, rules, apps, phishing subjects)
     across the tenant: who else is hit?
 
-    Exit codes: 0 nobody else found at medium or above, 1 other users found, 2 bad input, 3 cannot connect.
+    Exit codes: 0 nobody else found at medium or above, 1 other users found, 2 bad input, 3 cannot connect
+    (with --strict: an indicator's evidence could not be collected), 70 internal error.
     """
     from reclaim.collect import parse_since
     from reclaim.store import Store
@@ -240,7 +293,8 @@ def hunt_command(
     else:
         render_hunt(result)
     rank = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-    raise typer.Exit(EXIT_FINDINGS if any(rank[h.severity] >= 2 for h in result.hits) else EXIT_OK)
+    code = EXIT_FINDINGS if any(rank[h.severity] >= 2 for h in result.hits) else EXIT_OK
+    raise typer.Exit(strict_exit(code, sorted(result.not_collected), strict=strict))
 
 
 def render_hunt(result: HuntResult) -> None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from reclaim.detect import attribution
 from reclaim.detect.artifacts import evidence_of
+from reclaim.detect.engine import Analysis
 from reclaim.detect.evidence import EVIDENCE_KINDS, EvidenceBundle, NotCollected, Window
 from reclaim.detect.model import Finding
 from reclaim.m365 import (
@@ -36,6 +38,9 @@ from reclaim.store import Store
 from reclaim.store.models import NewEvidence, NewFinding
 
 JSON = dict[str, Any]
+#: The audit searches attribution reads (the user's own records, any workload); ``activity_audit_records`` is
+#: read by attribution only, no check needs it.
+ATTRIBUTION_KINDS = ("audit_records", "drive_audit_records", "activity_audit_records")
 #: ``absent=ABSENT``: a 404 is an error (the default); any other value is what a 404 means ("none").
 ABSENT: Any = ...
 
@@ -146,12 +151,23 @@ def new_finding(finding: Finding, user: str | None, evidence_ids: Mapping[str, I
                       evidence_ids=ids, user=user)
 
 
+def attribute(analysis: Analysis, values: Mapping[str, Any], upn: str) -> tuple[Analysis, attribution.Touched | None]:
+    """What the attacker's sessions touched in the user's audit records, added to the analysis as context
+    findings (``attacker-activity``: they never change a verdict); ``None`` when no attacker session is known."""
+    records = [r for kind in ATTRIBUTION_KINDS if isinstance(values.get(kind), list)
+               for r in values[kind] if isinstance(r, dict)]
+    touched = attribution.attribute(analysis.findings, records, user=upn)
+    if not touched:
+        return analysis, None
+    return replace(analysis, findings=analysis.findings + tuple(attribution.findings(touched, upn))), touched
+
+
 def collection_from_case(store: Store, case_id: str) -> Collection:
     """The collection an investigation stored: each evidence kind's payload (the last stored, as the live
     collection kept the last), and the not-collected reasons."""
     out = Collection()
     for info in store.evidence(case_id):
-        if info.kind in EVIDENCE_KINDS:
+        if info.kind in EVIDENCE_KINDS or info.kind in ATTRIBUTION_KINDS:
             out.values[info.kind] = store.get_evidence(info.id).json()
     for record in store.not_collected(case_id):
         if record.kind in EVIDENCE_KINDS and record.kind not in out.values:
@@ -159,4 +175,5 @@ def collection_from_case(store: Store, case_id: str) -> Collection:
     return out
 
 
-__all__ = ["ABSENT", "Collection", "collection_from_case", "concerning", "new_finding", "reason_for"]
+__all__ = ["ABSENT", "ATTRIBUTION_KINDS", "Collection", "attribute", "collection_from_case", "concerning",
+           "new_finding", "reason_for"]

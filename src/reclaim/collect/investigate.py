@@ -25,7 +25,9 @@ from typing import Any
 from urllib.parse import quote
 
 from reclaim.aio import gather_or_cancel
-from reclaim.collect.collection import ABSENT, Collection, new_finding, reason_for
+from reclaim.collect.audit_trust import AUDIT_SEARCH_CAP, MIN_WINDOW, SearchLog, coverage
+from reclaim.collect.collection import ABSENT, ATTRIBUTION_KINDS, Collection, attribute, new_finding, reason_for
+from reclaim.detect import attribution
 from reclaim.detect import drive as drive_evidence
 from reclaim.detect.engine import Analysis, analyze
 from reclaim.detect.evidence import (
@@ -37,9 +39,10 @@ from reclaim.detect.evidence import (
 )
 from reclaim.errors import BadInput, CannotConnect
 from reclaim.m365 import AuthenticationFailed, Connection, M365Error, NotFound, Unreachable
+from reclaim.m365.errors import UnexpectedShape
 from reclaim.m365.throttle import IDENTITY_PROTECTION_SPACING, Pacer
 from reclaim.store import Store
-from reclaim.store.models import NewTimelineEvent
+from reclaim.store.models import NewEvidence, NewTimelineEvent
 
 JSON = dict[str, Any]
 
@@ -51,6 +54,10 @@ MESSAGE_SELECT = "id,subject,sentDateTime,receivedDateTime,internetMessageId,toR
 TRACE_SLICE = timedelta(days=10)
 #: and looks back at most 90 days.
 TRACE_MAX_AGE = timedelta(days=90)
+
+#: What a user's account did with mail, beyond the mailbox changes of ``AUDIT_OPERATIONS``: what attribution
+#: needs to say what the attacker read, sent and moved.
+ACTIVITY_OPERATIONS: tuple[str, ...] = ("MailItemsAccessed", "Send", "SendAs", "SendOnBehalf", "Move")
 
 #: Default investigation window.
 DEFAULT_SINCE = timedelta(days=30)
@@ -72,6 +79,10 @@ class Investigation:
     requests: int = 0
     actors: list[Investigation] = field(default_factory=list)
     """The accounts that made the tenant-scoped changes, each investigated as a user (see ``follow_actors``)."""
+    coverage: JSON = field(default_factory=dict)
+    """What the audit searches really covered and what was not available, and why (``audit_trust.coverage``)."""
+    touched: attribution.Touched | None = None
+    """What the attacker's sessions touched (None: no attacker session found in the audit records)."""
 
     def to_json(self) -> JSON:
         """The ``investigate --json`` document of DESIGN.md (plus reclaim's extra keys)."""
@@ -82,7 +93,8 @@ class Investigation:
                 actor["investigation"] = {"case": done.case_id, "verdict": done.analysis.verdict.name.value,
                                           "because": done.analysis.verdict.because}
         user = {k: self.user.get(k) for k in ("id", "userPrincipalName", "displayName", "mail", "accountEnabled")}
-        return {"user": user, "verdict": body.pop("verdict"), "case": self.case_id, **body}
+        return {"user": user, "verdict": body.pop("verdict"), "case": self.case_id, **body,
+                "coverage": self.coverage, "touched": self.touched.to_json() if self.touched else None}
 
     @property
     def upn(self) -> str:
@@ -115,7 +127,7 @@ class _Collector:
     """Runs the requests of one investigation and records each payload or the reason it is missing."""
 
     def __init__(self, conn: Connection, upn: str, since: datetime, until: datetime, progress: Progress | None,
-                 audit_wait: float, spacing: float) -> None:
+                 audit_wait: float, spacing: float, audit_cap: int = AUDIT_SEARCH_CAP) -> None:
         self.conn = conn
         self.upn = upn
         self.path_user = quote(upn, safe="@")
@@ -125,6 +137,8 @@ class _Collector:
         self.audit_wait = audit_wait
         self.out = Collection()
         self.paced = Pacer(spacing)
+        self.audit_cap = audit_cap
+        self.searches: list[SearchLog] = []
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -165,7 +179,10 @@ class _Collector:
 
         async def fetch() -> Any:
             items = await self._exo(cmdlet, parameters)
-            return (items[0] if items else {}) if single else items
+            if single and len(items) != 1:
+                # the user's own mailbox, the tenant's one config: an empty answer is unreadable, never "none"
+                raise UnexpectedShape(f"{cmdlet} answered {len(items)} objects, not one", what=cmdlet)
+            return items[0] if single else items
 
         return self._run(kind, "exchange", request, fetch)
 
@@ -279,6 +296,18 @@ class _Collector:
                                 {"operationFilters": list(DRIVE_AUDIT_OPERATIONS),
                                  "userPrincipalNameFilters": [self.upn]})
 
+    async def activity_audit_records(self) -> None:
+        """What the user's account did with mail: read (MailItemsAccessed), sent, moved and deleted. Attribution
+        tells the attacker's part of it from the user's own (what the attacker touched)."""
+        await self._audit_query("activity_audit_records", f"reclaim: mail read and sent by {self.upn}",
+                                {"operationFilters": list(ACTIVITY_OPERATIONS),
+                                 "userPrincipalNameFilters": [self.upn]})
+
+    async def license_details(self) -> None:
+        """The user's licences: which audit record types exist for them (MailItemsAccessed needs Audit Premium,
+        or an Audit Standard mailbox that audits it) and how far back the audit log goes."""
+        await self.graph("license_details", f"/users/{self.path_user}/licenseDetails")
+
     async def user_drive(self) -> None:
         url = f"/users/{self.path_user}/drive"
 
@@ -331,37 +360,70 @@ class _Collector:
                                 {"operationFilters": list(TENANT_AUDIT_OPERATIONS)})
 
     async def _audit_query(self, kind: str, name: str, filters: JSON) -> None:
-        """One unified audit log search (asynchronous on the service): create, poll, read its records."""
-        body = {"displayName": name, "filterStartDateTime": self._since(), "filterEndDateTime": self._until(),
-                **filters}
-        request = {"method": "POST", "url": "/security/auditLog/queries", "body": body}
+        """One unified audit log search (asynchronous on the service): create, poll, read its records.
+
+        A search stops at a fixed number of records without saying so: a window whose search returns that many
+        is split in two until every window returns fewer (down to :data:`MIN_WINDOW`, then reported as
+        incomplete in the coverage section). The records of all windows are merged, each once."""
+        log = SearchLog(kind, self.since, self.until, tuple(filters.get("operationFilters") or ()))
+        request: JSON = {"method": "POST", "url": "/security/auditLog/queries",
+                   "body": {"displayName": name, "filterStartDateTime": self._since(),
+                            "filterEndDateTime": self._until(), **filters}}
+
+        async def window(start: datetime, end: datetime) -> list[JSON]:
+            records = await self._audit_search(name, filters, start, end)
+            if len(records) < self.audit_cap:
+                log.windows.append((start, end, len(records)))
+                return records
+            if end - start <= MIN_WINDOW:
+                log.truncated.append((start, end))
+                return records
+            log.splits += 1
+            middle = start + (end - start) / 2
+            halves = await gather_or_cancel(window(start, middle), window(middle, end))
+            return [r for half in halves for r in half]
 
         async def fetch() -> list[JSON]:
-            self.out.requests += 1
-            # Creating an audit-log search changes nothing in the tenant (a duplicate is only a second
-            # search): safe to re-send after a reset or a 5xx, instead of losing the audit checks.
-            created = await self.conn.graph.request("POST", "/security/auditLog/queries", json=body,
-                                                    idempotent=True)
-            if not created or "id" not in created:
-                raise M365Error("the audit log query was not created")
-            query_id = str(created["id"])
-            status = str(created.get("status", ""))
-            deadline = asyncio.get_running_loop().time() + self.audit_wait
-            delay = 0.5
-            while status not in ("succeeded", "failed", "cancelled"):
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise M365Error(f"the unified audit log query {query_id} was still running after "
-                                    f"{self.audit_wait:g} s; re-run with a longer --audit-wait")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                status = str((await self._get(f"/security/auditLog/queries/{query_id}")).get("status", ""))
-            if status != "succeeded":
-                raise M365Error(f"the unified audit log query {query_id} ended as {status}")
-            records = await self._list(f"/security/auditLog/queries/{query_id}/records")
-            # Graph wraps each unified-audit-log record; its auditData is the record itself.
-            return [r["auditData"] if isinstance(r.get("auditData"), dict) else r for r in records]
+            seen: set[str] = set()
+            merged: list[JSON] = []
+            for record in await window(self.since, self.until):
+                key = str(record.get("Id") or record)
+                if key not in seen:
+                    seen.add(key)
+                    merged.append(record)
+            log.records = len(merged)
+            request["windows"] = [{"start": f"{a:%Y-%m-%dT%H:%M:%SZ}", "end": f"{b:%Y-%m-%dT%H:%M:%SZ}",
+                                   "records": n} for a, b, n in sorted(log.windows)]
+            self.searches.append(log)
+            return merged
 
         await self._run(kind, "graph", request, fetch)
+
+    async def _audit_search(self, name: str, filters: JSON, start: datetime, end: datetime) -> list[JSON]:
+        body = {"displayName": name, "filterStartDateTime": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+                "filterEndDateTime": f"{end:%Y-%m-%dT%H:%M:%SZ}", **filters}
+        self.out.requests += 1
+        # Creating an audit-log search changes nothing in the tenant (a duplicate is only a second
+        # search): safe to re-send after a reset or a 5xx, instead of losing the audit checks.
+        created = await self.conn.graph.request("POST", "/security/auditLog/queries", json=body, idempotent=True)
+        if not created or "id" not in created:
+            raise M365Error("the audit log query was not created")
+        query_id = str(created["id"])
+        status = str(created.get("status", ""))
+        deadline = asyncio.get_running_loop().time() + self.audit_wait
+        delay = 0.5
+        while status not in ("succeeded", "failed", "cancelled"):
+            if asyncio.get_running_loop().time() >= deadline:
+                raise M365Error(f"the unified audit log query {query_id} was still running after "
+                                f"{self.audit_wait:g} s; re-run with a longer --audit-wait")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            status = str((await self._get(f"/security/auditLog/queries/{query_id}")).get("status", ""))
+        if status != "succeeded":
+            raise M365Error(f"the unified audit log query {query_id} ended as {status}")
+        records = await self._list(f"/security/auditLog/queries/{query_id}/records")
+        # Graph wraps each unified-audit-log record; its auditData is the record itself.
+        return [r["auditData"] if isinstance(r.get("auditData"), dict) else r for r in records]
 
     async def tenant_directory_audits(self) -> None:
         """Directory changes to the tenant by anyone: consent for every user, app roles, domain federation."""
@@ -407,6 +469,8 @@ class _Collector:
             self.ndr_messages(),
             self.audit_records(),
             self.drive_audit_records(),
+            self.activity_audit_records(),
+            self.license_details(),
             self.user_drive(),
             self.sharepoint_settings(),
             self.alerts(),
@@ -507,15 +571,17 @@ class _Collector:
 async def investigate(conn: Connection, store: Store, user: str, *, since: datetime | None = None,
                       until: datetime | None = None, progress: Progress | None = None,
                       audit_wait: float = 30.0,
-                      identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING) -> Investigation:
+                      identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING,
+                      audit_cap: int = AUDIT_SEARCH_CAP) -> Investigation:
     """Collect, store and analyse the evidence about ``user``; returns the stored case.
 
     ``identity_protection_spacing`` paces Identity Protection / Conditional Access requests (one per
-    second per tenant on the real service); an emulator with throttling turned off may use 0.
+    second per tenant on the real service); an emulator with throttling turned off may use 0. ``audit_cap``:
+    the most records one audit search returns (a search that reaches it is split into smaller windows).
     """
     until = until or datetime.now(UTC)
     since = since or (until - DEFAULT_SINCE)
-    collector = _Collector(conn, user, since, until, progress, audit_wait, identity_protection_spacing)
+    collector = _Collector(conn, user, since, until, progress, audit_wait, identity_protection_spacing, audit_cap)
     found = await collector.stage_one()
     await collector.stage_two(found)
     collected = collector.out
@@ -529,6 +595,12 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
                             hint="run `reclaim tenant check` to see which permissions are missing")
     bundle = collected.bundle(since=since, until=until, owner=upn)
     analysis = analyze(bundle)
+    analysis, touched = attribute(analysis, collected.values, upn)
+    if touched:
+        collected.evidence.append(NewEvidence(kind="attacker_activity", source="reclaim",
+                                              request={"user": upn, "from": list(ATTRIBUTION_KINDS)},
+                                              payload=touched.to_json(), collected_at=datetime.now(UTC)))
+    covered = coverage(collected.values, collected.missing, collector.searches, upn=upn, since=since, until=until)
     tenant = await conn.tenant_id()
     with store.transaction():
         case = store.create_case("investigate", upn, tenant=tenant, since=since, until=until)
@@ -540,9 +612,12 @@ async def investigate(conn: Connection, store: Store, user: str, *, since: datet
                                                       source=e.check, user=upn)
                                      for e in analysis.timeline))
         summary = case_summary(analysis, user_obj, collected.requests)
+        summary["coverage"] = covered
+        summary["touched"] = {upn: touched.to_json()} if touched else {}
         store.set_verdict(case.id, analysis.verdict.name.value, summary=summary)
     return Investigation(case_id=case.id, user=user_obj, analysis=analysis, bundle=bundle,
-                         evidence_ids=evidence_ids, requests=collected.requests)
+                         evidence_ids=evidence_ids, requests=collected.requests, coverage=covered,
+                         touched=touched if touched else None)
 
 
 def actors_to_follow(result: Investigation) -> list[str]:
@@ -559,14 +634,16 @@ def actors_to_follow(result: Investigation) -> list[str]:
 
 async def follow_actors(conn: Connection, store: Store, result: Investigation, *, since: datetime | None = None,
                         until: datetime | None = None, progress: Progress | None = None, audit_wait: float = 30.0,
-                        identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING) -> Investigation:
+                        identity_protection_spacing: float = IDENTITY_PROTECTION_SPACING,
+                        audit_cap: int = AUDIT_SEARCH_CAP) -> Investigation:
     """Investigate, each as a user with a case of their own, the accounts that made the tenant-scoped changes
     found about ``result``'s user. One level deep: the actors' own tenant findings are not followed again."""
     followed: list[Investigation] = []
     for upn in actors_to_follow(result):
         followed.append(await investigate(conn, store, upn, since=since, until=until, progress=progress,
                                           audit_wait=audit_wait,
-                                          identity_protection_spacing=identity_protection_spacing))
+                                          identity_protection_spacing=identity_protection_spacing,
+                                          audit_cap=audit_cap))
     result.actors = followed
     return result
 

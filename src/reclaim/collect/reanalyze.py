@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reclaim.collect.collection import collection_from_case
+from reclaim.collect.collection import attribute, collection_from_case
 from reclaim.detect.engine import Analysis, analyze
 from reclaim.errors import BadInput
 from reclaim.store import Store
@@ -56,8 +56,9 @@ def reanalyze(store: Store, case_id: str) -> Reanalysis:
                        hint="analyze case re-runs the checks of `reclaim investigate` cases")
     if case.until is None:
         raise BadInput(f"case {case_id} has no collection time", hint="re-run `reclaim investigate`")
-    bundle = collection_from_case(store, case_id).bundle(since=case.since, until=case.until, owner=case.subject)
-    analysis = analyze(bundle)
+    collected = collection_from_case(store, case_id)
+    bundle = collected.bundle(since=case.since, until=case.until, owner=case.subject)
+    analysis, _ = attribute(analyze(bundle), collected.values, case.subject)
     then: dict[Key, str] = {(f.check_id, f.artifact_type or "", f.artifact_id or ""): f.severity
                             for f in store.findings(case_id)}
     now: dict[Key, str] = {(f.check, str(f.artifact.type), f.artifact.id): f.severity.value for f in analysis.findings}

@@ -22,7 +22,7 @@ ArtifactType = Literal[
     "inboxRule", "sweepRule", "mailboxForwarding", "signIn", "directoryAudit", "authenticationMethod",
     "oauth2PermissionGrant", "mailboxPermission", "recipientPermission", "mobileDevice", "blockedSender",
     "sentItemsGap", "automaticReplies", "transportRule", "riskyUser", "user", "messageTrace", "auditRecord",
-    "auditConfig", "sharingLink", "fileActivity", "sharingPolicy",
+    "auditConfig", "sharingLink", "fileActivity", "sharingPolicy", "deletedMail", "sentMail",
 ]
 
 
@@ -103,6 +103,13 @@ ARTIFACTS: dict[str, ArtifactKind] = {a.name: a for a in (
                                                          "tenant_audit_records", "audit_records"),
                  "Exchange Get-AdminAuditLogConfig / Get-MailboxAuditBypassAssociation / Get-Mailbox",
                  (("setting", "Setting"), ("value", "Now"), ("changedBy", "Changed by"))),
+    ArtifactKind("deletedMail", "deleted message", ("audit_records",),
+                 "unified audit log SoftDelete / HardDelete / MoveToDeletedItems records (AffectedItems)",
+                 (("subject", "Subject"), ("operation", "Deleted by"), ("folder", "Deleted from"), ("now", "Now in"),
+                  ("clientIP", "From IP"), ("time", "When"))),
+    ArtifactKind("sentMail", "mail the attacker sent", ("message_trace",), "Graph exchangeMessageTrace, one per "
+                 "recipient", (("subjects", "Subjects"), ("internalMailboxes", "Colleagues who got it"),
+                               ("fromIPs", "Sent from"), ("first", "First sent"))),
     ArtifactKind("sharingLink", "sharing link or invitation", ("drive_audit_records", "drive_items", "drive"),
                  "SharePoint sharing audit record and the Graph permission it created (driveItem permissions)",
                  (("path", "File"), ("scope", "Who can use it"), ("type", "Access"), ("target", "Shared with"),

@@ -200,6 +200,31 @@ def summarise(records: Iterable[Mapping[str, Any]], sessions: Sessions) -> Touch
     return out
 
 
+def attribute(findings: Sequence[Finding], records: Iterable[Mapping[str, Any]], *,
+              user: str | None = None) -> Touched:
+    """What the attacker's sessions touched among ``records`` (an online investigation's audit records).
+
+    The sessions come from :func:`indicators`; the session ids seen from the attacker's addresses are the
+    attacker's too (one step, as offline). ``user``: only that user's records (any when ``None``)."""
+    mine = [r for r in records if user is None or (text(r, "UserId", "userPrincipalName") or "").casefold()
+            == user.casefold()]
+    by_id = {rid: r for r in mine if (rid := text(r, "Id", "id"))}
+    sessions = indicators(findings, by_id)
+    if not sessions:
+        return Touched(sessions=sessions)
+    more = {s for r in mine if record_ip(r) in sessions.ips for s in record_sessions(r)} - sessions.session_ids
+    if more:
+        sessions = Sessions(sessions.ips, sessions.session_ids | frozenset(more), sessions.user_agents)
+    seen: set[str] = set()
+    picked = []
+    for r in mine:
+        key = text(r, "Id", "id") or repr(sorted(r.items(), key=lambda kv: kv[0]))
+        if key not in seen and attributed(r, sessions):
+            seen.add(key)
+            picked.append(r)
+    return summarise(picked, sessions)
+
+
 def findings(touched: Touched, user: str) -> list[Finding]:
     """One finding per category of the attacker's activity, its ``records`` the attributed records."""
     out: list[Finding] = []
@@ -219,5 +244,5 @@ def findings(touched: Touched, user: str) -> list[Finding]:
     return out
 
 
-__all__ = ["CATEGORIES", "CHECK_ID", "Sessions", "Touched", "attributed", "category", "findings", "indicators",
-           "record_ip", "record_sessions", "summarise"]
+__all__ = ["CATEGORIES", "CHECK_ID", "Sessions", "Touched", "attribute", "attributed", "category", "findings",
+           "indicators", "record_ip", "record_sessions", "summarise"]

@@ -14,7 +14,9 @@ Wire format (reference/m365-api.md section B, checked against captured responses
   "stacktrace", "internalexception": {"message", "type", "stacktrace"}}}, "@adminapi.warnings": []}``.
   The service writes the key ``internalexception`` in lower case (PowerShell clients read it case-insensitively).
 
-The cmdlets themselves live in ``exchange_cmdlets.py``; the PascalCase views of the state in ``exchange_objects.py``.
+The binder is ``exchange_binding.py``; the cmdlet table, errors and lookups ``exchange_cmdlets.py``; the cmdlets,
+by noun, ``exchange_mailbox``, ``exchange_rules``, ``exchange_permissions``, ``exchange_devices``,
+``exchange_org`` and ``exchange_audit`` (listed in ``services.py``); the PascalCase views ``exchange_objects.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from reclaim.emulator import exchange_recoverable
 from reclaim.emulator.exchange_cmdlets import CMDLETS, CmdletContext, ExoError, cmdlet_not_found
 from reclaim.emulator.wire import ApiRequest, ApiResponse
+
+if TYPE_CHECKING:
+    from reclaim.emulator.runtime import Runtime
 
 JSON = dict[str, Any]
 
@@ -91,7 +97,7 @@ def _plain_fail(status: int, code: str, message: str, request_id: str,
     return ApiResponse(status, error_body(code, message, request_id), dict(headers or {}))
 
 
-async def invoke(req: ApiRequest, *, tenant: str,
+async def invoke(req: ApiRequest, runtime: Runtime, *, tenant: str,
                  latency: Callable[[], Awaitable[None]] | None = None) -> ApiResponse:
     """Answer one ``InvokeCommand`` request (the token has been checked by the app)."""
     early = _precheck(req, tenant)
@@ -101,6 +107,9 @@ async def invoke(req: ApiRequest, *, tenant: str,
         return early
     name, parameters = early
     cmdlet = CMDLETS.get(name.lower())
+    if name.lower() in exchange_recoverable.CMDLET_NAMES and not exchange_recoverable.allowed(
+            req.state.find_app(req.claims.app_id)):
+        cmdlet = None  # a cmdlet of a role the caller does not hold does not exist for it
     if cmdlet is None:
         if latency is not None:
             await latency()
@@ -110,9 +119,9 @@ async def invoke(req: ApiRequest, *, tenant: str,
         if latency is not None:
             await latency()
         return _fail(denied)
-    emulator = req.emulator
+    throttle = runtime.throttle
     app_id = req.claims.app_id
-    rejection = emulator.throttle.admit(kind="exchange", app_id=app_id, mailbox=None, write=cmdlet.write)
+    rejection = throttle.admit(kind="exchange", app_id=app_id, mailbox=None, write=cmdlet.write)
     if rejection is not None:
         if latency is not None:
             await latency()
@@ -125,12 +134,12 @@ async def invoke(req: ApiRequest, *, tenant: str,
             await latency()
         return _run(req, cmdlet.name, parameters)
     finally:
-        emulator.throttle.release(kind="exchange", app_id=app_id, mailbox=None)
+        throttle.release(kind="exchange", app_id=app_id, mailbox=None)
 
 
 def _precheck(req: ApiRequest, tenant: str) -> ApiResponse | tuple[str, JSON]:
     """Tenant, application permission and body shape; the cmdlet name and its parameters when all is well."""
-    st = req.emulator.state
+    st = req.state
     known = {st.tenant_id.lower(), *(d.lower() for d in st.domains)}
     if tenant.lower() not in known or req.claims.tenant_id.lower() != st.tenant_id.lower():
         return _plain_fail(401, "Unauthorized",
@@ -180,12 +189,11 @@ def _authorise(req: ApiRequest, name: str, write: bool, parameters: JSON) -> Exo
 
 
 def _run(req: ApiRequest, name: str, parameters: JSON) -> ApiResponse:
-    emulator = req.emulator
-    ctx = CmdletContext(state=emulator.state, now=emulator.clock.now())
+    ctx = CmdletContext(state=req.state, now=req.clock.now())
     fingerprint = _fingerprint(name, parameters)
     try:
         offset = _skiptoken_offset(req, fingerprint)
-        with emulator.state.lock:
+        with req.state.lock:
             result = CMDLETS[name.lower()].handler(ctx, parameters)
     except ExoError as err:
         return _fail(err)
@@ -222,7 +230,7 @@ def _page_size(req: ApiRequest) -> tuple[int, int | None]:
             except ValueError:
                 requested = None
     size = MAX_PAGE_SIZE if requested is None or requested < 1 else min(requested, MAX_PAGE_SIZE)
-    forced = req.emulator.state.settings.get("exchangePageSize")
+    forced = req.state.settings.get("exchangePageSize")
     if isinstance(forced, int) and not isinstance(forced, bool) and forced >= 1:
         size = min(size, forced)
     return size, (size if requested is not None else None)

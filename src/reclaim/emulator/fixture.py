@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from reclaim.emulator.clock import parse_iso, without_gc
 from reclaim.errors import BadInput
 
 
@@ -37,8 +38,6 @@ def _timestamp(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 timestamp string")
-    from reclaim.emulator.state import parse_iso
-
     try:
         parse_iso(value)
     except ValueError as exc:
@@ -196,8 +195,6 @@ def validate_fixture(document: Any, source: str | None = None) -> None:
     """Raise ``FixtureError`` naming the first problem; return quietly for a loadable fixture."""
     if not isinstance(document, dict):
         raise FixtureError(path="", reason="a fixture must be a JSON object", source=source)
-    from reclaim.emulator.state import without_gc
-
     try:
         with without_gc():
             Fixture.model_validate(document)

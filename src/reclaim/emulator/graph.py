@@ -1,7 +1,8 @@
 """Graph v1.0: the request dispatcher and ``$batch``.
 
-Resource handlers live in ``graph_*.py`` modules and register on ``ROUTER``; this module checks
-permissions and throttling, then calls them, for top-level requests and ``$batch`` sub-requests alike.
+Resource handlers live in ``graph_*.py`` modules and register on ``ROUTER`` (``services.py`` imports them,
+in one explicit list); this module holds requests to the v1.0 schema, checks permissions and throttling,
+then calls them, for top-level requests and ``$batch`` sub-requests alike.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from reclaim.emulator.state import iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse, Router, graph_error_body
 
 if TYPE_CHECKING:
-    from reclaim.emulator.app import Emulator
     from reclaim.emulator.auth import TokenClaims
+    from reclaim.emulator.runtime import Runtime
 
 JSON = dict[str, Any]
 
@@ -31,13 +32,13 @@ _OUTLOOK = "outlook"
 
 def error(req: ApiRequest, status: int, code: str, message: str,
           headers: dict[str, str] | None = None) -> ApiResponse:
-    body = graph_error_body(code, message, req.request_id, iso(req.emulator.clock.now()))
+    body = graph_error_body(code, message, req.request_id, iso(req.clock.now()))
     return ApiResponse(status, body, dict(headers or {}))
 
 
 def user_or_404(req: ApiRequest, key: str) -> JSON:
     """The user by id or UPN, or the directory's 404."""
-    user = req.emulator.state.find_user(key)
+    user = req.state.find_user(key)
     if user is None:
         raise ApiError(404, "Request_ResourceNotFound",
                        f"Resource '{key}' does not exist or one of its queried reference-property objects "
@@ -47,7 +48,7 @@ def user_or_404(req: ApiRequest, key: str) -> JSON:
 
 def mailbox_user_or_404(req: ApiRequest, key: str) -> JSON:
     """The user, who must have an Exchange Online mailbox (else Graph's mailbox errors)."""
-    user = req.emulator.state.find_user(key)
+    user = req.state.find_user(key)
     if user is None:
         raise ApiError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
     if user.get("mailbox") is None:
@@ -56,27 +57,9 @@ def mailbox_user_or_404(req: ApiRequest, key: str) -> JSON:
     return user
 
 
-def _load_handlers() -> None:
-    # Importing registers the handlers on ROUTER. Kept in a function so the import order is explicit.
-    import importlib
-    import pkgutil
-
-    import reclaim.emulator as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("graph_"):
-            importlib.import_module(f"reclaim.emulator.{info.name}")
-
-
-_loaded = False
-
-
-async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | None = None) -> ApiResponse:
+async def dispatch(req: ApiRequest, runtime: Runtime,
+                   latency: Callable[[], Awaitable[None]] | None = None) -> ApiResponse:
     """Answer one Graph request (top level or inside ``$batch``)."""
-    global _loaded
-    if not _loaded:
-        _load_handlers()
-        _loaded = True
     try:
         target = schema().resolve(req.path)
     except SchemaError as exc:  # a segment v1.0 does not have: Graph's URI parser refuses it
@@ -107,14 +90,14 @@ async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | Non
         if route.throttle == _OUTLOOK:
             return error(req, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         return error(req, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-    emulator = req.emulator
+    throttle = runtime.throttle
     mailbox = None
     if route.throttle == _OUTLOOK:
-        user = emulator.state.find_user(params.get("user", ""))
+        user = req.state.find_user(params.get("user", ""))
         mailbox = str(user["id"]) if user is not None else params.get("user")
     write = req.method != "GET"
     cost = _cost(req, route.throttle)
-    rejection = emulator.throttle.admit(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox,
+    rejection = throttle.admit(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox,
                                         write=write, cost=cost)
     if rejection is not None:
         if latency is not None:
@@ -129,13 +112,13 @@ async def dispatch(req: ApiRequest, latency: Callable[[], Awaitable[None]] | Non
         try:
             response = route.handler(req, **params)
             if route.throttle == "identity":
-                response.headers.update(emulator.throttle.usage_headers(kind=route.throttle,
+                response.headers.update(throttle.usage_headers(kind=route.throttle,
                                                                         app_id=req.claims.app_id, cost=cost))
             return response
         except ApiError as exc:
             return error(req, exc.status, exc.code, exc.message, exc.headers)
     finally:
-        emulator.throttle.release(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox)
+        throttle.release(kind=route.throttle, app_id=req.claims.app_id, mailbox=mailbox)
 
 
 #: The error code each service family answers a request the schema refuses with: Exchange Online's request
@@ -202,11 +185,11 @@ def _fmt(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:.3f}"
 
 
-async def batch(emulator: Emulator, claims: TokenClaims, body: Any, *, base_url: str, request_id: str,
+async def batch(runtime: Runtime, claims: TokenClaims, body: Any, *, base_url: str, request_id: str,
                 record: Callable[[str, str, Any], Any]) -> ApiResponse:
     """``POST /$batch``: ≤ 20 sub-requests, ``dependsOn``, each throttled on its own, 424 on failed deps."""
     probe = ApiRequest(method="POST", path="/$batch", query={}, headers={}, body=body, claims=claims,
-                       emulator=emulator, base_url=base_url, request_id=request_id)
+                       state=runtime.state, clock=runtime.clock, base_url=base_url, request_id=request_id)
     if not isinstance(body, dict) or not isinstance(body.get("requests"), list) or not body["requests"]:
         return error(probe, 400, "BadRequest", "Invalid batch payload format.")
     requests: list[Any] = body["requests"]
@@ -237,20 +220,20 @@ async def batch(emulator: Emulator, claims: TokenClaims, body: Any, *, base_url:
             progressed = True
             sid = str(sub["id"])
             if any(int(results[d]["status"]) >= 400 for d in deps):
-                sub_req = _sub_request(emulator, claims, sub, base_url)
+                sub_req = _sub_request(runtime, claims, sub, base_url)
                 failed = error(sub_req, 424, "FailedDependency", "A request this request depends on failed.")
                 results[sid] = _sub_response(sid, failed)
                 continue
-            results[sid] = _sub_response(sid, await _run_sub(emulator, claims, sub, base_url, record))
+            results[sid] = _sub_response(sid, await _run_sub(runtime, claims, sub, base_url, record))
         if not progressed:
             return error(probe, 400, "BadRequest", "The dependsOn graph of the batch has a cycle.")
     order = [results[i] for i in ids]
     # Graph returns sub-responses in any order; so does the emulator (seeded), so clients map by id.
-    random.Random(emulator.seed if emulator.seed is not None else 0).shuffle(order)
+    random.Random(runtime.seed if runtime.seed is not None else 0).shuffle(order)
     return ApiResponse(200, {"responses": order})
 
 
-def _sub_request(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: str) -> ApiRequest:
+def _sub_request(runtime: Runtime, claims: TokenClaims, sub: JSON, base_url: str) -> ApiRequest:
     url = str(sub["url"])
     if url.lower().startswith(("http://", "https://")):
         url = "/" + url.split("/v1.0/", 1)[-1]
@@ -260,26 +243,27 @@ def _sub_request(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: s
     return ApiRequest(method=str(sub["method"]).upper(), path=path,
                       query=dict(parse_qsl(query, keep_blank_values=True)),
                       headers={str(k): str(v) for k, v in (sub.get("headers") or {}).items()},
-                      body=sub.get("body"), claims=claims, emulator=emulator, base_url=base_url, in_batch=True)
+                      body=sub.get("body"), claims=claims, state=runtime.state, clock=runtime.clock,
+                      base_url=base_url, in_batch=True)
 
 
-async def _run_sub(emulator: Emulator, claims: TokenClaims, sub: JSON, base_url: str,
+async def _run_sub(runtime: Runtime, claims: TokenClaims, sub: JSON, base_url: str,
                    record: Callable[[str, str, Any], Any]) -> ApiResponse:
     """One sub-request; its call-log record (``record`` returns it, or ``None``) gets the status and fault."""
-    req = _sub_request(emulator, claims, sub, base_url)
+    req = _sub_request(runtime, claims, sub, base_url)
     call = record(req.method, str(sub["url"]), req.body)
-    response = await _answer_sub(emulator, req, call)
+    response = await _answer_sub(runtime, req, call)
     if call is not None:
         call.status = response.status
-        if emulator.record_answers:
+        if runtime.record_answers:
             call.answer = response.body
     return response
 
 
-async def _answer_sub(emulator: Emulator, req: ApiRequest, call: Any) -> ApiResponse:
+async def _answer_sub(runtime: Runtime, req: ApiRequest, call: Any) -> ApiResponse:
     if req.body is not None and req.header("content-type") is None:
         return error(req, 400, "BadRequest", "Content-Type header is required for a request with a body.")
-    fault = emulator.faults.draw(kinds=("429", "500", "502", "503", "504"))
+    fault = runtime.faults.draw(kinds=("429", "500", "502", "503", "504"))
     if fault is not None:
         if call is not None:
             call.fault = fault.kind
@@ -289,7 +273,7 @@ async def _answer_sub(emulator: Emulator, req: ApiRequest, call: Any) -> ApiResp
             headers["Retry-After"] = _fmt(fault.retry_after)
         code = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "UnknownError"}.get(status, "generalException")
         return error(req, status, code, "Injected fault.", headers)
-    return await dispatch(req)
+    return await dispatch(req, runtime)
 
 
 def _sub_response(sid: str, resp: ApiResponse) -> JSON:

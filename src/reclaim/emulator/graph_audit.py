@@ -55,9 +55,9 @@ def require_audit_log_read(req: ApiRequest) -> None:
 def _data(req: ApiRequest, section: str, *, write: bool = False) -> list[JSON]:
     """A top-level list of the state; created only for writes, so reads never change the dump."""
     if write:
-        created: list[JSON] = req.emulator.state.data.setdefault(section, [])
+        created: list[JSON] = req.state.data.setdefault(section, [])
         return created
-    items: list[JSON] = req.emulator.state.data.get(section) or []
+    items: list[JSON] = req.state.data.get(section) or []
     return items
 
 
@@ -157,7 +157,7 @@ _RISKY_FILTER = {"id", "userPrincipalName", "userDisplayName", "riskLevel", "ris
 @ROUTER.add("GET", "/identityProtection/riskyUsers", permissions=RISKY_USER_READ, throttle="identityProtection")
 def list_risky_users(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    views = [_risky_view(u) for u in req.emulator.state.users() if _is_risky(u)]
+    views = [_risky_view(u) for u in req.state.users() if _is_risky(u)]
     views = apply_filter(views, req.query.get("$filter"), allowed=_RISKY_FILTER)
     views = apply_orderby(views, req.query.get("$orderby") or "riskLastUpdatedDateTime desc")
     return ApiResponse(200, page(req, views, page_size=20, max_top=500,
@@ -168,7 +168,7 @@ def list_risky_users(req: ApiRequest) -> ApiResponse:
             throttle="identityProtection")
 def get_risky_user(req: ApiRequest, risky: str) -> ApiResponse:
     require_p2(req)
-    for user in req.emulator.state.users():
+    for user in req.state.users():
         if str(user.get("id", "")).lower() == risky.lower() and _is_risky(user):
             ctx = f"{req.base_url}/$metadata#identityProtection/riskyUsers/$entity"
             return ApiResponse(200, {"@odata.context": ctx, **select(_risky_view(user), req)})
@@ -184,7 +184,7 @@ def _user_ids(req: ApiRequest) -> list[JSON]:
         raise ApiError(400, "BadRequest", "At most 60 user ids can be sent in one request.")
     users = []
     for uid in ids:
-        found = next((u for u in req.emulator.state.users() if str(u.get("id", "")).lower() == uid.lower()), None)
+        found = next((u for u in req.state.users() if str(u.get("id", "")).lower() == uid.lower()), None)
         if found is None:
             raise ApiError(400, "BadRequest", f"Invalid user id '{uid}'.")
         users.append(found)
@@ -195,7 +195,7 @@ def _user_ids(req: ApiRequest) -> list[JSON]:
             throttle="identityProtection")
 def confirm_compromised(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    now = iso(req.emulator.clock.now())
+    now = iso(req.clock.now())
     for user in _user_ids(req):
         risk = user.setdefault("risk", {})
         risk.update({"riskLevel": "high", "riskState": "confirmedCompromised",
@@ -216,7 +216,7 @@ def confirm_compromised(req: ApiRequest) -> ApiResponse:
             throttle="identityProtection")
 def dismiss(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    now = iso(req.emulator.clock.now())
+    now = iso(req.clock.now())
     for user in _user_ids(req):
         risk = user.setdefault("risk", {})
         risk.update({"riskLevel": "none", "riskState": "dismissed", "riskDetail": "adminDismissedAllRiskForUser",
@@ -254,7 +254,7 @@ TRACE_DEFAULT_WINDOW = timedelta(hours=48)
 
 def _trace_window(req: ApiRequest, bounds: list[tuple[str, str, Any]]) -> tuple[datetime, datetime]:
     """The receivedDateTime window of a message trace query (default: the last 48 hours)."""
-    now = req.emulator.clock.now()
+    now = req.clock.now()
     starts: list[datetime] = []
     ends: list[datetime] = []
     for prop, op, value in bounds:
@@ -367,6 +367,8 @@ _AUDIT_DATA_TYPES: dict[str, str] = {
     "PowerBIAudit": "powerBIAuditRecord", "MicrosoftTeams": "microsoftTeamsAuditRecord",
     "DataCenterSecurityCmdlet": "dataCenterSecurityCmdletAuditRecord",
 }
+#: the most records one audit log search returns (``tenant.settings.auditQueryRecordLimit`` changes it)
+AUDIT_QUERY_RECORD_LIMIT = 50_000
 _QUERY_FIELDS = ("displayName", "filterStartDateTime", "filterEndDateTime", "recordTypeFilters", "keywordFilter",
                  "serviceFilters", "operationFilters", "userPrincipalNameFilters", "ipAddressFilters",
                  "objectIdFilters", "administrativeUnitIdFilters")
@@ -438,8 +440,8 @@ def _matches_query(record: JSON, query: JSON) -> bool:
 def _query_view(req: ApiRequest, query: JSON, *, created: bool = False) -> JSON:
     """The query with its status moved on by the clock (``tenant.settings.auditQueryDelaySeconds``):
     ``notStarted`` in the answer to the POST, then ``running`` until the delay has passed, then ``succeeded``."""
-    delay = float(req.emulator.state.settings.get("auditQueryDelaySeconds", 0))
-    elapsed = (req.emulator.clock.now() - parse_iso(query["createdDateTime"])).total_seconds()
+    delay = float(req.state.settings.get("auditQueryDelaySeconds", 0))
+    elapsed = (req.clock.now() - parse_iso(query["createdDateTime"])).total_seconds()
     status = "succeeded" if elapsed >= delay else "running"
     if created and delay > 0:
         status = "notStarted"
@@ -468,7 +470,7 @@ def create_audit_query(req: ApiRequest) -> ApiResponse:
         if key in ("filterStartDateTime", "filterEndDateTime"):
             value = iso(parse_iso(str(value)))
         query[key] = copy.deepcopy(value)
-    query["createdDateTime"] = iso(req.emulator.clock.now())
+    query["createdDateTime"] = iso(req.clock.now())
     _data(req, "auditLogQueries", write=True).append(query)
     return ApiResponse(201, {"@odata.context": f"{req.base_url}/$metadata#security/auditLog/queries/$entity",
                              **_query_view(req, query, created=True)})
@@ -502,5 +504,9 @@ def list_audit_records(req: ApiRequest, query: str) -> ApiResponse:
         raise ApiError(400, "BadRequest", "The audit log query has not completed yet; poll its status first.")
     records = [_record_view(r) for r in _data(req, "auditRecords") if _matches_query(r, found)]
     records = apply_orderby(records, "createdDateTime desc")
+    # An audit search returns at most a fixed number of records (Search-UnifiedAuditLog and the Purview search:
+    # 50,000) and says nothing when it stops there: the newest records up to the limit, the rest silently dropped.
+    limit = int(req.state.settings.get("auditQueryRecordLimit", AUDIT_QUERY_RECORD_LIMIT))
+    records = records[:limit]
     ctx = f"{req.base_url}/$metadata#security/auditLog/queries('{query}')/records"
     return ApiResponse(200, page(req, records, page_size=150, max_top=1000, context=ctx))

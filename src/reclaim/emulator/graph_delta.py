@@ -16,17 +16,13 @@ import base64
 import hashlib
 import json
 import uuid
-import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from reclaim.emulator.graph import ROUTER
 from reclaim.emulator.graph_users import USER_READ, user_view
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
-
-if TYPE_CHECKING:
-    from reclaim.emulator.app import Emulator
 
 JSON = dict[str, Any]
 
@@ -41,11 +37,10 @@ class _Round:
     snapshot: dict[str, str]
 
 
-_ROUNDS: weakref.WeakKeyDictionary[Emulator, dict[str, _Round]] = weakref.WeakKeyDictionary()
-
-
 def _rounds(req: ApiRequest) -> dict[str, _Round]:
-    return _ROUNDS.setdefault(req.emulator, {})
+    """The delta rounds of this tenant (kept with the state: loading another tenant starts afresh)."""
+    rounds: dict[str, _Round] = req.state.sessions.setdefault("users.delta", {})
+    return rounds
 
 
 def _fingerprint(view: JSON) -> str:
@@ -67,7 +62,7 @@ def _untoken(raw: str, name: str) -> JSON:
 
 
 def _new_round(req: ApiRequest, baseline: dict[str, str] | None) -> str:
-    views = {str(u["id"]): user_view(u, req) for u in req.emulator.state.users()}
+    views = {str(u["id"]): user_view(u, req) for u in req.state.users()}
     snapshot = {uid: _fingerprint(v) for uid, v in views.items()}
     if baseline is None:
         items = list(views.values())

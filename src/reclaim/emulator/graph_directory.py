@@ -1,8 +1,10 @@
-"""Graph: a user's group memberships (``transitiveMemberOf``, ``memberOf``).
+"""Graph: a user's group memberships (``transitiveMemberOf``, ``memberOf``) and licences (``licenseDetails``).
 
 Groups live in the fixture's top-level ``groups`` section as Graph group objects plus a fixture-only
 ``members`` list of user ids (or UPNs); nested groups (a group id among ``members``) are followed for
-``transitiveMemberOf``.
+``transitiveMemberOf``. A user's licences are the fixture's ``users[].licenseDetails`` (Graph ``licenseDetails``
+objects: ``id``, ``skuId``, ``skuPartNumber``, ``servicePlans``); a user without them has none, as Graph answers
+an unlicensed user with an empty collection.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from reclaim.emulator.wire import ApiRequest, ApiResponse
 JSON = dict[str, Any]
 
 GROUP_READ = (*USER_READ, "GroupMember.Read.All", "Group.Read.All")
+#: user-list-licensedetails: LicenseAssignment.Read.All, User.Read.All, Directory.Read.All (or their write forms)
+LICENSE_READ = ("LicenseAssignment.Read.All", "LicenseAssignment.ReadWrite.All", *USER_READ)
 
 
 def _group_view(group: JSON) -> JSON:
@@ -25,7 +29,7 @@ def _group_view(group: JSON) -> JSON:
 
 
 def _memberships(req: ApiRequest, user: JSON, *, transitive: bool) -> list[JSON]:
-    groups: list[JSON] = [g for g in req.emulator.state.data.get("groups", []) if isinstance(g, dict)]
+    groups: list[JSON] = [g for g in req.state.data.get("groups", []) if isinstance(g, dict)]
     keys = {str(user.get("id", "")).lower(), str(user.get("userPrincipalName", "")).lower()}
     found: dict[str, JSON] = {}
     frontier = set(keys)
@@ -53,3 +57,11 @@ def member_of(req: ApiRequest, user: str) -> ApiResponse:
     found = user_or_404(req, user)
     return ApiResponse(200, page(req, _memberships(req, found, transitive=False), page_size=100, max_top=999,
                                  context=f"{req.base_url}/$metadata#directoryObjects"))
+
+
+@ROUTER.add("GET", "/users/{user}/licenseDetails", permissions=LICENSE_READ)
+def license_details(req: ApiRequest, user: str) -> ApiResponse:
+    found = user_or_404(req, user)
+    items = [dict(d) for d in found.get("licenseDetails") or [] if isinstance(d, dict)]
+    return ApiResponse(200, page(req, items, page_size=100, max_top=999,
+                                 context=f"{req.base_url}/$metadata#users('{found['id']}')/licenseDetails"))

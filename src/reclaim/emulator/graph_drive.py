@@ -52,7 +52,7 @@ _NOT_ITEM_PROPERTIES = {"permissions"}
 # ---------------------------------------------------------------------------------------- state helpers
 def _drives(req: ApiRequest) -> list[tuple[JSON, JSON]]:
     """Every drive with its owner (a user or a site)."""
-    data = req.emulator.state.data
+    data = req.state.data
     out: list[tuple[JSON, JSON]] = []
     for owner in [*data.get("users", []), *data.get("sites", [])]:
         drive = owner.get("drive")
@@ -69,7 +69,7 @@ def _drive_or_404(req: ApiRequest, drive_id: str) -> tuple[JSON, JSON]:
 
 
 def _user_drive_or_404(req: ApiRequest, user_key: str) -> tuple[JSON, JSON]:
-    user = req.emulator.state.find_user(user_key)
+    user = req.state.find_user(user_key)
     if user is None:
         raise ApiError(404, "ResourceNotFound", f"Resource '{user_key}' does not exist or one of its queried "
                        "reference-property objects are not present.")
@@ -194,7 +194,7 @@ def get_drive(req: ApiRequest, drive: str) -> ApiResponse:
 
 @ROUTER.add("GET", "/sites/{site}/drive", permissions=FILES_READ, throttle=_THROTTLE)
 def get_site_drive(req: ApiRequest, site: str) -> ApiResponse:
-    for owner in req.emulator.state.data.get("sites", []):
+    for owner in req.state.data.get("sites", []):
         if str(owner.get("id", "")).lower() == site.lower() and isinstance(owner.get("drive"), dict):
             return ApiResponse(200, _drive_view(req, owner["drive"], owner))
     raise ApiError(404, "itemNotFound", "The resource could not be found.")
@@ -314,6 +314,6 @@ _SP_DEFAULTS: JSON = {"sharingCapability": "externalUserAndGuestSharing", "shari
 
 @ROUTER.add("GET", "/admin/sharepoint/settings", permissions=SP_SETTINGS_READ, throttle=_THROTTLE)
 def get_sharepoint_settings(req: ApiRequest) -> ApiResponse:
-    settings = {**_SP_DEFAULTS, **(req.emulator.state.settings.get("sharepoint") or {})}
+    settings = {**_SP_DEFAULTS, **(req.state.settings.get("sharepoint") or {})}
     return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#admin/sharepoint/settings/$entity",
                              **select(copy.deepcopy(settings), req)})

@@ -222,7 +222,7 @@ _REPORT_FILTER = {"id", "userPrincipalName", "userDisplayName", "userType", "isA
 def list_registration_details(req: ApiRequest) -> ApiResponse:
     require_audit_log_read(req)
     require_p1(req)
-    rows = [registration_details(u) for u in req.emulator.state.users()]
+    rows = [registration_details(u) for u in req.state.users()]
     rows = apply_filter(rows, req.query.get("$filter"), allowed=_REPORT_FILTER)
     ctx = f"{req.base_url}/$metadata#reports/authenticationMethods/userRegistrationDetails"
     return ApiResponse(200, page(req, rows, page_size=100, max_top=999, context=ctx))
@@ -232,7 +232,7 @@ def list_registration_details(req: ApiRequest) -> ApiResponse:
 def get_registration_details(req: ApiRequest, user: str) -> ApiResponse:
     require_audit_log_read(req)
     require_p1(req)
-    found = next((u for u in req.emulator.state.users() if str(u.get("id", "")).lower() == user.lower()), None)
+    found = next((u for u in req.state.users() if str(u.get("id", "")).lower() == user.lower()), None)
     if found is None:
         raise _directory_404(user)
     ctx = f"{req.base_url}/$metadata#reports/authenticationMethods/userRegistrationDetails/$entity"
@@ -242,10 +242,10 @@ def get_registration_details(req: ApiRequest, user: str) -> ApiResponse:
 # ---------------------------------------------------------------------------------------- consent grants
 def _graph_sp_id(req: ApiRequest) -> str:
     """The tenant's service principal of Microsoft Graph (from the fixture, else a stable id)."""
-    for sp in req.emulator.state.data.get("servicePrincipals", []):
+    for sp in req.state.data.get("servicePrincipals", []):
         if sp.get("appId") == GRAPH_APP_ID and sp.get("id"):
             return str(sp["id"])
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{req.emulator.state.tenant_id}/sp/{GRAPH_APP_ID}"))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{req.state.tenant_id}/sp/{GRAPH_APP_ID}"))
 
 
 def _grant_view(req: ApiRequest, grant: JSON, user: JSON | None) -> JSON:
@@ -265,11 +265,11 @@ def _grant_view(req: ApiRequest, grant: JSON, user: JSON | None) -> JSON:
 
 def _all_grants(req: ApiRequest) -> Iterator[tuple[JSON, list[JSON], JSON | None]]:
     """``(grant, the list holding it, its user or None)`` for every grant of the tenant."""
-    for user in req.emulator.state.users():
+    for user in req.state.users():
         held: list[JSON] = user.get("oauth2PermissionGrants") or []
         for grant in held:
             yield grant, held, user
-    tenant_wide: list[JSON] = req.emulator.state.data.get("oauth2PermissionGrants") or []
+    tenant_wide: list[JSON] = req.state.data.get("oauth2PermissionGrants") or []
     for grant in tenant_wide:
         yield grant, tenant_wide, None
 
@@ -322,7 +322,7 @@ MICROSOFT_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 def _service_principals(req: ApiRequest) -> list[JSON]:
     """The fixture's service principals, plus Microsoft Graph's when the fixture leaves it out: every
     tenant has it, and delegated grants point at it as their ``resourceId``."""
-    sps: list[JSON] = list(req.emulator.state.data.get("servicePrincipals", []))
+    sps: list[JSON] = list(req.state.data.get("servicePrincipals", []))
     if not any(sp.get("appId") == GRAPH_APP_ID for sp in sps):
         sps.append({"id": _graph_sp_id(req), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph",
                     "appOwnerOrganizationId": MICROSOFT_TENANT_ID, "publisherName": "Microsoft Services",
@@ -396,7 +396,7 @@ def _domain_view(name: str, index: int) -> JSON:
 @ROUTER.add("GET", "/domains", permissions=DOMAIN_READ)
 def list_domains(req: ApiRequest) -> ApiResponse:
     require_advanced_query(req)
-    views = [_domain_view(d, i) for i, d in enumerate(req.emulator.state.domains)]
+    views = [_domain_view(d, i) for i, d in enumerate(req.state.domains)]
     views = apply_filter(views, req.query.get("$filter"), allowed={"id", "isDefault", "isVerified", "isInitial"},
                          resource="Domain")
     return ApiResponse(200, page(req, views, page_size=100, max_top=999,
@@ -405,7 +405,7 @@ def list_domains(req: ApiRequest) -> ApiResponse:
 
 @ROUTER.add("GET", "/domains/{domain}", permissions=DOMAIN_READ)
 def get_domain(req: ApiRequest, domain: str) -> ApiResponse:
-    for i, d in enumerate(req.emulator.state.domains):
+    for i, d in enumerate(req.state.domains):
         if d.lower() == domain.lower():
             return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#domains/$entity",
                                      **select(_domain_view(d, i), req)})
@@ -428,7 +428,7 @@ def _ca_view(policy: JSON) -> JSON:
 @ROUTER.add("GET", "/identity/conditionalAccess/policies", permissions=POLICY_READ, throttle="identityProtection")
 def list_ca_policies(req: ApiRequest) -> ApiResponse:
     require_p1(req)
-    views = [_ca_view(p) for p in req.emulator.state.data.get("conditionalAccessPolicies", [])]
+    views = [_ca_view(p) for p in req.state.data.get("conditionalAccessPolicies", [])]
     views = apply_filter(views, req.query.get("$filter"), allowed={"id", "displayName", "state"})
     return ApiResponse(200, page(req, views, page_size=100, max_top=999,
                                  context=f"{req.base_url}/$metadata#identity/conditionalAccess/policies"))
@@ -438,7 +438,7 @@ def list_ca_policies(req: ApiRequest) -> ApiResponse:
             throttle="identityProtection")
 def get_ca_policy(req: ApiRequest, policy: str) -> ApiResponse:
     require_p1(req)
-    for p in req.emulator.state.data.get("conditionalAccessPolicies", []):
+    for p in req.state.data.get("conditionalAccessPolicies", []):
         if str(p.get("id", "")).lower() == policy.lower():
             ctx = f"{req.base_url}/$metadata#identity/conditionalAccess/policies/$entity"
             return ApiResponse(200, {"@odata.context": ctx, **select(_ca_view(p), req)})
@@ -447,7 +447,7 @@ def get_ca_policy(req: ApiRequest, policy: str) -> ApiResponse:
 
 @ROUTER.add("GET", "/policies/identitySecurityDefaultsEnforcementPolicy", permissions=POLICY_READ)
 def get_security_defaults(req: ApiRequest) -> ApiResponse:
-    enabled = bool(req.emulator.state.settings.get("securityDefaultsEnabled", False))
+    enabled = bool(req.state.settings.get("securityDefaultsEnabled", False))
     body = {
         "@odata.context": f"{req.base_url}/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
         "id": "00000000-0000-0000-0000-000000000005",

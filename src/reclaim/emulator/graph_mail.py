@@ -8,13 +8,13 @@ never reaches the wire.
 
 from __future__ import annotations
 
-import base64
 import copy
-import uuid
 from datetime import timedelta
 from typing import Any
 
+from reclaim.emulator.backends import mailbox as mailboxes
 from reclaim.emulator.graph import ROUTER, mailbox_user_or_404
+from reclaim.emulator.graph_messages import locate, message_view, preference_headers
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import (
     apply_orderby,
@@ -24,7 +24,7 @@ from reclaim.emulator.odata_filter import (
     parse_orderby,
     properties,
 )
-from reclaim.emulator.state import iso
+from reclaim.emulator.state import RECOVERABLE_FOLDERS, iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
 
 JSON = dict[str, Any]
@@ -34,11 +34,6 @@ SETTINGS_WRITE = ("MailboxSettings.ReadWrite",)
 MAIL_READ = ("Mail.Read", "Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.ReadWrite")
 #: Mail folders are mail data: mailbox-settings permissions do not reach them.
 FOLDER_READ = MAIL_READ
-#: Permissions that read whole messages; with only ``Mail.ReadBasic(.All)`` the body is withheld.
-_FULL_MAIL_READ = ("Mail.Read", "Mail.ReadWrite")
-#: Message properties ``Mail.ReadBasic`` does not return.
-_BODY_PROPERTIES = ("body", "bodyPreview", "uniqueBody")
-
 #: Fixture-only keys of a folder / rule that Graph does not have.
 _FOLDER_FIXTURE_KEYS = {"wellKnownName"}
 _RULE_FIXTURE_KEYS = {"hidden"}
@@ -60,12 +55,12 @@ def _not_found() -> ApiError:
 
 
 def _root_id(user: JSON, req: ApiRequest) -> str:
-    return req.emulator.state.folder_id(user, "msgfolderroot") or ""
+    return req.state.folder_id(user, "msgfolderroot") or ""
 
 
 # ---------------------------------------------------------------------------------------- folders
 def _folder_view(user: JSON, folder: JSON, req: ApiRequest) -> JSON:
-    state = req.emulator.state
+    state = req.state
     fid = str(folder["id"])
     root = _root_id(user, req)
     folders: list[JSON] = user["mailbox"]["folders"]
@@ -96,7 +91,7 @@ def _include_hidden(req: ApiRequest) -> bool:
 
 
 def _folder_or_404(req: ApiRequest, user: JSON, key: str) -> JSON:
-    folder = req.emulator.state.folder(user, key)
+    folder = req.state.folder(user, key)
     if folder is None:
         raise _not_found()
     return folder
@@ -161,11 +156,12 @@ def _rule_view(rule: JSON) -> JSON:
     return view
 
 
-def _visible_rule(rules: list[JSON], rule_id: str) -> JSON:
-    for rule in rules:
-        if rule.get("id") == rule_id and not rule.get("hidden"):
-            return rule
-    raise _not_found()
+def _visible_rule(user: JSON, rule_id: str) -> JSON:
+    """A rule Graph can see, by its id (the same lookup Exchange uses; Graph has no names, no hidden rules)."""
+    try:
+        return mailboxes.find_rule(user, rule_id, include_hidden=False, by_name=False)
+    except LookupError:
+        raise _not_found() from None
 
 
 def _rules_context(req: ApiRequest, user: JSON, folder: str) -> str:
@@ -201,8 +197,8 @@ def _check_rule_body(body: Any, *, creating: bool) -> JSON:
 @ROUTER.add("GET", "/users/{user}/mailFolders/{folder}/messageRules", permissions=SETTINGS_READ, throttle="outlook")
 def list_rules(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
-    visible = sorted((r for r in rules if not r.get("hidden")), key=lambda r: int(r.get("sequence") or 0))
+    _inbox_rules(req, found, folder)
+    visible = mailboxes.inbox_rules(found, include_hidden=False)
     # Graph returns every rule in one response (no server-side paging for messageRules).
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder),
                              "value": [select(_rule_view(r), req) for r in visible]})
@@ -212,7 +208,8 @@ def list_rules(req: ApiRequest, user: str, folder: str) -> ApiResponse:
             throttle="outlook")
 def get_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    target = _visible_rule(_inbox_rules(req, found, folder), rule)
+    _inbox_rules(req, found, folder)
+    target = _visible_rule(found, rule)
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder) + "/$entity",
                              **select(_rule_view(target), req)})
 
@@ -221,39 +218,22 @@ def get_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
             throttle="outlook")
 def create_rule(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
+    _inbox_rules(req, found, folder)
     body = _check_rule_body(req.body, creating=True)
-    rule: JSON = {
-        "id": _rule_id(),
-        "displayName": body["displayName"],
-        "sequence": body["sequence"],
-        "isEnabled": body.get("isEnabled", True),
-        "hasError": False,
-        "isReadOnly": False,
-        "conditions": copy.deepcopy(body.get("conditions") or {}),
-        "actions": copy.deepcopy(body.get("actions") or {}),
-        "exceptions": copy.deepcopy(body.get("exceptions") or {}),
-        "hidden": False,
-    }
-    rules.append(rule)
+    rule = mailboxes.create_rule(found, display_name=body["displayName"], sequence=body["sequence"],
+                                 is_enabled=body.get("isEnabled", True), conditions=body.get("conditions"),
+                                 actions=body.get("actions"), exceptions=body.get("exceptions"))
     return ApiResponse(201, {"@odata.context": _rules_context(req, found, folder) + "/$entity", **_rule_view(rule)})
-
-
-def _rule_id() -> str:
-    """Exchange rule ids look like ``AQAAAJ5dZqA=``: base64 of a small binary key."""
-    return base64.b64encode(uuid.uuid4().bytes[:8]).decode()
 
 
 @ROUTER.add("PATCH", "/users/{user}/mailFolders/{folder}/messageRules/{rule}", permissions=SETTINGS_WRITE,
             throttle="outlook")
 def update_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    target = _visible_rule(_inbox_rules(req, found, folder), rule)
+    _inbox_rules(req, found, folder)
+    target = _visible_rule(found, rule)
     body = _check_rule_body(req.body, creating=False)
-    for key, value in body.items():
-        if key in _RULE_PROPERTIES and key not in ("hasError", "isReadOnly"):
-            target[key] = copy.deepcopy(value) if value is not None or key not in (
-                "conditions", "actions", "exceptions") else {}
+    mailboxes.update_rule(target, body)  # {"isEnabled": false} is what Disable-InboxRule does
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder) + "/$entity",
                              **_rule_view(target)})
 
@@ -262,21 +242,13 @@ def update_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
             throttle="outlook")
 def delete_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    rules = _inbox_rules(req, found, folder)
-    target = _visible_rule(rules, rule)
-    rules.remove(target)
+    _inbox_rules(req, found, folder)
+    mailboxes.remove_rule(found, _visible_rule(found, rule))
     return ApiResponse(204)
 
 
 # ---------------------------------------------------------------------------------------- messages
-def _message_view(msg: JSON, req: ApiRequest) -> JSON:
-    view = dict(msg)  # shallow: views are only serialised, never written
-    if not req.claims.has_any(_FULL_MAIL_READ):
-        for key in _BODY_PROPERTIES:
-            view.pop(key, None)
-    view.setdefault("isRead", False)
-    view.setdefault("hasAttachments", False)
-    return view
+_message_view = message_view  # one view of a message, in graph_messages.py
 
 
 def _search_terms(raw: str) -> tuple[str | None, str]:
@@ -341,14 +313,14 @@ def _query_messages(req: ApiRequest, messages: list[JSON]) -> list[JSON]:
 
 def _messages_page(req: ApiRequest, messages: list[JSON], context: str) -> ApiResponse:
     items = [_message_view(m, req) for m in _query_messages(req, messages)]
-    return ApiResponse(200, page(req, items, page_size=10, max_top=1000, context=context))
+    return ApiResponse(200, page(req, items, page_size=10, max_top=1000, context=context), preference_headers(req))
 
 
 @ROUTER.add("GET", "/users/{user}/mailFolders/{folder}/messages", permissions=MAIL_READ, throttle="outlook")
 def list_folder_messages(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
     target = _folder_or_404(req, found, folder)
-    messages = req.emulator.state.folder_messages(found, str(target["id"]))
+    messages = req.state.folder_messages(found, str(target["id"]))
     ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages"
     return _messages_page(req, messages, ctx)
 
@@ -358,30 +330,34 @@ def list_folder_messages(req: ApiRequest, user: str, folder: str) -> ApiResponse
 def get_folder_message(req: ApiRequest, user: str, folder: str, message: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
     target = _folder_or_404(req, found, folder)
-    for msg in req.emulator.state.folder_messages(found, str(target["id"])):
-        if msg.get("id") == message:
-            ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
-            return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(msg, req), req)})
-    raise _not_found()
+    located = locate(found, message)
+    state = req.state
+    if located is None or state.folder_id(found, located[0]) != str(target["id"]):
+        raise _not_found()
+    ctx = f"{req.base_url}/$metadata#users('{found['id']}')/mailFolders('{folder}')/messages/$entity"
+    return ApiResponse(200, {"@odata.context": ctx, **select(_message_view(located[2], req), req)},
+                       preference_headers(req))
 
 
 @ROUTER.add("GET", "/users/{user}/messages", permissions=MAIL_READ, throttle="outlook")
 def list_messages(req: ApiRequest, user: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    everything = [m for items in found["mailbox"].get("messages", {}).values() for m in items]
+    # the mailbox's message folders only: Recoverable Items is reached by its well-known folder name
+    state = req.state
+    recoverable = {state.folder_id(found, wkn) for wkn, _name, _parent in RECOVERABLE_FOLDERS}
+    everything = [m for key, items in found["mailbox"].get("messages", {}).items()
+                  if state.folder_id(found, key) not in recoverable for m in items]
     return _messages_page(req, everything, f"{req.base_url}/$metadata#users('{found['id']}')/messages")
 
 
 @ROUTER.add("GET", "/users/{user}/messages/{message}", permissions=MAIL_READ, throttle="outlook")
 def get_message(req: ApiRequest, user: str, message: str) -> ApiResponse:
     found = mailbox_user_or_404(req, user)
-    for items in found["mailbox"].get("messages", {}).values():
-        for msg in items:
-            if msg.get("id") == message:
-                return ApiResponse(200, {
-                    "@odata.context": f"{req.base_url}/$metadata#users('{found['id']}')/messages/$entity",
-                    **select(_message_view(msg, req), req)})
-    raise _not_found()
+    located = locate(found, message)
+    if located is None:
+        raise _not_found()
+    return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#users('{found['id']}')/messages/$entity",
+                             **select(_message_view(located[2], req), req)}, preference_headers(req))
 
 
 # ---------------------------------------------------------------------------------------- mailboxSettings
@@ -407,7 +383,7 @@ _AUDIENCES = ("none", "contactsOnly", "all")
 
 
 def _auto_replies(req: ApiRequest, mailbox: JSON) -> JSON:
-    now = req.emulator.clock.now().replace(minute=0, second=0, microsecond=0)
+    now = req.clock.now().replace(minute=0, second=0, microsecond=0)
     setting = {
         "status": "disabled",
         "externalAudience": "all",
@@ -424,7 +400,7 @@ def _auto_replies(req: ApiRequest, mailbox: JSON) -> JSON:
 def _settings_view(req: ApiRequest, user: JSON) -> JSON:
     mailbox = user["mailbox"]
     view: JSON = copy.deepcopy(_SETTINGS_DEFAULTS)
-    view["archiveFolder"] = req.emulator.state.folder_id(user, "archive") or ""
+    view["archiveFolder"] = req.state.folder_id(user, "archive") or ""
     view["automaticRepliesSetting"] = _auto_replies(req, mailbox)
     view.update(copy.deepcopy(mailbox.get("mailboxSettings") or {}))
     return view
@@ -484,12 +460,10 @@ def patch_mailbox_settings(req: ApiRequest, user: str) -> ApiResponse:
         if "externalAudience" in patch and patch["externalAudience"] not in _AUDIENCES:
             raise ApiError(400, "ErrorInvalidParameter",
                            f"The value '{patch['externalAudience']}' is not valid for externalAudience.")
-        current = mailbox.setdefault("automaticRepliesSetting", {})
-        current.update(copy.deepcopy(patch))
+        mailboxes.update_settings(found, patch, {})
         changed["automaticRepliesSetting"] = _auto_replies(req, mailbox)
     others = {k: v for k, v in body.items() if k in _WRITABLE_SETTINGS and k != "automaticRepliesSetting"}
     if others:
-        settings = mailbox.setdefault("mailboxSettings", {})
-        settings.update(copy.deepcopy(others))
+        mailboxes.update_settings(found, None, others)
         changed.update(copy.deepcopy(others))
     return ApiResponse(200, {"@odata.context": _settings_context(req, found), **changed})

@@ -45,7 +45,7 @@ def user_view(user: JSON, req: ApiRequest) -> JSON:
 @ROUTER.add("GET", "/users", permissions=USER_READ)
 def list_users(req: ApiRequest) -> ApiResponse:
     require_advanced_query(req)
-    users = apply_filter(req.emulator.state.users(), req.query.get("$filter"), allowed=_USER_FILTER,
+    users = apply_filter(req.state.users(), req.query.get("$filter"), allowed=_USER_FILTER,
                          resource="User")
     # views are built for the requested page only (10,000 users, 100 per page: not 10,000 views a page)
     body = page(req, _UserViews(users, req), page_size=100, max_top=999,
@@ -125,7 +125,7 @@ def patch_user(req: ApiRequest, user: str) -> ApiResponse:
     for key, value in body.items():
         if key == "passwordProfile":
             # The password itself is never stored: only when it changed, and the force-change flag.
-            found["lastPasswordChangeDateTime"] = iso(req.emulator.clock.now())
+            found["lastPasswordChangeDateTime"] = iso(req.clock.now())
             found["passwordProfile"] = {
                 "forceChangePasswordNextSignIn": bool(value.get("forceChangePasswordNextSignIn", False)),
                 "forceChangePasswordNextSignInWithMfa": bool(value.get("forceChangePasswordNextSignInWithMfa", False)),
@@ -148,6 +148,6 @@ def _complex_enough(password: str) -> bool:
             permissions=("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"))
 def revoke_sessions(req: ApiRequest, user: str) -> ApiResponse:
     found = user_or_404(req, user)
-    found["signInSessionsValidFromDateTime"] = iso(req.emulator.clock.now())
+    found["signInSessionsValidFromDateTime"] = iso(req.clock.now())
     # Documented as 204; the service actually answers 200 {"value": true}.
     return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#Edm.Boolean", "value": True})

@@ -11,7 +11,7 @@ from reclaim.emulator.wire import ApiError, ApiRequest
 
 
 def has_license(req: ApiRequest, sku: str) -> bool:
-    licenses = req.emulator.state.settings.get("licenses") or {}
+    licenses = req.state.settings.get("licenses") or {}
     if not isinstance(licenses, dict):
         return True
     p2 = bool(licenses.get("entraIdP2", True))

@@ -10,18 +10,21 @@ write through one API is visible through the other.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import gc
 import hashlib
-import marshal
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Clock and the timestamp helpers live in clock.py; the names stay importable from here.
+from reclaim.emulator.clock import Clock as Clock
+from reclaim.emulator.clock import copy_document as copy_document
+from reclaim.emulator.clock import iso as iso
+from reclaim.emulator.clock import new_id as new_id
+from reclaim.emulator.clock import parse_iso as parse_iso
+from reclaim.emulator.clock import without_gc as without_gc
 from reclaim.emulator.drive_state import normalise_drives
 from reclaim.emulator.fixture import validate_fixture
 
@@ -40,6 +43,7 @@ ALL_GRAPH_PERMISSIONS: tuple[str, ...] = (
     "MailboxSettings.ReadWrite",
     "Mail.Read",
     "Mail.ReadBasic.All",
+    "Mail.ReadWrite",
     "UserAuthenticationMethod.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
     "DelegatedPermissionGrant.ReadWrite.All",
@@ -79,6 +83,13 @@ WELL_KNOWN_FOLDERS: tuple[tuple[str, str], ...] = (
     ("conversationhistory", "Conversation History"),
 )
 
+#: Folders outside the message folder tree (not children of ``msgfolderroot``, never in ``/mailFolders``) that
+#: Graph still reaches by well-known name: (wellKnownName, English name, parent's wellKnownName).
+RECOVERABLE_FOLDERS: tuple[tuple[str, str, str], ...] = (
+    ("recoverableitemsroot", "Recoverable Items", "root"),
+    ("recoverableitemsdeletions", "Deletions", "recoverableitemsroot"),
+)
+
 #: Top-level fixture sections that hold lists of objects.
 LIST_SECTIONS: tuple[str, ...] = (
     "apps",
@@ -96,50 +107,6 @@ LIST_SECTIONS: tuple[str, ...] = (
 )
 
 
-class Clock:
-    """The emulator's notion of now; tests move it forward instead of sleeping."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-        self._frozen: datetime | None = None
-
-    def now(self) -> datetime:
-        if self._frozen is not None:
-            return self._frozen + self._offset
-        return datetime.now(UTC) + self._offset
-
-    def advance(self, seconds: float) -> None:
-        self._offset += timedelta(seconds=seconds)
-
-    def freeze(self) -> None:
-        """Stop the clock where it is: only ``advance`` moves it (for tests of time arithmetic)."""
-        self._frozen = datetime.now(UTC)
-
-    def reset(self) -> None:
-        self._offset = timedelta(0)
-        self._frozen = None
-
-
-def iso(dt: datetime) -> str:
-    """ISO 8601 UTC with a Z, as Graph writes timestamps."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(value: str) -> datetime:
-    """Parse an ISO 8601 timestamp (with Z or an offset); naive values are taken as UTC."""
-    text = value.strip()
-    if text.endswith("Z") or text.endswith("z"):
-        text = text[:-1] + "+00:00"
-    dt = datetime.fromisoformat(text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
 def _default_id(obj: JSON, key: str) -> None:
     """``obj.setdefault(key, new_id())`` without drawing a random id when there already is one."""
     if key not in obj:
@@ -153,6 +120,10 @@ class TenantState:
     data: JSON
     clock: Clock = field(default_factory=Clock)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: what the services remember between requests that is not tenant data (``/users/delta`` rounds), by
+    #: service; never dumped. ``Emulator.load`` hands it to the new state: a delta link given out before a
+    #: reload still works after it, and reports what the reload changed
+    sessions: JSON = field(default_factory=dict, repr=False, compare=False)
     #: lower-cased id / userPrincipalName / mail -> user; rebuilt when the users list changes (see find_user)
     _user_index: dict[str, JSON] = field(default_factory=dict, init=False, repr=False, compare=False)
     _user_index_of: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
@@ -192,6 +163,9 @@ class TenantState:
                     "displayName": "reclaim (practice tenant)",
                     "permissions": list(ALL_GRAPH_PERMISSIONS),
                     "roles": list(DEFAULT_APP_ROLES),
+                    # Exchange RBAC roles given to the app (New-ManagementRoleAssignment -App): the recoverable
+                    # items cmdlets are in "Mailbox Import Export" only
+                    "exchangeRoles": ["Mailbox Import Export"],
                 }
             ]
         for section in LIST_SECTIONS:
@@ -217,6 +191,11 @@ class TenantState:
                 if wkn not in have:
                     folders.append({"id": _folder_id(user["id"], wkn), "displayName": name,
                                     "wellKnownName": wkn})
+            have = {f.get("wellKnownName") for f in folders}
+            for wkn, name, parent in RECOVERABLE_FOLDERS:
+                if wkn not in have:
+                    folders.append({"id": _folder_id(user["id"], wkn), "displayName": name, "wellKnownName": wkn,
+                                    "parentFolderId": self.folder_id(user, parent) or _folder_id(user["id"], parent)})
             for f in folders:
                 _default_id(f, "id")
                 f.setdefault("wellKnownName", None)
@@ -340,31 +319,6 @@ class TenantState:
         for user in self.data["users"]:
             if user.get("mailbox") is not None:
                 yield user
-
-
-@contextlib.contextmanager
-def without_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large tree of fresh, acyclic dicts is built: a 10,000-user
-    fixture is millions of objects, and the collector would walk them again and again for nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def copy_document(document: JSON) -> JSON:
-    """A deep copy of a JSON-shaped document, as ``copy.deepcopy`` makes it (shared sub-objects stay shared,
-    types are kept), several times faster: ``marshal`` handles dicts, lists, tuples, strings and numbers in C.
-    Anything else (an object a test put in) falls back to ``copy.deepcopy``."""
-    try:
-        copied = marshal.loads(marshal.dumps(document))  # noqa: S302 - our own bytes, this instant
-    except ValueError:  # an object marshal does not know
-        return copy.deepcopy(document)
-    assert isinstance(copied, dict)
-    return copied
 
 
 def _user_has_key(user: JSON, key: str) -> bool:

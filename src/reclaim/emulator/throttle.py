@@ -136,6 +136,11 @@ class _Window:
         self.times.append(now)
 
 
+#: Slack in time and unit comparisons: epoch seconds as floats carry ~0.2 µs of rounding, so a caller who comes
+#: back exactly when its Retry-After said must not be refused for the last bit of a float.
+_EPSILON = 1e-6
+
+
 class _Bucket:
     """A token bucket of ``capacity`` units refilled evenly over ``window`` seconds."""
 
@@ -249,7 +254,7 @@ class Throttler:
             held = self._penalty.get((kind, scope))
             if held is not None:
                 until, rejection = held
-                if now < until:
+                if now < until - _EPSILON:
                     return self._reject(kind, scope, now, _ceil_ms(until - now), rejection, remember=False)
                 del self._penalty[(kind, scope)]
         if kind == "outlook":
@@ -325,7 +330,7 @@ class Throttler:
             bucket = self._buckets[app_id] = _Bucket(capacity, now)
         bucket.refill(now, capacity, window)
         cost = max(1, cost)
-        if bucket.tokens < cost:
+        if bucket.tokens + _EPSILON < cost:
             wait = (min(cost, capacity) - bucket.tokens) * window / capacity
             return self._reject("identity", app_id, now, _ceil_ms(wait), Rejection(0.0, headers={
                 "x-ms-throttle-scope": f"Tenant_Application/ReadWrite/{app_id}/{self.tenant_id}",

@@ -55,7 +55,8 @@ READ_OPERATIONS: frozenset[str] = frozenset(op.casefold() for op in (
     "Set-OwaMailboxPolicy", "New-ManagementRoleAssignment", "Set-AdminAuditLogConfig", "UserLoggedIn",
     "UserLoginFailed"))
 LOGIN_OPERATIONS = frozenset({"userloggedin", "userloginfailed"})
-Progress = Callable[[str, int], None]
+#: (file shown, records read from it, its size in bytes), after each file; skipped files have 0 records
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ def load(paths: Sequence[Path], db: LogDB, stack: ExitStack, progress: Progress 
                                    hint="give Purview/Search-UnifiedAuditLog CSV, Management Activity API, "
                                         "Sentinel, Graph sign-in/directory audit or CloudAppEvents exports")
                 results.append(FileResult(label, None, 0, skipped=found.reason, size=size))
+                if progress is not None:
+                    progress(label, 0, size)
                 continue
             try:
                 count = db.add(path, found, label)
@@ -159,7 +162,7 @@ def load(paths: Sequence[Path], db: LogDB, stack: ExitStack, progress: Progress 
                 raise BadInput(f"{label}: broken {found.format.value} export ({first})") from None
             results.append(FileResult(label, found.format.value, count, sha256=_sha256(path), size=size))
             if progress is not None:
-                progress(label, count)
+                progress(label, count, size)
     if not any(r.format for r in results):
         raise BadInput("no audit, sign-in or directory log export among the files given",
                        hint="skipped: " + "; ".join(f"{r.path}: {r.skipped}" for r in results)[:300])

@@ -47,23 +47,28 @@ def store_analysis(store: Store, result: LogAnalysis) -> str:
         store.add_evidence(case.id, "log_files", "files", {"read": [f.path for f in result.files]},
                            [{"path": f.path, "format": f.format, "records": f.records, "skipped": f.skipped,
                              "sha256": f.sha256, "size": f.size} for f in result.files], now)
+        # one write of each kind for the whole analysis (not one per user: thousands of users in one export)
+        items: list[NewEvidence] = []
+        owners: list[str] = []
         for analysis in result.analyses:
             user = analysis.user
-            ids: dict[str, list[int]] = {}
-            items = [NewEvidence(kind, "logs", {"user": user}, records, now)
-                     for kind, records in sorted(by_user.get(user.casefold(), {}).items())]
+            mine = [NewEvidence(kind, "logs", {"user": user}, records, now)
+                    for kind, records in sorted(by_user.get(user.casefold(), {}).items())]
             if user in result.touched:
-                items.append(NewEvidence("attacker_activity", "logs", {"user": user},
-                                         result.touched[user].to_json(), now))
-            for item, eid in zip(items, store.add_evidence_many(case.id, items), strict=True):
-                ids.setdefault(item.kind, []).append(eid)
-            store.add_findings(case.id, (new_finding(f, user, ids, extra={"user": user})
-                                         for f in analysis.findings))
-            store.add_timeline(case.id, (NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
-                                                          artifact_type=e.artifact.type if e.artifact else None,
-                                                          artifact_id=e.artifact.id if e.artifact else None,
-                                                          source=e.check, user=user)
-                                         for e in analysis.timeline))
+                mine.append(NewEvidence("attacker_activity", "logs", {"user": user},
+                                        result.touched[user].to_json(), now))
+            items += mine
+            owners += [user] * len(mine)
+        ids: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        for owner, item, eid in zip(owners, items, store.add_evidence_many(case.id, items), strict=True):
+            ids[owner].setdefault(item.kind, []).append(eid)
+        store.add_findings(case.id, (new_finding(f, a.user, ids[a.user], extra={"user": a.user})
+                                     for a in result.analyses for f in a.findings))
+        store.add_timeline(case.id, (NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
+                                                      artifact_type=e.artifact.type if e.artifact else None,
+                                                      artifact_id=e.artifact.id if e.artifact else None,
+                                                      source=e.check, user=a.user)
+                                     for a in result.analyses for e in a.timeline))
         for nc in result.not_checked():
             store.record_not_collected(case.id, nc["check"], nc["reason"], f"for {nc['users']} user(s)")
         summary: dict[str, Any] = {"verdict": _worst(result.analyses), "records": result.records,

@@ -15,11 +15,18 @@ Two implementations:
 
 Both cache one token per scope, refresh it ``refresh_margin`` seconds before it expires, and refresh
 on demand (``refresh=True``) when the service answered 401 to a token we thought valid.
+
+Lifetimes are clamped: a token said to live less than ``MIN_TOKEN_LIFETIME`` (``expires_in: 0``, a clock
+skew) is still reused that long instead of fetched again for every request (a 401 refreshes it anyway), one
+said to live more than ``MAX_TOKEN_LIFETIME`` is refreshed after that; a lifetime that is not a number
+(``expires_in: "soon"``), negative or infinite is ``AuthenticationFailed`` (exit 3), not a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +36,7 @@ import httpx
 import jwt
 
 from reclaim.m365.errors import AuthenticationFailed, Unreachable
+from reclaim.m365.limits import Limits
 from reclaim.text import remember_secret
 
 __all__ = [
@@ -41,6 +49,15 @@ __all__ = [
     "granted_permissions",
     "token_claims",
 ]
+
+log = logging.getLogger("reclaim.m365.auth")
+
+#: a token is reused at least this long (seconds), whatever lifetime it came with
+MIN_TOKEN_LIFETIME = 60.0
+#: and refreshed after at most this long (Entra issues 60-90 minute tokens)
+MAX_TOKEN_LIFETIME = 24 * 3600.0
+#: the largest token answer read (Entra's are a few kB)
+TOKEN_BODY_CAP = 1024 * 1024
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
@@ -110,7 +127,7 @@ class _CachingProvider:
             if cached is not None and cached is not stale and self._fresh(scope, cached):
                 return cached
             obtained = self._clock()
-            token = await self._fetch(scope)
+            token = _clamped(await self._fetch(scope), obtained)
             remember_secret(token.token)  # scrubbed from any answer that echoes it
             self.fetches += 1
             self._cache[scope] = token
@@ -134,9 +151,11 @@ class ClientCredentialsTokens(_CachingProvider):
     """OAuth 2.0 client-credentials grant with a client secret, over httpx (the practice tenant)."""
 
     def __init__(self, http: httpx.AsyncClient, *, token_url: str, client_id: str, client_secret: str,
-                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time,
+                 limits: Limits | None = None) -> None:
         super().__init__(refresh_margin=refresh_margin, clock=clock)
         self._http = http
+        self.limits = limits or Limits()
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
@@ -151,7 +170,7 @@ class ClientCredentialsTokens(_CachingProvider):
         last: Exception | None = None
         for attempt in range(3):
             try:
-                response = await self._http.post(self.token_url, data=form, headers={"Accept": "application/json"})
+                response = await self._post(form)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise Unreachable(f"cannot reach the token endpoint: {type(exc).__name__}",
                                   method="POST", url=self.token_url,
@@ -169,6 +188,36 @@ class ClientCredentialsTokens(_CachingProvider):
             "the token endpoint did not answer" + (f" ({type(last).__name__})" if last else ""),
             method="POST", url=self.token_url, hint="retry later")
 
+    async def _post(self, form: dict[str, str]) -> httpx.Response:
+        """The token request, bounded like every other (``Limits``): a deadline for the whole answer, and a cap on
+        its size (a token answer is a few kB); past either, no token: ``AuthenticationFailed``."""
+        cap = min(self.limits.max_body_bytes, TOKEN_BODY_CAP)
+        request = self._http.build_request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
+        try:
+            async with asyncio.timeout(self.limits.request_deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > cap:
+                            raise AuthenticationFailed(
+                                f"the token endpoint's answer exceeded {cap:,} bytes", method="POST",
+                                url=self.token_url, hint="the endpoint is not behaving like Microsoft Entra ID")
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise AuthenticationFailed(
+                f"the token endpoint did not answer within the request deadline of {self.limits.request_deadline:g} s",
+                method="POST", url=self.token_url,
+                hint="check the endpoint and the network (RECLAIM_REQUEST_DEADLINE sets the deadline)") from None
+        return httpx.Response(response.status_code, headers=[(k, v) for k, v in response.headers.multi_items()
+                                                             if k.lower() not in ("content-encoding", "content-length",
+                                                                                  "transfer-encoding")],
+                              content=b"".join(chunks), request=request)
+
     async def close(self) -> None:
         await super().close()
 
@@ -176,7 +225,7 @@ class ClientCredentialsTokens(_CachingProvider):
 def _parse_token_response(response: httpx.Response, clock: Callable[[], float], url: str) -> AccessToken:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {}
     if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
@@ -188,8 +237,38 @@ def _parse_token_response(response: httpx.Response, clock: Callable[[], float], 
             request_id=(str(body.get("correlation_id")) if isinstance(body, dict) and body.get("correlation_id")
                         else None),
             hint=_aad_hint(error, aadsts))
-    expires_in = float(body.get("expires_in", 3599))
+    expires_in = _seconds(body.get("expires_in", 3599), what="expires_in", url=url)
     return AccessToken(str(body["access_token"]), clock() + expires_in)
+
+
+def _seconds(raw: Any, *, what: str, url: str | None = None) -> float:
+    """A token lifetime (``expires_in``, a number or a numeric string as the v1 endpoint sends it) or expiry
+    (``expires_on``); anything else, a negative or an infinite value, is ``AuthenticationFailed``."""
+    value: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        shown = repr(raw)[:40]
+        raise AuthenticationFailed(f"the identity platform issued a token with a nonsensical {what} ({shown})",
+                                   method="POST" if url else None, url=url,
+                                   hint="the token endpoint is not behaving like Microsoft Entra ID: check the "
+                                        "endpoint (--endpoint / the tenant's authority), then retry")
+    return value
+
+
+def _clamped(token: AccessToken, obtained: float) -> AccessToken:
+    """``token`` with its lifetime within [``MIN_TOKEN_LIFETIME``, ``MAX_TOKEN_LIFETIME``] from ``obtained``."""
+    lifetime = token.expires_on - obtained
+    if MIN_TOKEN_LIFETIME <= lifetime <= MAX_TOKEN_LIFETIME:
+        return token
+    kept = min(max(lifetime, MIN_TOKEN_LIFETIME), MAX_TOKEN_LIFETIME)
+    log.info("a token said to live %.0f s is used for %.0f s", lifetime, kept)
+    return AccessToken(token.token, obtained + kept)
 
 
 def _aad_hint(error: str, aadsts: str | None) -> str:
@@ -247,7 +326,7 @@ class AzureIdentityTokens(_CachingProvider):
                               f"({_first_line(str(exc.message))})", hint="check the network and proxy") from None
         except AzureError as exc:
             raise AuthenticationFailed(f"{self.description}: {_first_line(str(exc.message))}") from None
-        return AccessToken(str(result.token), float(result.expires_on))
+        return AccessToken(str(result.token), _seconds(getattr(result, "expires_on", None), what="expires_on"))
 
     async def close(self) -> None:
         await super().close()

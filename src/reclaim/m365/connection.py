@@ -212,7 +212,7 @@ def _token_provider(settings: ConnectionSettings, http: httpx.AsyncClient) -> To
             raise BadInput(f"a {spec.kind} credential needs an https:// endpoint",
                            hint="plain-HTTP (loopback emulator) endpoints support client secrets only")
         return ClientCredentialsTokens(http, token_url=endpoints.token_url(tenant), client_id=spec.client_id or "",
-                                       client_secret=spec.resolve_secret())
+                                       client_secret=spec.resolve_secret(), limits=settings.limits)
     credential = build_credential(spec, tenant_id=tenant,
                                   authority=endpoints.authority if endpoints.custom else None,
                                   ca_bundle=settings.ca_bundle, retries=settings.identity_retries)

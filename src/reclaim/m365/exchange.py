@@ -205,6 +205,8 @@ class ExchangeClient:
             if response is None:
                 return
             if response.status_code == 204 or not response.content:
+                if not cmdlet.lower().startswith("get-"):
+                    return  # a write that returns nothing: its effect is read back by whoever made it
                 raise UnexpectedShape("an empty body where the cmdlet's objects belong", what=cmdlet,
                                       status=response.status_code, method="POST", url=target)
             page = parse_json(response, what=cmdlet, method="POST")

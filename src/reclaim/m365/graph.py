@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -183,6 +183,9 @@ class BatchRequest:
     idempotent: bool | None = None
     #: informational: the mailbox this request touches
     mailbox: str | None = None
+    #: the answer is one page of a collection: validated like ``paged`` (a list ``value`` of objects, a string
+    #: nextLink), else the result carries ``UnexpectedShape`` / ``LimitExceeded`` instead of being read as empty
+    collection: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return self.status < 400
+        return self.status < 400 and self.error is None
 
     def json(self) -> Any:
         """The body of a successful sub-request; raises its typed error otherwise."""
@@ -393,6 +396,13 @@ class GraphClient:
                                       retry_after=error.retry_after, attempts=attempts, status=status,
                                       code=error.code, request_id=error.request_id, method=error.method,
                                       url=error.url)
+        elif r.collection:
+            url = self.url(r.url)
+            try:
+                PageWalk(url.split("?")[0], self.pipeline.limits).page(body, method=r.method.upper(), url=url)
+            except UnreadableAnswer as exc:
+                exc.status = status
+                error = exc
         return BatchResult(id=str(r.id), status=status, headers=headers, body=body, error=error, attempts=attempts)
 
 
@@ -427,7 +437,7 @@ def _match_responses(body: JSON | None, ids: list[str]) -> tuple[dict[str, JSON]
 
 
 def _with_id(r: BatchRequest, rid: str) -> BatchRequest:
-    return BatchRequest(r.method, r.url, r.body, r.headers, r.depends_on, rid, r.idempotent, r.mailbox)
+    return replace(r, id=rid)
 
 
 def _is_idempotent(r: BatchRequest) -> bool:

@@ -121,6 +121,7 @@ GRAPH_ROUTES: tuple[GraphRoute, ...] = (
            "UserAuthenticationMethod.ReadWrite.All"),
     _route("DELETE", "/users/{id}/authentication/{id}/{id}", "UserAuthenticationMethod.ReadWrite.All",
            roles=_AUTH_ADMIN),
+    _route("GET", "/users/{id}/licenseDetails", "LicenseAssignment.Read.All", *_USER_READ),
     _route("GET", "/users/{id}/oauth2PermissionGrants", "DelegatedPermissionGrant.Read.All",
            "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All"),
     _route("DELETE", "/oauth2PermissionGrants/{id}", "DelegatedPermissionGrant.ReadWrite.All"),
@@ -182,6 +183,10 @@ EXCHANGE_CMDLETS: dict[str, tuple[str, ...]] = {
     "Remove-RecipientPermission": _EXO_WRITE,
     "Remove-MobileDevice": _EXO_WRITE,
     "Set-CASMailbox": _EXO_WRITE,
+    # Exchange RBAC role "Mailbox Import Export" (not an Entra role: assigned to the app with
+    # New-ManagementRoleAssignment -App), on top of the write role
+    "Get-RecoverableItems": ("Mailbox Import Export",),
+    "Restore-RecoverableItems": ("Mailbox Import Export",),
 }
 
 

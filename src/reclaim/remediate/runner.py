@@ -42,6 +42,12 @@ def not_reached(exc: BaseException) -> bool:
     return isinstance(exc, AuthenticationFailed | Unreachable)
 
 
+def pending_text(action: Action, detail: str) -> str:
+    """A requested change the service applies later, in the one wording the report uses too."""
+    delay = getattr(action, "pending_delay", "later")
+    return f"pending: {detail} (requested; Microsoft applies it {delay})"
+
+
 def _source(action: Action, step: PlannedStep, ctx: ActionContext) -> str:
     return "exchange" if "cmdlet" in action.describe_read(ctx, step) else "graph"
 
@@ -146,8 +152,7 @@ class _Runner:
             if getattr(action, "eventual", False) and attempt.applied:
                 await self._awrite(step, "not_held",
                                    verify={"holds": False, "state": "pending", "detail": check.detail})
-                return self._done(step, State.PENDING, f"pending: {check.detail} (requested; Microsoft applies it "
-                                                       "within 1 h, up to 24 h)")
+                return self._done(step, State.PENDING, pending_text(action, check.detail))
             if not attempt.applied and not attempt.undone:
                 # Snapshot taken, change not made (or not confirmed): use that snapshot.
                 return await self._apply(action, step, before, None)
@@ -240,8 +245,7 @@ class _Runner:
             return self._done(step, State.HELD, check.detail)
         if getattr(action, "eventual", False):
             await self._awrite(step, "not_held", verify={"holds": False, "state": "pending", "detail": check.detail})
-            return self._done(step, State.PENDING, f"pending: {check.detail} (requested; Microsoft applies it "
-                                                   "within 1 h, up to 24 h)")
+            return self._done(step, State.PENDING, pending_text(action, check.detail))
         await self._awrite(step, "not_held", verify={"holds": False, "state": "not held", "detail": check.detail})
         return self._done(step, State.NOT_HELD, check.detail)
 

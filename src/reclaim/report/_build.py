@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from reclaim.remediate.actions import ACTIONS
+from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report._files import files_view
+from reclaim.report._notify import notify_view
+from reclaim.report._scope import TenantView, tenant_view
+from reclaim.report._sentences import audit_events_text, change_phrases, pending_phrase
 from reclaim.report._tz import zone_name
 from reclaim.report.model import (
     SEVERITY_ORDER,
@@ -114,16 +119,22 @@ def _value_text(value: Any, depth: int) -> str:
     return str(value)
 
 
-def _facts(finding: Finding) -> tuple[Fact, ...]:
+def _fact_text(key: str, value: Any, zone: tzinfo) -> str:
+    if key == "auditEvents" and isinstance(value, list):
+        return audit_events_text(value, zone)
+    return value_text(value)
+
+
+def _facts(finding: Finding, zone: tzinfo) -> tuple[Fact, ...]:
     evidence = finding.evidence
     wanted = _KEY_FACTS.get(finding.artifact_type or "", ())
-    facts = [Fact(label, value_text(evidence[key])) for key, label in wanted
+    facts = [Fact(label, _fact_text(key, evidence[key], zone)) for key, label in wanted
              if key in evidence and evidence[key] not in (None, "", [], {})]
     seen = {key for key, _ in wanted}
     for key, value in evidence.items():
         if key in seen or key in _NOT_FACTS or value in (None, "", [], {}):
             continue
-        facts.append(Fact(_label(key), value_text(value)))
+        facts.append(Fact(_label(key), _fact_text(key, value, zone)))
     if finding.artifact_type:
         facts.append(Fact("Artifact", f"{finding.artifact_type} {finding.artifact_id or ''}".strip()))
     return tuple(facts)
@@ -157,7 +168,7 @@ def _finding_view(finding: Finding, zone: tzinfo) -> FindingView:
                        symptom=str(evidence.get("symptom") or "beyond the procedure"), reasons=reason_list,
                        artifact_type=finding.artifact_type, artifact_id=finding.artifact_id,
                        time=None if moment is None else moment.astimezone(zone), user=finding.user,
-                       facts=_facts(finding), evidence=evidence, evidence_ids=finding.evidence_ids)
+                       facts=_facts(finding, zone), evidence=evidence, evidence_ids=finding.evidence_ids)
 
 
 def _by_severity(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
@@ -232,24 +243,58 @@ def _actions(store: Store, entries: Sequence[JournalEntry], zone: tzinfo) -> tup
         if last.step in ("skipped", "failed") and why:
             outcome = f"{outcome}: {value_text(why)}"
         elif verification == "pending":
-            outcome = "requested; the service applies it later (a re-run of `reclaim verify` checks it)"
+            outcome = pending_phrase(_delay(action_id))
         snapshot = next((s for s in reversed(steps) if s.before_evidence_id is not None), None)
         applied = _last(steps, "applied", "applying", "undone", "undoing")
         held = _last(steps, "verified", "not_held")
         reversible = _lookup(steps, "reversible")
         undo = _lookup(steps, "undo") or _lookup(steps, "undoNote") or _lookup(steps, "undo_note")
         label = _lookup(steps, "label")
+        before = _before_state(store, None if snapshot is None else snapshot.before_evidence_id)
+        made = _last(steps, "applied")
+        changes = change_phrases(None if made is None else made.request, before) if made else ()
+        text = str(label) if label else f"{action_id} {target}"
         views.append(ActionView(
+            sentence=_sentence(text, outcome, verification, changes, made or last, held, _delay(action_id), zone),
+            changes=changes, applied_at=None if made is None else made.recorded_at,
+            operator=(made or last).operator,
             action_id=action_id, target=target, label=str(label) if label else f"{action_id} {target}",
             outcome=outcome, verification=verification,
             reversible=reversible if isinstance(reversible, bool) else None,
             undo_note=None if undo is None else value_text(undo),
             before_evidence_id=None if snapshot is None else snapshot.before_evidence_id,
             before_evidence_sha256=None if snapshot is None else snapshot.before_evidence_sha256,
-            before_state=_before_state(store, None if snapshot is None else snapshot.before_evidence_id),
+            before_state=before,
             request=None if applied is None else applied.request, result=None if applied is None else applied.result,
             verify=None if held is None else held.verify, steps=tuple(steps)))
     return tuple(views)
+
+
+def _delay(action_id: str) -> str:
+    """How long the service takes to apply an action it applies later (Microsoft's documented delay)."""
+    return str(getattr(ACTIONS.get(action_id), "pending_delay", "later"))
+
+
+def _sentence(label: str, outcome: str, verification: str, changes: Sequence[str], step: JournalStepView,
+              held: JournalStepView | None, delay: str, zone: tzinfo) -> str:
+    """One sentence a customer reads: what changed, from what to what, when, by whom, and the re-read."""
+    head = label[:1].upper() + label[1:]
+    who = f" by {step.operator}" if step.operator else ""
+    when = f"on {format_time(step.recorded_at, zone)}{who}"
+    detail = (held.verify or {}).get("detail") if held is not None else None
+    if step.step != "applied":
+        return f"{head}: {outcome} ({when})."
+    what = "; ".join(changes) if changes else "changed"
+    if verification == "held":
+        after = f"Checked afterwards: {detail}." if detail else "Checked afterwards: it holds."
+    elif verification == "pending":
+        after = (f"Pending: Microsoft applies it {delay}"
+                 + (f"; until then a re-read shows that {detail}." if detail else "."))
+    elif verification == "did not hold":
+        after = "Checked afterwards: it did NOT hold" + (f" ({detail})." if detail else ".")
+    else:
+        after = "Not checked afterwards yet."
+    return f"{head}: {what}, {when}. {after}"
 
 
 def _runs(entries: Sequence[JournalEntry], case_id: str, zone: tzinfo) -> list[str]:
@@ -285,6 +330,8 @@ def _timeline(detail: CaseDetail, findings: Sequence[FindingView], zone: tzinfo)
         if entry.action_id == RUN:
             what = "started" if entry.step == "applying" else "finished"
             summary = f"remediation {entry.target} {what}"
+        elif entry.step == "not_held" and (entry.verify or {}).get("state") == "pending":
+            summary = f"{entry.action_id} on {entry.target}: {pending_phrase(_delay(entry.action_id))}"
         else:
             summary = f"{entry.action_id} on {entry.target}: {_OUTCOME.get(entry.step, entry.step)}"
         items.append(TimelineItem(time=entry.recorded_at.astimezone(zone), kind="remediation", summary=summary,
@@ -314,10 +361,36 @@ def _count_phrase(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def _tenant_summary(detail: CaseDetail, view: TenantView, not_checked: Sequence[NotCheckedView],
+                    zone: tzinfo) -> Summary:
+    """The first section of a sweep or hunt report: the tenant, how much was covered, the blast radius."""
+    case = detail.case
+    verdict = case.verdict
+    what = "swept every mailbox of" if view.kind == "sweep" else "looked for the indicators across"
+    headline = f"reclaim {what} {view.tenant}: {view.blast_radius}"
+    covering = (f", covering {format_time(case.since, zone)} to {format_time(case.until, zone)}"
+                if case.since is not None and case.until is not None else "")
+    how = [f"{view.title[:1].upper()}{view.title[1:]} of case {case.id}, run {format_time(case.created_at, zone)}"
+           f"{covering}: every piece of evidence stored with its SHA-256."]
+    how.append("What it covered and found is under the next heading.")
+    people = list(view.next_steps) or ["Nothing: no mailbox was flagged."]
+    if not_checked:
+        people.append(f"Check by hand what reclaim could not check ({_count_phrase(len(not_checked), 'item')}, "
+                      "listed under \u201cWhat was not checked\u201d): for those, no finding does not mean clean.")
+    return Summary(headline=headline, account=view.tenant, display_name=None, verdict=verdict,
+                   because=None, window_since=None, window_until=None,
+                   when=f"Run {format_time(case.created_at, zone)}{covering}.", how_found=tuple(how),
+                   done=(f"Nothing was changed in the tenant: a {view.kind} only reads.",),
+                   needs_a_person=tuple(people))
+
+
 def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Sequence[FindingView],
              actions: Sequence[ActionView], not_checked: Sequence[NotCheckedView], zone: tzinfo,
              runs: Sequence[str]) -> Summary:
     case = detail.case
+    view = tenant_view(detail)
+    if view is not None:
+        return _tenant_summary(detail, view, not_checked, zone)
     user = case.summary.get("user") if isinstance(case.summary.get("user"), Mapping) else {}
     account = str((user or {}).get("userPrincipalName") or case.subject)
     display = (user or {}).get("displayName")
@@ -364,9 +437,11 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
         done.append("Nothing has been changed in the tenant yet: this case has no remediation journal "
                     f"(`reclaim remediate {account} --plan` shows what would be done).")
     for action in actions:
-        undo = ("can be undone" if action.reversible else "cannot be undone" if action.reversible is False
-                else "reversibility not recorded")
-        done.append(f"{action.label[:1].upper()}{action.label[1:]}: {action.outcome} ({undo}).")
+        undo = ("It can be undone." if action.reversible else "It cannot be undone." if action.reversible is False
+                else "")
+        done.append(f"{action.sentence} {undo}".strip())
+    if any(a.verification == "pending" for a in actions):
+        done.append(f"Pending changes are checked again by `reclaim verify {case.id} --wait 24h`.")
 
     applied = {a.action_id for a in actions if a.verification == "held"}
     sent = [f for f in findings if f.check in ("outbound-spike", "sent-items-gap", "restricted-sender")]
@@ -394,8 +469,8 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
             people.append("Re-enable access for the user once the account is secured: new password, multi-factor "
                           "authentication registered by the user themself, sign-in allowed again.")
         if any(f.check == "restricted-sender" for f in findings):
-            people.append("Microsoft restricted the account from sending mail; after it is unblocked it can take "
-                          "30 minutes to 24 hours before the user can send again.")
+            people.append("Microsoft restricted the account from sending mail; once it is unblocked, Microsoft "
+                          f"applies that {UNBLOCK_DELAY}, and the user can send again after that.")
         people.append("Watch for re-compromise in the coming weeks: attackers come back with new rules, forwarding "
                       f"or sign-in methods. Investigate again in a few days (`reclaim investigate {account}`).")
     for finding in prevention:
@@ -431,4 +506,7 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   actions=actions, journal=tuple(_step_view(e, zone) for e in detail.journal), chain=detail.chain,
                   not_checked=not_checked, evidence=tuple(detail.evidence),
                   user=dict(user) if isinstance(user, Mapping) else {},
-                  files=files if not (files := files_view(detail.findings, detail.journal)).empty else None)
+                  files=files if not (files := files_view(detail.findings, detail.journal)).empty else None,
+                  notify=notify if not (notify := notify_view(detail.findings, detail.journal)).empty else None,
+                  integrity=detail.integrity,
+                  tenant=tenant_view(detail))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -19,7 +19,7 @@ from reclaim.report._build import format_time, value_text
 from reclaim.report.model import SEVERITY_ORDER, Report
 from reclaim.text import visible
 
-__all__ = ["report_html"]
+__all__ = ["evidence_html", "report_html"]
 
 SEVERITY_COLOURS = {"critical": "#7f1d1d", "high": "#b91c1c", "medium": "#92400e", "low": "#1e40af",
                     "info": "#4b5563"}
@@ -73,6 +73,8 @@ class Strip:
     window_width: float
     start: str
     end: str
+    #: events before the suspicious window, folded into one mark at the left edge
+    folded: int = 0
 
 
 def _bars(report: Report) -> tuple[Bar, ...]:
@@ -82,14 +84,20 @@ def _bars(report: Report) -> tuple[Bar, ...]:
 
 
 def _strip(report: Report, zone: tzinfo) -> Strip | None:
-    items = report.timeline
+    """The incident on a time axis: from just before the suspicious window to the last event; what came
+    before (routine context, e.g. a sign-in method registered a year earlier) is folded into one mark."""
+    items = report.incident_timeline
     if not items:
         return None
-    start, end = items[0].time, items[-1].time
+    since = report.summary.window_since
+    end = items[-1].time
+    first = items[0].time if since is None else min(since, items[0].time)
+    pad = max((end - first).total_seconds() * 0.03, 60.0)
+    start = first - timedelta(seconds=pad)
     span = max((end - start).total_seconds(), 1.0)
 
     def x(moment: datetime) -> float:
-        return round(_STRIP_LEFT + _STRIP_WIDTH * (moment - start).total_seconds() / span, 1)
+        return round(_STRIP_LEFT + _STRIP_WIDTH * max((moment - start).total_seconds(), 0.0) / span, 1)
 
     marks: list[Mark] = []
     for item in items:
@@ -100,16 +108,16 @@ def _strip(report: Report, zone: tzinfo) -> Strip | None:
         else:
             colour, radius = "#6b7280", 3.5
         marks.append(Mark(x(item.time), item.kind, f"{format_time(item.time, zone)} {item.summary}", colour, radius))
-    since, until = report.summary.window_since, report.summary.window_until
+    until = report.summary.window_until
     window_x: float | None = None
     width = 0.0
     if since is not None:
-        left = max(since, start)
         right = min(until or end, end)
-        if right >= left:
-            window_x = x(left)
+        if right >= since:
+            window_x = x(since)
             width = max(x(right) - window_x, 2.0)
-    return Strip(tuple(marks), window_x, width, format_time(start, zone), format_time(end, zone))
+    return Strip(tuple(marks), window_x, width, format_time(start, zone), format_time(end, zone),
+                 len(report.context_timeline))
 
 
 def _environment() -> Environment:
@@ -133,3 +141,16 @@ def report_html(report: Report) -> str:
     template = _ENV.get_template("report.html.j2")
     return template.render(r=report, s=report.summary, when=when, bars=_bars(report), strip=_strip(report, zone),
                            severities=SEVERITY_ORDER, colours=SEVERITY_COLOURS)
+
+
+def evidence_html(report: Report) -> str:
+    """The evidence document: every timeline event, each finding's evidence record, the raw journal and the
+    evidence inventory, laid out to print cleanly on its own (the customer's report stays short)."""
+    zone = report.generated_at.tzinfo
+    assert zone is not None
+
+    def when(moment: datetime | None) -> str:
+        return format_time(moment, zone)
+
+    template = _ENV.get_template("evidence_document.html.j2")
+    return template.render(r=report, s=report.summary, when=when, severities=SEVERITY_ORDER, colours=SEVERITY_COLOURS)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reclaim.report._files import files_document
+from reclaim.report._notify import notify_document
 from reclaim.report.model import ActionView, FindingView, JournalStepView, Report, TimelineItem
 
 __all__ = ["SCHEMA_ID", "report_json", "to_document"]
@@ -50,7 +51,19 @@ def _action(a: ActionView) -> dict[str, Any]:
             "verification": a.verification, "reversible": a.reversible, "undo": a.undo_note,
             "beforeEvidenceId": a.before_evidence_id, "beforeEvidenceSha256": a.before_evidence_sha256,
             "beforeState": a.before_state, "request": a.request, "result": a.result, "verify": a.verify,
-            "steps": [s.seq for s in a.steps]}
+            "steps": [s.seq for s in a.steps], "sentence": a.sentence, "changes": list(a.changes),
+            "appliedAt": _iso(a.applied_at), "operator": a.operator}
+
+
+def _tenant(report: Report) -> dict[str, Any]:
+    tv = report.tenant
+    assert tv is not None
+    return {"kind": tv.kind, "title": tv.title, "tenant": tv.tenant,
+            "facts": [{"label": label, "value": value} for label, value in tv.facts],
+            "flagged": [{"user": r.user, "worst": r.worst, "why": list(r.why)} for r in tv.flagged],
+            "tenantFindings": [f.id for f in tv.tenant_findings],
+            "campaigns": [{"destination": d, "users": list(users)} for d, users in tv.campaigns],
+            "blastRadius": tv.blast_radius, "nextSteps": list(tv.next_steps)}
 
 
 def to_document(report: Report) -> dict[str, Any]:
@@ -83,6 +96,10 @@ def to_document(report: Report) -> dict[str, Any]:
                       "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
                       "sha256": e.sha256, "hashOk": e.hash_ok} for e in report.evidence],
         "files": None if report.files is None else files_document(report.files),
+        "notify": None if report.notify is None else notify_document(report.notify),
+        **({} if (seal := report.integrity) is None else {"seal": {
+            "state": seal.state, "headHash": seal.head, "length": seal.length, "problems": list(seal.problems)}}),
+        "tenantView": None if report.tenant is None else _tenant(report),
         "intact": report.intact,
     }
 

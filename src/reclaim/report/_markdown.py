@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
+from typing import Any
 
 from reclaim.report._build import format_time, value_text
 from reclaim.report._files import FilesView
+from reclaim.report._notify import NotifyView
 from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
 from reclaim.text import visible_line
 
@@ -89,6 +92,58 @@ def _files_section(view: FilesView) -> list[str]:
     return out
 
 
+def _notify_section(view: NotifyView) -> list[str]:
+    """Outside recipients of the attacker's mail (the people to tell) and the colleagues who got it."""
+    out = ["## People to notify", "", "Mail the attacker sent from the account. Outside recipients cannot be "
+           "reached by reclaim: tell them the mail was not sent by the account's owner (also in notify.csv).", ""]
+    if view.external:
+        out += [f"### Outside recipients ({len(view.external)})", "",
+                _row("Recipient", "Time (UTC)", "Subject", "Delivery"), _row("---", "---", "---", "---")]
+        for r in view.external:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(r.status or "-")))
+        out.append("")
+    if view.internal:
+        out += ["### Colleagues who received it", "", _row("Mailbox", "Time (UTC)", "Subject", "Their copy"),
+                _row("---", "---", "---", "---")]
+        for r, state in view.internal:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(state)))
+        out.append("")
+    return out
+
+
+def _tenant_section(report: Report) -> list[str]:
+    """A sweep's or hunt's tenant-wide view: facts, blast radius, flagged users, tenant findings."""
+    tv = report.tenant
+    if tv is None:
+        return []
+    out = ["## " + ("The tenant and its mailboxes" if tv.kind == "sweep" else "Who else: the indicators across "
+                    "the tenant"), ""]
+    out += [f"- **{md_text(label)}:** {md_text(value)}" for label, value in tv.facts]
+    out += ["", f"**Blast radius:** {md_text(tv.blast_radius)}", "",
+            f"### {'Flagged mailboxes' if tv.kind == 'sweep' else 'Users matched'} ({len(tv.flagged)})", ""]
+    if tv.flagged:
+        out += [_row("User", "Worst", "Why"), _row("---", "---", "---")]
+        out += [_row(md_code(row.user), md_text(row.worst), md_text("; ".join(row.why))) for row in tv.flagged]
+    else:
+        out.append("None.")
+    out.append("")
+    if tv.kind == "sweep":
+        out += [f"### Findings about the tenant itself ({len(tv.tenant_findings)})", ""]
+        out += [f"- {md_text(f.severity.upper())}: {md_text(f.title)}" for f in tv.tenant_findings] or ["None."]
+        out.append("")
+    if tv.campaigns:
+        out += ["### Forwarding destinations shared by several users", ""]
+        out += [f"- {md_code(d)}: {md_text(', '.join(users))}" for d, users in tv.campaigns]
+        out.append("")
+    return out
+
+
+def _compact(value: Any, cap: int) -> str:
+    """Raw journal data as one line of JSON (exactly what was sent / read), capped."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= cap else text[:cap] + f"… ({len(text) - cap} more characters)"
+
+
 def report_markdown(report: Report) -> str:
     zone = report.generated_at.tzinfo
     assert zone is not None
@@ -98,7 +153,7 @@ def report_markdown(report: Report) -> str:
 
     s, case, chain = report.summary, report.case, report.chain
     out: list[str] = [
-        f"# Compromised account report: {md_text(s.account)}",
+        f"# {md_text(report.title)}: {md_text(s.account)}",
         "",
         f"Case {md_code(case.id)} · {md_text(case.kind)} · written {md_text(when(report.generated_at))} by reclaim."
         f" All times are in **{md_text(report.tz_name)}**.",
@@ -107,7 +162,7 @@ def report_markdown(report: Report) -> str:
         "",
         f"**Verdict: {md_text((s.verdict or case.status).upper())}.** {md_text(s.headline)}",
         "",
-        f"**Account:** {md_code(s.account)}"
+        f"**{'Tenant' if report.tenant else 'Account'}:** {md_code(s.account)}"
         + (f" (display name now {md_code(s.display_name)})" if s.display_name else ""),
         "",
         f"**When:** {md_text(s.when)}",
@@ -124,6 +179,7 @@ def report_markdown(report: Report) -> str:
         "",
         *[f"{i}. {md_text(line)}" for i, line in enumerate(s.needs_a_person, 1)],
         "",
+        *_tenant_section(report),
         "## Findings by severity",
         "",
         _row("Severity", "Findings"),
@@ -146,20 +202,42 @@ def report_markdown(report: Report) -> str:
     else:
         out += ["No prevention findings.", ""]
 
-    out += ["## Timeline", "", f"Oldest first, newest last; times in {md_text(report.tz_name)}.", ""]
+    out += ["## Timeline", "", f"The incident first, oldest to newest; times in {md_text(report.tz_name)}.", ""]
     if report.timeline:
         out += [_row(f"Time ({md_text(report.tz_name)})", "Kind", "Event"), _row("---", "---", "---")]
-        for t in report.timeline:
+        for t in report.incident_timeline:
             kind = f"{t.severity} {t.kind}" if t.severity else t.kind
             out.append(_row(md_text(when(t.time)), md_text(kind), md_text(t.summary)))
         out.append("")
+        if report.context_timeline:
+            out += ["<details>", f"<summary>{len(report.context_timeline)} earlier events, before the suspicious "
+                    "window (routine context)</summary>", "",
+                    _row(f"Time ({md_text(report.tz_name)})", "Kind", "Event"), _row("---", "---", "---")]
+            for t in report.context_timeline:
+                out.append(_row(md_text(when(t.time)), md_text(t.kind), md_text(t.summary)))
+            out += ["", "</details>", ""]
     else:
         out += ["The case has no timeline events.", ""]
 
     if report.files is not None:
         out += _files_section(report.files)
+    if report.notify is not None:
+        out += _notify_section(report.notify)
+    from reclaim.report._breach_scope import (  # here: it imports md_text from this module
+        coverage_markdown,
+        touched_markdown,
+    )
+    out += touched_markdown(report.case.summary or {}) + coverage_markdown(report.case.summary or {})
 
     out += ["## Remediation journal", ""]
+    if (seal := report.integrity) is not None:
+        if seal.ok:
+            out.append(f"**Case seal intact:** {seal.length} seal entries cover its verdict, evidence, findings, "
+                       "timeline, not-checked records and journal.")
+        else:
+            out.append(f"**Case ALTERED:** {md_text('; '.join(seal.problems))}. Do not rely on this case.")
+        out += ["", f"Seal head (the anchor: compare with `reclaim verify --offline {case.id}`): "
+                    f"{md_code(seal.head)}", ""]
     if chain.ok:
         out.append(f"**Hash chain verified:** {chain.length} journal entries, each pointing at the hash of the one "
                    "before; every before-state snapshot matches its SHA-256.")
@@ -171,26 +249,26 @@ def report_markdown(report: Report) -> str:
     if bad:
         out += [f"**{len(bad)} evidence item(s) no longer match their SHA-256.**", ""]
     if report.actions:
-        out += ["### Actions", "",
-                _row("Action", "Target", "Before the change", "Result", "Verification", "Can it be undone?"),
-                _row("---", "---", "---", "---", "---", "---")]
+        out += ["### What was changed", ""]
+        for a in report.actions:
+            undo = {True: "can be undone", False: "cannot be undone", None: "reversibility not recorded"}[a.reversible]
+            out.append(f"- {md_text(a.sentence)} ({md_text(undo)})")
+        out += ["", "<details>", "<summary>Raw data for the responder</summary>", "",
+                _row("Action", "Target", "Before the change", "Request", "Re-read"),
+                _row("---", "---", "---", "---", "---")]
         for a in report.actions:
             before = ("no snapshot" if a.before_evidence_id is None else
                       f"evidence {a.before_evidence_id} {md_code(value_text(a.before_state, cap=300))}")
-            result = md_text(a.outcome) + (f" {md_code(value_text(a.request, cap=200))}" if a.request else "")
-            check = md_text(a.verification) + (f" {md_code(value_text(a.verify, cap=200))}" if a.verify else "")
-            undo = {True: "yes", False: "no", None: "not recorded"}[a.reversible]
-            if a.undo_note:
-                undo += f": {md_text(a.undo_note)}"
-            out.append(_row(f"{md_text(a.label)} ({md_code(a.action_id)})", md_code(a.target), before, result,
-                            check, undo))
+            request = md_code(_compact(a.request, 300)) if a.request else "-"
+            check = md_text(a.verification) + (f" {md_code(_compact(a.verify, 200))}" if a.verify else "")
+            out.append(_row(md_code(a.action_id), md_code(a.target), before, request, check))
         out += ["", "### Entries", "",
                 _row("#", "Time", "Action", "Target", "Step", "Entry hash"),
                 _row("---:", "---", "---", "---", "---", "---")]
         for j in report.journal:
             out.append(_row(str(j.seq), md_text(when(j.recorded_at)), md_code(j.action_id), md_code(j.target),
                             md_text(j.step), md_code(j.entry_hash)))
-        out.append("")
+        out += ["", "</details>", ""]
     else:
         out += ["No remediation has been journaled for this case: nothing was changed in the tenant by reclaim.", ""]
 
@@ -211,5 +289,6 @@ def report_markdown(report: Report) -> str:
         out.append(_row(str(e.id), md_code(e.kind), md_text(e.source), md_text(when(e.collected_at)), str(e.size),
                         md_code(e.sha256), "ok" if e.hash_ok else "**MISMATCH**"))
     out += ["", "---", "",
-            f"Written by reclaim from case {md_code(case.id)}; journal head hash {md_code(chain.head_hash)}.", ""]
+            f"Written by reclaim from case {md_code(case.id)}; journal head hash {md_code(chain.head_hash)}"
+            + ("." if report.integrity is None else f"; seal head {md_code(report.integrity.head)}."), ""]
     return "\n".join(out)

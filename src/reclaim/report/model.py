@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from reclaim.report._files import FilesView
-from reclaim.store import ChainStatus, EvidenceInfo
+from reclaim.report._notify import NotifyView
+from reclaim.report._scope import TenantView
+from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
 
 #: Most severe first: the order findings are shown in.
@@ -101,6 +103,13 @@ class ActionView:
     result: dict[str, Any] | None
     verify: dict[str, Any] | None
     steps: tuple[JournalStepView, ...]
+    #: what changed, from what to what, when, by whom, and whether a re-read confirmed it: one sentence
+    sentence: str = ""
+    #: each changed field: "account enabled: yes → no"
+    changes: tuple[str, ...] = ()
+    #: when the change was made (the ``applied`` entry), and by whom
+    applied_at: datetime | None = None
+    operator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,11 +157,37 @@ class Report:
     user: dict[str, Any] = field(default_factory=dict)
     #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
     files: FilesView | None = None
+    #: the People to notify section (outside recipients of the attacker's mail); ``None`` when it sent none
+    notify: NotifyView | None = None
+    #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
+    integrity: CaseIntegrity | None = None
+    #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an
+    #: investigation of one account
+    tenant: TenantView | None = None
+
+    @property
+    def title(self) -> str:
+        return self.tenant.title if self.tenant is not None else "Compromised account report"
 
     @property
     def intact(self) -> bool:
-        """The journal's chain verifies and every evidence payload still matches its SHA-256."""
-        return self.chain.ok and all(e.hash_ok for e in self.evidence)
+        """The case's seal, the journal's chain and every evidence payload's SHA-256 all match."""
+        sealed = self.integrity is None or self.integrity.ok
+        return sealed and self.chain.ok and all(e.hash_ok for e in self.evidence)
+
+    @property
+    def incident_timeline(self) -> tuple[TimelineItem, ...]:
+        """The events of the incident: from the start of the suspicious window on (every event when the case
+        has no window), remediation included; oldest first."""
+        since = self.summary.window_since
+        return tuple(t for t in self.timeline if since is None or t.time >= since or t.origin == "remediation")
+
+    @property
+    def context_timeline(self) -> tuple[TimelineItem, ...]:
+        """The evidence from before the suspicious window: routine context, shown folded."""
+        since = self.summary.window_since
+        return () if since is None else tuple(t for t in self.timeline
+                                              if t.time < since and t.origin != "remediation")
 
     def local(self, moment: datetime | None) -> datetime | None:
         """``moment`` in the report's time zone."""

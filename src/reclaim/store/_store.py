@@ -13,7 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, event, func, insert, select
+from sqlalchemy import Engine, Table, event, func, insert, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -71,6 +71,7 @@ T = TypeVar("T")
 
 DEFAULT_BATCH = 500
 _CASE_ID = re.compile(r"^c-(\d{8})-(\d{4,})$")
+_CASE_ID_LOCK = 0x72636964  # "rcid": the advisory-lock space of case-id allocation on PostgreSQL
 
 
 def _now() -> datetime:
@@ -84,8 +85,8 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return " ".join(text.split())[:300]
+    message = str(getattr(exc, "orig", None) or exc)
+    return " ".join(message.split())[:300]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,13 @@ class Store:
 
     @staticmethod
     def _next_case_id(session: Session, created: datetime) -> str:
-        prefix = f"c-{created.astimezone(UTC):%Y%m%d}-"
+        day = created.astimezone(UTC)
+        if session.get_bind().dialect.name == "postgresql":
+            # One allocator per day at a time (until this transaction ends), like SQLite's write lock: without it,
+            # writers on several machines keep computing the same next id and retrying.
+            session.execute(text("SELECT pg_advisory_xact_lock(:space, :day)"),
+                            {"space": _CASE_ID_LOCK, "day": int(f"{day:%Y%m%d}")})
+        prefix = f"c-{day:%Y%m%d}-"
         ids = session.scalars(select(CaseRow.id).where(CaseRow.id.like(prefix + "%"))).all()
         numbers = [int(m.group(2)) for i in ids if (m := _CASE_ID.match(i))]
         return f"{prefix}{max(numbers, default=0) + 1:04d}"
@@ -558,7 +565,8 @@ class Store:
 
     def verify_chain(self, case_id: str) -> ChainStatus:
         """Re-compute every entry's hash and link, and re-hash the snapshots the entries cite; the first entry
-        that does not match is ``first_bad_seq``."""
+        that does not match is ``first_bad_seq``. When the journal itself holds, the case's seal is checked too
+        (:meth:`verify_case`): an altered case is not ok, ``reason`` "the case was altered: …"."""
         entries = self.journal(case_id)
         cited = {e.before_evidence_id for e in entries if e.before_evidence_id is not None}
         snapshots: dict[int, tuple[str, bool]] = {}
@@ -568,7 +576,10 @@ class Store:
                 if row is not None:
                     snapshots[evidence_id] = (row.sha256, sha256_hex(row.payload) == row.sha256)
                     session.expunge(row)
-        return chain_status(entries, snapshots)
+        status = chain_status(entries, snapshots)
+        if status.ok and not (integrity := self.verify_case(case_id)).ok:
+            status = replace(status, ok=False, reason=f"the case was {integrity.describe()}")
+        return status
 
     # -- sweep checkpoints -----------------------------------------------------------------------------
 

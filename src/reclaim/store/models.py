@@ -15,7 +15,7 @@ from reclaim.store._canonical import sha256_hex
 
 CaseKind = Literal["investigate", "sweep", "hunt", "logs"]
 Verdict = Literal["compromised", "suspicious", "clean"]
-CaseStatus = Literal["open", "complete", "interrupted", "failed"]
+CaseStatus = Literal["open", "complete", "interrupted", "failed", "closed"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 #: compromise: an indicator of compromise (only these make a verdict); exposure: advice (a weakness an attacker
 #: could use, e.g. MFA not required); context: information (e.g. a profile change by a provisioning app).

@@ -65,6 +65,7 @@ from reclaim.m365 import (
     Throttled,
     Unreachable,
 )
+from reclaim.m365.boundary import PageWalk
 from reclaim.m365.throttle import Pacer
 from reclaim.store import NewEvidence, NewFinding, Store
 from reclaim.sweep.model import (
@@ -193,13 +194,14 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
         # every page waits its turn: these resources allow one request per second per tenant
         items: list[JSON] = []
         next_url: str | None = url
+        walk = PageWalk(conn.graph.url(url).split("?")[0], conn.pipeline.limits)
         while next_url is not None:
             t.read.requests += 1
             async with pacer.slot():
                 page = await conn.graph.get(next_url, params)
-            items.extend(x for x in page.get("value", []) if isinstance(x, dict))
-            link = page.get("@odata.nextLink")
-            next_url, params = (str(link) if link else None), None
+            got, next_url = walk.page(page, method="GET", url=conn.graph.url(next_url))
+            items.extend(got)
+            params = None
         return items
 
     async def exo(cmdlet: str, parameters: JSON) -> list[JSON]:
@@ -436,7 +438,8 @@ class _TenantSweeper:
     async def _rules(self, chunk: _Chunk) -> tuple[dict[str, list[JSON] | NotCollected], list[JSON], int]:
         """Graph inbox rules of a chunk through one ``$batch``; per mailbox the rules or why they are missing."""
         requests = [BatchRequest("GET", f"/users/{quote(_uid(m), safe='@')}/mailFolders/inbox/messageRules",
-                                 id=str(i + 1), mailbox=_upn(m)) for i, m in enumerate(chunk.mailboxes)]
+                                 id=str(i + 1), mailbox=_upn(m), collection=True)
+                    for i, m in enumerate(chunk.mailboxes)]
         sent = 1
         results = await self.conn.graph.batch(requests)
         out: dict[str, list[JSON] | NotCollected] = {}

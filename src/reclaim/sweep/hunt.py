@@ -343,7 +343,7 @@ class _Hunter:
                 self.requests += 1
                 results = await self.conn.graph.batch([BatchRequest(
                     "GET", f"/users/{quote(_object_id(m), safe='@')}/mailFolders/inbox/messageRules",
-                    mailbox=str(m.get("UserPrincipalName"))) for m in chunk])
+                    mailbox=str(m.get("UserPrincipalName")), collection=True) for m in chunk])
             for m, r in zip(chunk, results, strict=True):
                 upn = str(m.get("UserPrincipalName"))
                 if r.error is not None:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from reclaim.emulator.scenarios._common import Scenario
 from reclaim.errors import BadInput
 
 JSON = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    build: Callable[[], JSON]
+__all__ = ["Scenario", "load_scenario", "scenarios", "synthetic"]
 
 
 def _registry() -> dict[str, Scenario]:

@@ -44,6 +44,8 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +64,15 @@ def v1_risk_event_types(events: list[str] | tuple[str, ...] | None) -> list[str]
     return [e if e in V1_RISK_EVENT_TYPES else "unknownFutureValue" for e in events or []]
 
 JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A built-in scenario: its name, one line about it, and the function that builds its fixture."""
+
+    name: str
+    description: str
+    build: Callable[[], JSON]
 
 #: Techniques a compromised user can show (the names used in ``scenarioTruth.users[upn].techniques``).
 TECHNIQUES: tuple[str, ...] = (

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
+    Scenario,
     ca_policy,
     directory_audit,
     empty_planted,

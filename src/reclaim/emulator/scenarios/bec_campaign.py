@@ -24,11 +24,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
     FOLDERS_FR,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
+    Scenario,
     alert,
     audit_record,
     authenticator_method,

@@ -29,13 +29,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario, _bec_drive
+from reclaim.emulator.scenarios import _bec_drive, _bec_mail, _bec_recovery
 from reclaim.emulator.scenarios._common import (
     EXO_APP_ID,
     GLOBAL_ADMIN_ROLE_TEMPLATE,
     GRAPH_APP_ID,
     MOBILE_PHONE_METHOD_ID,
     OFFICE_HOME_APP_ID,
+    Scenario,
     alert,
     audit_record,
     authenticator_method,
@@ -87,6 +88,9 @@ ATTACKER_APP_ID = "7a1d3e5f-2b4c-4d6e-8f90-a1b2c3d4e5f6"
 ATTACKER_TENANT = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4"
 ATTACKER_PHONE = "+234 8030000142"
 PHISH_SUBJECT = 'Contoso Finance shared "Q4 Statement.pdf" with you'
+#: the finance mail the "." rule hides in RSS Feeds (the attacker opens each of them)
+HIDDEN_SUBJECTS = ("Invoice INV-20931 overdue - second reminder", "Payment confirmation PO 4471",
+                   "Updated wire transfer instructions", "Bank details verification")
 OFFICE_IP = "192.0.2.10"
 CHICAGO_IP = "192.0.2.140"
 MOBILE_IP = "192.0.2.201"
@@ -159,9 +163,12 @@ def build() -> dict[str, Any]:
 
     colleagues = [(u["mail"], u["displayName"]) for u in (mark, ben, grace, raj, linda)]
     vendors = [(f"{_LOCALS[i]}@{_EXTERNAL_DOMAINS[i]}", _LOCALS[i]) for i in range(6)]
+    own_sent = ("", "", "")
     for d in (27, 24, 20, 17, 13, 10, 8, 6, 4):
-        t.send(alice, [vendors[d % 6]], f"RE: Invoice reconciliation week {52 - d // 7}",
-               "Hi, payment is scheduled for Friday. Regards, Alice", clock.days_ago(d, 17, 40), tag="alice")
+        subject, at_own = f"RE: Invoice reconciliation week {52 - d // 7}", clock.days_ago(d, 17, 40)
+        own_imid, _ = t.send(alice, [vendors[d % 6]], subject, "Hi, payment is scheduled for Friday. Regards, Alice",
+                             at_own, tag="alice")
+        own_sent = (own_imid, subject, at_own)
         t.send(alice, [colleagues[d % 5]], "Q4 accruals", "Please see the updated accruals sheet.",
                clock.days_ago(d, 19, 5), tag="alice")
     for u, subj in ((mark, "PO 4471 approval"), (ben, "Campaign brief"), (grace, "Board pack"),
@@ -336,10 +343,7 @@ def build() -> dict[str, Any]:
     p["mailboxPermissions"] = [{"user": mark["userPrincipalName"], "accessRights": ["FullAccess"]}]
 
     # finance mail already hidden in RSS Feeds
-    for i, (subj, who) in enumerate((("Invoice INV-20931 overdue - second reminder", vendors[0]),
-                                     ("Payment confirmation PO 4471", vendors[1]),
-                                     ("Updated wire transfer instructions", vendors[2]),
-                                     ("Bank details verification", vendors[3]))):
+    for i, (subj, who) in enumerate(zip(HIDDEN_SUBJECTS, vendors[:4], strict=True)):
         t.receive(alice, who, subj, "Dear customer, please see the details below.",
                   clock.days_ago(2 if i < 2 else 1, 15 + i, 5), folder="RSS Feeds")
 
@@ -349,15 +353,17 @@ def build() -> dict[str, Any]:
                  "https://contoso-docs.sharepoint-viewer.example/q4")
     spam_ids: list[str] = []
     spam_to: list[str] = []
+    phish_sent: list[tuple[str, str, str]] = []
     for i in range(120):
         victim = internal.get(i)
         to = (victim["mail"], victim["displayName"]) if victim else (
             f"{_LOCALS[i % len(_LOCALS)]}{i}@{_EXTERNAL_DOMAINS[(i * 7) % len(_EXTERNAL_DOMAINS)]}", "")
         at = clock.at(2, 3, 10) + timedelta(seconds=14 * i)
         spam_to.append(to[0])
-        _imid, ids = t.send(alice, [to], PHISH_SUBJECT, spam_body, clock.iso(at), from_ip=ATTACKER_IP,
-                            status="failed" if i >= 108 else "delivered", in_sent_items=False, tag="spam")
+        imid, ids = t.send(alice, [to], PHISH_SUBJECT, spam_body, clock.iso(at), from_ip=ATTACKER_IP,
+                           status="failed" if i >= 108 else "delivered", in_sent_items=False, tag="spam")
         spam_ids.extend(ids)
+        phish_sent.append((imid, PHISH_SUBJECT, clock.iso(at)))
     p["messageTraces"] = spam_ids
     blocked_at = clock.days_ago(2, 3, 35, 16)
     t.blocked_senders.append({"senderAddress": alice["mail"], "reason": "OutboundSpamLimitExceeded",
@@ -615,12 +621,29 @@ def build() -> dict[str, Any]:
                   state="enabledForReportingButNotEnforced"),
     ])
 
+    # ------------------------------------------------------------------ mail the attacker deleted, and look-alikes
+    recovery_records, recovery_truth = _bec_recovery.plant(K, clock, alice=alice, tenant_id=TENANT_ID, org=t.org,
+                                                           attacker_ip=ATTACKER_IP, office_ip=OFFICE_IP,
+                                                           vendor=vendors[0])
+    t.audit_records.extend(recovery_records)
+    truth[UPN["alice.wu"]]["recovery"] = recovery_truth
+
     # ------------------------------------------------------------------ OneDrive: the attacker's shares and downloads
     drive_records, drive_truth = _bec_drive.plant(K, clock, alice=alice, ben=ben, tenant_id=TENANT_ID,
                                                   attacker_ip=ATTACKER_IP, attacker_mail=ATTACKER_FORWARD,
                                                   office_ip=OFFICE_IP)
     t.audit_records.extend(drive_records)
     truth[UPN["alice.wu"]]["drive"] = drive_truth
+
+    # ------------------------------------------------------------------ the mailbox audit trail: read and sent
+    for u in (alice, mark, pat, ben, grace, raj, sam, linda):
+        u["licenseDetails"] = [_bec_mail.e5_licence(u)]
+    mail_records, mail_truth = _bec_mail.plant(
+        K, clock, alice=alice, org=t.org, tenant_id=TENANT_ID, attacker_ip=ATTACKER_IP, office_ip=OFFICE_IP,
+        hidden_subjects=list(HIDDEN_SUBJECTS), phish=phish_sent, own_read=f"Invoice INV-20807 from "
+        f"{_EXTERNAL_DOMAINS[7 % 6].split('.')[0]}", own_sent=own_sent)
+    t.audit_records.extend(mail_records)
+    truth[UPN["alice.wu"]]["mail"] = mail_truth
 
     return t.fixture(settings=tenant_settings(entra_id_p2=True, unblock_delay_seconds=30),
                      truth=scenario_truth("bec-classic", t, truth, ips=[ATTACKER_IP],

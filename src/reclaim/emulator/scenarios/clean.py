@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reclaim.emulator.scenarios import Scenario
 from reclaim.emulator.scenarios._common import (
     FOLDERS_DE,
+    Scenario,
     authenticator_method,
     ca_policy,
     empty_planted,

@@ -14,6 +14,12 @@ from reclaim.remediate.model import JSON, Phase, PlannedStep
 from reclaim.remediate.planning import PlanContext, PlanItem
 from reclaim.store import Finding
 
+#: Microsoft's documented delay for taking a user off the restricted entities (``Remove-BlockedSenderAddress``):
+#: "all restrictions should be removed from the user within one hour ... the total wait should be no longer
+#: than 24 hours" (learn.microsoft.com/defender-office-365/outbound-spam-restore-restricted-users). The one
+#: wording the terminal (the runner's pending outcome) and the report use.
+UNBLOCK_DELAY = "usually within 1 hour, at most 24 hours"
+
 
 class UnblockSender(Action):
     name: ClassVar[str] = "unblock-sender"
@@ -22,6 +28,8 @@ class UnblockSender(Action):
     undo_note: ClassVar[str] = "cannot be undone: Microsoft restricts a sender again on its own if it spams"
     #: a read may show the old state for a while after the request (up to 24 h)
     eventual: ClassVar[bool] = True
+    #: how long Microsoft takes to apply it, as Microsoft documents it
+    pending_delay: ClassVar[str] = UNBLOCK_DELAY
     order: ClassVar[int] = 10
     answers: ClassVar[frozenset[str]] = frozenset({"blockedSender"})
     requires: ClassVar[Requires] = Requires(cmdlets=("Get-BlockedSenderAddress", "Remove-BlockedSenderAddress"))
