@@ -75,6 +75,11 @@ def test_apply_verify_undo_restore(tenant: Practice, env: dict[str, str], tmp_pa
     assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is False
     case_id = report["case"]
 
+    # on the terminal, a pending unblock ends with the command that checks it again, in the one wording
+    shown = CliRunner().invoke(app, ["verify", case_id], env=env)
+    tail = shown.stdout[shown.stdout.index("\nnext\n"):]
+    assert f"reclaim verify {case_id} --wait 24h" in tail and "usually within 1 hour, at most 24 hours" in tail
+
     # an idempotent re-run needs no terminal nor password file: the reset is not made again
     rerun = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--json"], env=env)
     assert rerun.exit_code == 0, rerun.output

@@ -21,6 +21,7 @@ from reclaim.cli.common import (
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
 from reclaim.cli.jobs import QUEUE_URL_OPTION, require_queue, with_queue
+from reclaim.cli.progress import describe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
@@ -31,11 +32,12 @@ if TYPE_CHECKING:
 
 
 def investigate_command(
-    user: str = typer.Argument(..., help="The user's principal name, e.g. alice@contoso.com."),
-    since: str = typer.Option("30d", "--since", help="Window start: 7d, 30d, 12h or a date (2026-11-01)."),
+    user: str = typer.Argument(..., metavar="USER", help="The user's principal name, e.g. alice@contoso.com."),
+    since: str = typer.Option("30d", "--since", metavar="WHEN",
+                              help="Window start: 7d, 30d, 12h or a date (2026-11-01)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (DESIGN.md's investigate shape)."),
     audit_wait: float = typer.Option(30.0, "--audit-wait", min=0, max=3600,
-                                     help="Seconds to wait for the unified audit log query."),
+                                     metavar="SECONDS", help="Seconds to wait for the unified audit log query."),
     follow: bool = typer.Option(True, "--follow-actors/--no-follow-actors",
                                 help="Also investigate, each in a case of its own, the accounts that made the "
                                      "tenant-wide changes found (the admin an attacker acted as)."),
@@ -67,9 +69,12 @@ def investigate_command(
     with reclaim_errors():
         store = Store(db)
 
+    seen: set[str] = set()
+
     def progress(kind: str) -> None:
         if not as_json:
-            err_console.print(f"  collected {kind}", style="dim", markup=False, highlight=False)
+            seen.add(kind)
+            err_console.print(f"  {describe(kind, len(seen))}", style="dim", markup=False, highlight=False)
 
     async def work(conn: Connection) -> Investigation:
         shown = None if as_json else progress
@@ -133,13 +138,17 @@ def render(result: Investigation) -> None:
 
     shown = replace(result.analysis, findings=tuple(f for f in result.analysis.findings if f.check != CHECK_ID))
     render_analysis(console, shown, followed)
-    window = result.analysis.window
-    if window is not None and window.since is not None:
-        console.print(f"  suspicious window from {safe(window.since.isoformat())}")
     if result.touched:
         render_touched(console, result.touched)
     if result.coverage:
         render_coverage(result.coverage)
+    upn = safe(result.analysis.user) if result.analysis.user else None
+    console.print("\n[bold]next[/bold]")
+    verdict = result.analysis.verdict.name.value
+    if verdict in ("compromised", "suspicious") and upn:
+        console.print(f"  reclaim remediate {upn}          # the plan: what would change, nothing changes yet")
+        console.print(f"  reclaim hunt {safe(result.case_id)}          # who else: these indicators across the tenant")
+    console.print(f"  reclaim report {safe(result.case_id)} --format html --out report.html")
 
 
 def render_coverage(cov: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from reclaim.cli.console import console, err_console, inert_json, safe, visible
 from reclaim.cli.operator import OPERATOR_OPTION, configured_operator, operator_for
 from reclaim.cli.password_file import file_sink
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.text import article
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -55,6 +56,20 @@ async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Conne
     """Run ``work(conn, operator)``: the operator from --operator / RECLAIM_OPERATOR / the config, else whom the
     connection signs in as (never the local login name)."""
     return await work(conn, await operator_for(conn, flag))
+
+
+def parse_duration(text: str, *, limit: float = 86400) -> float:
+    """``90`` (seconds), ``30s``, ``30m``, ``1h``, ``24h`` → seconds; BadInput (exit 2) otherwise or past ``limit``."""
+    raw = text.strip().lower()
+    unit = {"s": 1, "m": 60, "h": 3600}.get(raw[-1:], 0)
+    number = raw[:-1] if unit else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise BadInput(f"--wait {text!r} is not a duration", hint="seconds, or 30m, 1h, 24h") from None
+    if not 0 <= seconds <= limit or seconds != seconds:
+        raise BadInput(f"--wait {text!r} is out of range", hint=f"0 to {limit / 3600:g}h")
+    return seconds
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -147,19 +162,23 @@ def terminal_sink(upn: str, password: str) -> str:
 
 
 def remediate_command(
-    user: str | None = typer.Argument(None, help="The user's principal name (not with --resume)."),
+    user: str | None = typer.Argument(None, metavar="USER", help="The user's principal name (not with --resume)."),
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
                                       help="Continue the interrupted run of CASE from its journal (shows what "
                                            "remains and asks, unless --yes)."),
-    case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
     fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
                                                       "latest investigation."),
-    only: list[str] | None = typer.Option(None, "--only", help="Only these actions (comma-separated)."),
-    skip: list[str] | None = typer.Option(None, "--skip", help="Leave out these actions (comma-separated)."),
-    include: list[str] | None = typer.Option(None, "--include", help="Choose offered steps: an action name or "
+    only: list[str] | None = typer.Option(None, "--only", metavar="ACTIONS",
+                                          help="Only these actions (comma-separated)."),
+    skip: list[str] | None = typer.Option(None, "--skip", metavar="ACTIONS",
+                                          help="Leave out these actions (comma-separated)."),
+    include: list[str] | None = typer.Option(None, "--include", metavar="STEPS",
+                                             help="Choose offered steps: an action name or "
                                                                      "ACTION:TARGET (comma-separated)."),
     delete_rules: bool = typer.Option(False, "--delete-rules", help="Delete malicious inbox rules instead of "
                                                                     "disabling them."),
@@ -167,7 +186,8 @@ def remediate_command(
                                                                           "as legitimate)."),
     contain: bool = typer.Option(False, "--contain", help="Contain (block, revoke, reset) although the verdict is "
                                                           "not compromised (asks to type the UPN, even with --yes)."),
-    password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
+    password_file: Path | None = typer.Option(None, "--password-file", metavar="FILE",
+                                              help="Write the new password to this file "
                                               "(mode 0600) instead of showing it on the terminal."),
     yes: bool = YES_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
@@ -274,7 +294,8 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
     subject, and a remediation acts on the subject of its case; sweep and hunt cases are never remediation cases."""
     case = store.get_case(case_id)
     if case.kind != "investigate":
-        raise BadInput(f"case {case_id} is a {case.kind} case, not an investigation of {user}: a {case.kind} is "
+        raise BadInput(f"case {case_id} is {article(case.kind)} {case.kind} case, not an investigation of {user}: "
+                       f"{article(case.kind)} {case.kind} is "
                        "never remediated directly",
                        hint=f"investigate the user first: reclaim investigate {user}")
     if case.subject.casefold() != user.casefold():
@@ -397,9 +418,10 @@ def _finish(report: RunReport, as_json: bool) -> None:
 
 
 def verify_command(
-    case: str = typer.Argument(..., help="The case whose remediation to re-check."),
-    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
-                                                                      "sender unblock) for up to this many seconds."),
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to re-check."),
+    wait: str = typer.Option("0", "--wait", metavar="DURATION",
+                             help="Keep polling pending steps (the restricted-sender unblock) for up to this long: "
+                                  "seconds, or 30m, 1h, 24h (at most 24h)."),
     as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -414,8 +436,8 @@ def verify_command(
     reports what is new since the investigation. Also re-checks the journal's hash chain and the case's seal.
 
     Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
-    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 3 the
-    tenant could not be reached or an object could not be read.
+    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 2 bad
+    input; 3 the tenant could not be reached, an object could not be read, or a permission is missing.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
@@ -423,10 +445,11 @@ def verify_command(
     if offline:
         _verify_offline(case, db, as_json)
     with reclaim_errors():
+        seconds = parse_duration(wait)
         store = Store(db, create=False)
         store.get_case(case)
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
-        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
+        conn, store, case, operator=who, wait=seconds, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -458,8 +481,9 @@ def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
 
 
 def undo_command(
-    case: str = typer.Argument(..., help="The case whose remediation to undo."),
-    action: str | None = typer.Argument(None, help="Only this action (e.g. disable-inbox-rule) or step "
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to undo."),
+    action: str | None = typer.Argument(None, metavar="ACTION",
+                                        help="Only this action (e.g. disable-inbox-rule) or step "
                                                    "(ACTION:TARGET)."),
     yes: bool = YES_OPTION,
     as_json: bool = JSON_RESULT_OPTION,
@@ -483,8 +507,9 @@ def undo_command(
 
 
 def restore_access_command(
-    user: str = typer.Argument(..., help="The user's principal name."),
-    case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
+    user: str = typer.Argument(..., metavar="USER", help="The user's principal name."),
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Journal into this case (default: the user's latest)."),
     force: bool = typer.Option(False, "--force", help="Re-enable even when a check (password changed, MFA "
                                                       "registered, attacker's objects removed) does not pass."),
     yes: bool = YES_OPTION,
@@ -586,7 +611,7 @@ def render_outcome(outcome: Outcome) -> None:
                   f"{safe(outcome.step.label)}" + (f" — {safe(outcome.detail)}" if outcome.detail else ""))
 
 
-def render_report(report: RunReport) -> None:
+def render_report(report: RunReport, *, hints: bool = True) -> None:
     counts: dict[str, int] = {}
     for o in report.outcomes:
         counts[o.state.value] = counts.get(o.state.value, 0) + 1
@@ -607,6 +632,16 @@ def render_report(report: RunReport) -> None:
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
     if not report.ok and report.reached and not report.new_since:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
+    if not hints:
+        return
+    from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
+
+    pending = [o for o in report.outcomes if o.state.value == "pending"]
+    console.print("\n[bold]next[/bold]")
+    if pending:
+        console.print(f"  reclaim verify {safe(report.case_id)} --wait 24h   # {len(pending)} step(s) pending: "
+                      f"Microsoft applies them {UNBLOCK_DELAY}")
+    console.print(f"  reclaim report {safe(report.case_id)} --format html --out report.html")
 
 
 async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
@@ -622,8 +657,8 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     sink = file_sink(out / f"{plan.user}.password.txt")
     operator = await operator_for(conn, None)
     report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
-    render_report(report)
+    render_report(report, hints=False)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
     checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
-    render_report(checked)
+    render_report(checked, hints=False)
     return checked

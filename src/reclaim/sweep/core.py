@@ -79,6 +79,7 @@ from reclaim.sweep.model import (
     SweepResult,
     TenantSweep,
 )
+from reclaim.text import article
 
 JSON = dict[str, Any]
 
@@ -798,7 +799,7 @@ async def sweep(targets: Sequence[SweepTarget], store: Store, *, options: SweepO
     if resume is not None:
         case = store.get_case(resume)
         if case.kind != "sweep":
-            raise _bad(f"case {resume} is a {case.kind} case, not a sweep")
+            raise _bad(f"case {resume} is {article(case.kind)} {case.kind} case, not a sweep")
         previous = case.summary.get("tenants") or []
         if sorted(previous) != sorted(keys):
             raise _bad(f"case {resume} swept {', '.join(previous) or 'no tenant'}, not {', '.join(keys)}",
