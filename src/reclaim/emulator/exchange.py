@@ -27,7 +27,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from reclaim.emulator import exchange_recoverable
+from reclaim.emulator import audit_trail, exchange_recoverable
 from reclaim.emulator.exchange_cmdlets import CMDLETS, CmdletContext, ExoError, cmdlet_not_found
 from reclaim.emulator.wire import ApiRequest, ApiResponse
 
@@ -195,6 +195,9 @@ def _run(req: ApiRequest, name: str, parameters: JSON) -> ApiResponse:
         offset = _skiptoken_offset(req, fingerprint)
         with req.state.lock:
             result = CMDLETS[name.lower()].handler(ctx, parameters)
+            if name.lower() in audit_trail.AUDITED_CMDLETS and offset == 0:
+                audit_trail.admin_cmdlet(req.state, ctx.now, CMDLETS[name.lower()].name, parameters,
+                                         caller=req.claims.app_id)
     except ExoError as err:
         return _fail(err)
     size, applied = _page_size(req)

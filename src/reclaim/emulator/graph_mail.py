@@ -12,6 +12,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
+from reclaim.emulator import audit_trail
 from reclaim.emulator.backends import mailbox as mailboxes
 from reclaim.emulator.graph import ROUTER, mailbox_user_or_404
 from reclaim.emulator.graph_messages import locate, message_view, preference_headers
@@ -223,6 +224,7 @@ def create_rule(req: ApiRequest, user: str, folder: str) -> ApiResponse:
     rule = mailboxes.create_rule(found, display_name=body["displayName"], sequence=body["sequence"],
                                  is_enabled=body.get("isEnabled", True), conditions=body.get("conditions"),
                                  actions=body.get("actions"), exceptions=body.get("exceptions"))
+    audit_trail.mailbox_rules_updated(req.state, req.clock.now(), found, caller=req.claims.app_id)
     return ApiResponse(201, {"@odata.context": _rules_context(req, found, folder) + "/$entity", **_rule_view(rule)})
 
 
@@ -234,6 +236,7 @@ def update_rule(req: ApiRequest, user: str, folder: str, rule: str) -> ApiRespon
     target = _visible_rule(found, rule)
     body = _check_rule_body(req.body, creating=False)
     mailboxes.update_rule(target, body)  # {"isEnabled": false} is what Disable-InboxRule does
+    audit_trail.mailbox_rules_updated(req.state, req.clock.now(), found, caller=req.claims.app_id)
     return ApiResponse(200, {"@odata.context": _rules_context(req, found, folder) + "/$entity",
                              **_rule_view(target)})
 

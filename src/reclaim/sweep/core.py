@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -664,6 +664,21 @@ class _TenantSweeper:
 
     # -- the run ---------------------------------------------------------------------------------------
 
+    async def _mailboxes(self) -> AsyncIterator[JSON]:
+        """Every mailbox (``Get-Mailbox`` pages), or only the named ones (``SweepOptions.only``), in a stable
+        order so that the chunk numbers of a resumed run mean the same mailboxes."""
+        if self.options.only is None:
+            async for item in self.conn.exchange.iter_invoke("Get-Mailbox", {"ResultSize": "Unlimited"}):
+                yield item
+            return
+        for upn in sorted(self.options.only):
+            try:
+                found = await self.conn.exchange.invoke("Get-Mailbox", {"Identity": upn})
+            except NotFound:
+                continue  # the user or the mailbox is gone since the event named it: nothing left to read
+            for item in found:
+                yield item
+
     async def run(self) -> TenantSweep:
         started = time.perf_counter()
         summary = self.summary
@@ -703,7 +718,7 @@ class _TenantSweeper:
             pending: list[JSON] = []
             index = 0
             try:
-                async for item in self.conn.exchange.iter_invoke("Get-Mailbox", {"ResultSize": "Unlimited"}):
+                async for item in self._mailboxes():
                     listed += 1
                     self.listed = listed
                     pending.append(item)
@@ -718,7 +733,8 @@ class _TenantSweeper:
                     await chunks.put(_Chunk(index, pending))
             finally:
                 summary.mailboxes = listed
-                summary.requests += max(1, (listed + self.conn.exchange.page_size - 1) // self.conn.exchange.page_size)
+                summary.requests += len(self.options.only) if self.options.only is not None else \
+                    max(1, (listed + self.conn.exchange.page_size - 1) // self.conn.exchange.page_size)
                 self.progress.listed(self.target, listed, True)
                 for _ in range(workers):
                     await chunks.put(None)

@@ -35,6 +35,9 @@ class SweepOptions:
     #: run the checks in a helper process: ``None`` once a tenant lists ``checks_in_process_from`` mailboxes
     checks_in_process: bool | None = None
     checks_in_process_from: int = 2000
+    #: read only these mailboxes (UPNs), each with ``Get-Mailbox -Identity``, instead of listing every one: the
+    #: watch's incremental cycle deep-reads the users the audit events name (``None``: every mailbox)
+    only: frozenset[str] | None = None
 
 
 class SweepProgress(Protocol):

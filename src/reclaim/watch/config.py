@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,14 @@ class WatchConfig:
     policies: tuple[Policy, ...] = ()
     min_severity: str = "medium"
     path: Path | None = field(default=None, compare=False)
+    #: seconds between full sweeps (the safety net of the incremental cycles; 0: every cycle is a full sweep)
+    full_every: float = 86400.0
+    #: seconds the incremental cycle looks back before its watermark: the unified audit log makes a record
+    #: searchable 60-90 minutes after the change (at worst 24 h), so a window that ended at the watermark
+    #: would miss what was logged late; records already acted on are not acted on again
+    audit_lookback: float = 7200.0
+    #: seconds to wait for a unified audit log search to finish before the cycle says "not checked"
+    audit_wait: float = 600.0
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> WatchConfig:
@@ -90,11 +98,11 @@ class WatchConfig:
         return cls.from_dict(data, where=str(chosen))._at(chosen)
 
     def _at(self, path: Path) -> WatchConfig:
-        return WatchConfig(self.alerts, self.policies, self.min_severity, path)
+        return replace(self, path=path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "watch config") -> WatchConfig:
-        unknown = set(data) - {"alerts", "policies", "min_severity"}
+        unknown = set(data) - {"alerts", "policies", "min_severity", "full_every", "audit_lookback", "audit_wait"}
         if unknown:
             raise BadInput(f"{where}: unknown key {sorted(unknown)[0]!r}")
         severity = data.get("min_severity", "medium")
@@ -105,7 +113,28 @@ class WatchConfig:
         if not isinstance(policies_in, dict):
             raise BadInput(f"{where}: [policies.NAME] tables expected")
         policies = tuple(_policy(name, p, where) for name, p in sorted(policies_in.items()))
-        return cls(alerts=alerts, policies=policies, min_severity=severity)
+        defaults = cls()
+
+        def timing(key: str, default: float) -> float:
+            return _seconds(data[key], where, key) if key in data else default
+
+        return cls(alerts=alerts, policies=policies, min_severity=severity,
+                   full_every=timing("full_every", defaults.full_every),
+                   audit_lookback=timing("audit_lookback", defaults.audit_lookback),
+                   audit_wait=timing("audit_wait", defaults.audit_wait))
+
+
+def _seconds(value: Any, where: str, key: str) -> float:
+    """``90`` (seconds), ``"30m"``, ``"2h"``, ``"1d"`` → seconds (0 up to 30 days)."""
+    raw = str(value).strip().lower()
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(raw[-1:], 0)
+    try:
+        seconds = float(raw[:-1] if unit else raw) * (unit or 1)
+    except ValueError:
+        raise BadInput(f"{where}: {key} = {value!r} is not a duration", hint="seconds, or 30m, 2h, 1d") from None
+    if not 0 <= seconds <= 30 * 86400:
+        raise BadInput(f"{where}: {key} = {value!r} is out of range", hint="0 to 30d")
+    return seconds
 
 
 def _list(value: Any, where: str, key: str) -> list[Any]:
