@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reclaim.emulator.scenarios import synthetic
+from reclaim.errors import BadInput
 from reclaim.m365 import ConnectionSettings
 from reclaim.store import Store
 from reclaim.sweep import SweepOptions
@@ -156,3 +159,15 @@ def test_a_full_sweep_runs_on_its_schedule(serve: Any, tmp_path: Path) -> None:
         assert _cycle(store, client, WatchConfig(full_every=0), now=lambda: later).mode == "full"
     finally:
         store.close()
+
+
+def test_the_schedule_is_read_from_the_settings_file(tmp_path: Path) -> None:
+    path = tmp_path / "watch.toml"
+    path.write_text('full_every = "1d"\naudit_lookback = "90m"\naudit_wait = 120\n', encoding="utf-8")
+    config = WatchConfig.load(path)
+    assert (config.full_every, config.audit_lookback, config.audit_wait) == (86400, 5400, 120)
+    assert WatchConfig.load(None).full_every == 86400  # default: a full sweep once a day
+    for text, message in (('full_every = "soon"\n', "not a duration"), ('audit_lookback = "40d"\n', "out of range")):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(BadInput, match=message):
+            WatchConfig.load(path)

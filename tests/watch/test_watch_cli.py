@@ -34,7 +34,7 @@ def test_watch_once_alerts_then_stays_quiet(tmp_path: Path) -> None:
             assert len(receiver.bodies) == 2 and all("blocks" in b for b in receiver.bodies)
             second = CliRunner().invoke(cli, args, env=env)
             assert second.exit_code == 0, second.output
-            assert "alpha: complete, 0 new" in second.output and len(receiver.bodies) == 2
+            assert "alpha: quiet cycle, complete, 0 new" in second.output and len(receiver.bodies) == 2
             bad = CliRunner().invoke(cli, [*args, "--every", "soon"], env=env)
             assert bad.exit_code == 2 and "--every 'soon'" in bad.output
     finally:

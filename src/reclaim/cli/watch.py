@@ -132,8 +132,11 @@ def render_alert(alert: Alert) -> None:
 
 
 def render_cycle(cycle: WatchCycle) -> None:
-    line = f"{safe(cycle.tenant)}: {cycle.status}, {len(cycle.new)} new, {cycle.requests:,} requests, " \
-           f"case {safe(cycle.case)}"
+    where = f"case {safe(cycle.case)}" if cycle.case else "nothing stored but the watermark" \
+        if cycle.status == "complete" else "watermark kept"
+    named = f" ({len(cycle.named)} user(s) named by the logs)" if cycle.mode == "incremental" else ""
+    line = f"{safe(cycle.tenant)}: {safe(cycle.mode)} cycle{named}, {cycle.status}, {len(cycle.new)} new, " \
+           f"{cycle.requests:,} requests, {where}"
     if cycle.error:
         line += f" — [red]{safe(cycle.error)}[/red]"
     console.print(line)

@@ -100,8 +100,9 @@ async def watch_job(context: JobContext, *, tenant: str) -> dict[str, Any]:
         store.close()
     if cycle.status != "complete":
         raise TenantIncomplete(f"watch cycle of {tenant} stopped early: {cycle.error}")
-    log.info("watched %s: %d new, case %s", tenant, len(cycle.new), cycle.case)
-    return {"case": cycle.case, "new": len(cycle.new), "delivered": cycle.delivered}
+    log.info("watched %s (%s): %d new, case %s", tenant, cycle.mode, len(cycle.new), cycle.case)
+    return {"case": cycle.case, "mode": cycle.mode, "new": len(cycle.new), "delivered": cycle.delivered,
+            "requests": cycle.requests}
 
 
 async def investigate_job(context: JobContext, *, tenant: str, user: str, since: str | None = None,
