@@ -154,8 +154,8 @@ class _Runner:
                                    verify={"holds": False, "state": "pending", "detail": check.detail})
                 return self._done(step, State.PENDING, pending_text(action, check.detail))
             if not attempt.applied and not attempt.undone:
-                # Snapshot taken, change not made (or not confirmed): use that snapshot.
-                return await self._apply(action, step, before, None)
+                # Snapshot taken, change not made (or not confirmed): use that snapshot (and what holds now).
+                return await self._apply(action, step, before, state)
             # Applied earlier but no longer holds (re-created by the attacker?) or undone: a new attempt.
             return await self._apply(action, step, None, state)
         check = action.check(step, state, None)
@@ -206,7 +206,7 @@ class _Runner:
         await self._awrite(step, "applying", request={"action": step.action, "target": step.target,
                                                **({"note": note} if note else {})})
         try:
-            request = await action.apply(self.ctx, step, before)
+            request = await action.apply_to(self.ctx, step, before, current)
         except Undelivered as exc:
             await self._awrite(step, "failed",
                                result={"stage": "deliver", "reason": str(exc), "state": exc.state.value})
