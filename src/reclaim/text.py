@@ -138,3 +138,8 @@ def inert_json(value: Any, *, indent: int | None = 2) -> str:
     lone surrogates, which cannot be written as UTF-8) as ``\\uNNNN`` escapes (C0 controls are escaped by JSON
     itself). The document parses to the same data; printed, it cannot drive the terminal or hide text."""
     return scrub(_JSON_UNSAFE.sub(_json_escape, json.dumps(value, indent=indent, ensure_ascii=False)))
+
+
+def article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` ("an investigate case", "a sweep case")."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

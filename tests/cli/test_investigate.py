@@ -53,6 +53,15 @@ def test_clean_user_exits_0_and_terminal_output_names_the_case(url: str, tmp_pat
     code, out, _ = run("ben.carter@contoso.com", "--endpoint", url, db=tmp_path / "c.db")
     assert code == 0, out
     assert "clean" in out and "case c-" in out
+    assert "reclaim report c-" in out and "reclaim remediate" not in out  # nothing to remediate
+    assert "suspicious window from" not in out  # said once, in words, by the analysis
+
+
+def test_a_compromised_user_ends_with_what_to_run_next(url: str, tmp_path: Path) -> None:
+    code, out, _ = run("alice.wu@contoso.com", "--endpoint", url, db=tmp_path / "c.db")
+    assert code == 1, out
+    tail = out[out.index("\nnext\n"):]
+    assert "reclaim remediate alice.wu@contoso.com" in tail and "reclaim hunt c-" in tail
 
 
 @pytest.mark.parametrize("bad", ["not-a-upn", "a b@contoso.com", "@contoso.com"])

@@ -64,6 +64,7 @@ def test_json_document_and_exit_codes(tmp_path: Path) -> None:
         code, out = invoke("sweep", "--endpoint", url, "--db", str(tmp_path / "b.db"))
         assert code == 0, out
         assert "8 mailboxes" in out and "0 with findings" in out
+        assert "\nnext\n" in out and "reclaim report c-" in out and "reclaim investigate" not in out
     code, out = invoke("sweep", "--endpoint", "http://127.0.0.1:9", "--db", str(tmp_path / "c.db"), "--json")
     assert code == 3
     doc = json.loads(out[out.index("{"):])
@@ -182,6 +183,11 @@ def test_hunt_cli_from_a_case(tmp_path: Path) -> None:
         users = {u["user"]: u for u in doc["users"]}
         assert users["mark.davis@contoso.com"]["worst"] == "high"
         assert doc["campaigns"][0]["users"] == ["alice.wu@contoso.com", "mark.davis@contoso.com"]
+        # the case as a positional CASE, like every other command; the terminal ends with what to run next
+        code, out = invoke("hunt", case_id, "--endpoint", url, "--db", str(tmp_path / "h.db"))
+        assert code == 1, out
+        tail = out[out.index("\nnext\n"):]
+        assert "reclaim investigate mark.davis@contoso.com" in tail and "reclaim report c-" in tail
         code, out = invoke("hunt", "--endpoint", url, "--db", str(tmp_path / "h.db"))
         assert code == 2 and "nothing to hunt for" in out
         code, out = invoke("hunt", "--ioc", "address:x@nowhere.example", "--endpoint", url,

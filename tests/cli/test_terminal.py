@@ -25,3 +25,15 @@ def test_piped_output_is_not_wrapped_and_columns_is_honoured(tmp_path: Path) -> 
     narrow = CliRunner().invoke(app, ["cases", "list", "--db", str(db)], env={"COLUMNS": "70"})
     assert narrow.exit_code == 0
     assert max(len(line) for line in narrow.output.splitlines()) <= 70 and LONG not in narrow.output
+
+
+def test_investigate_progress_is_in_words_with_a_counter() -> None:
+    import dataclasses
+
+    from reclaim.cli.progress import EVIDENCE_WORDS, describe
+    from reclaim.detect.evidence import EvidenceBundle
+
+    kinds = {f.name for f in dataclasses.fields(EvidenceBundle)} - {"window", "now", "mailbox_owner"}
+    assert kinds <= set(EVIDENCE_WORDS), f"evidence kinds without words: {sorted(kinds - set(EVIDENCE_WORDS))}"
+    assert describe("ndr_messages", 3) == f"[3/{len(EVIDENCE_WORDS)}] non-delivery reports read"
+    assert "_" not in describe("exo_rules", 1)

@@ -335,3 +335,13 @@ def test_sweep_and_hunt_cases_have_their_own_report(investigated: Investigated) 
     assert any("reclaim investigate li.chen@fabrikam.com" in line for line in hdoc["summary"]["needsAPerson"])
     for document in (doc, hdoc):
         jsonschema.Draft202012Validator(schema()).validate(document)
+
+
+def test_profile_fields_the_attacker_changed_are_shown_old_to_new(investigated: Investigated) -> None:
+    out = rendered(investigated, "remediated")
+    doc = json.loads(out["json"])
+    change = "display name: \u201cAlice Wu\u201d \u2192 \u201cContoso Accounts Payable\u201d"
+    assert doc["summary"]["needsAPerson"][0].startswith("Put the profile back as it was")
+    assert change in doc["summary"]["needsAPerson"][0]
+    text = "".join(parse(out["html"]).text)
+    assert "Profile changed by the attacker" in text and change in text

@@ -132,8 +132,10 @@ def rules_document(path: Path, domains: Sequence[str], analyses: Sequence[Analys
 
 @app.command("rules")
 def rules(
-    file: Path = typer.Argument(..., help="A Get-InboxRule | Export-Csv file (Microsoft-Extractor-Suite, Hawk)."),
-    domain: list[str] = typer.Option(..., "--domain", help="An accepted domain of the tenant (repeat for each)."),
+    file: Path = typer.Argument(..., metavar="FILE",
+                                help="A Get-InboxRule | Export-Csv file (Microsoft-Extractor-Suite, Hawk)."),
+    domain: list[str] = typer.Option(..., "--domain", metavar="DOMAIN",
+                                     help="An accepted domain of the tenant (repeat for each)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Run the inbox-rule checks on exported rules, per mailbox."""
@@ -165,7 +167,8 @@ def logs(
                                        "files (Purview / Search-UnifiedAuditLog CSV, Management Activity API, "
                                        "Graph audit log query, Sentinel, Graph sign-ins / directory audits, "
                                        "Defender CloudAppEvents); recognised by content."),
-    domain: list[str] = typer.Option([], "--domain", help="An accepted domain of the tenant (repeat for each)."),
+    domain: list[str] = typer.Option([], "--domain", metavar="DOMAIN",
+                                     help="An accepted domain of the tenant (repeat for each)."),
     db: str | None = DB_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:

@@ -61,9 +61,10 @@ def _iso(value: datetime | None) -> str | None:
 @app.command("list")
 def list_cases(
     db: str | None = DB_OPTION,
-    kind: str | None = typer.Option(None, "--kind", help="Only cases of this kind (investigate, sweep, hunt)."),
-    subject: str | None = typer.Option(None, "--subject", help="Only cases about this user or tenant."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (newest first)."),
+    kind: str | None = typer.Option(None, "--kind", metavar="KIND",
+                                    help="Only cases of this kind (investigate, sweep, hunt)."),
+    subject: str | None = typer.Option(None, "--subject", metavar="USER", help="Only cases about this user or tenant."),
+    limit: int | None = typer.Option(None, "--limit", min=1, metavar="N", help="At most this many (newest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List cases, newest first: the user or tenant, the verdict, the count of findings of medium severity or

@@ -58,15 +58,16 @@ DB_ENV = "RECLAIM_DB"
 DB_HELP = (f"Case store: a file path or a SQLAlchemy URL (default: ${DB_ENV}, else reclaim.db in the user data "
            "directory).")
 
-DB_OPTION: str | None = typer.Option(None, "--db", envvar=DB_ENV, help=DB_HELP)
+DB_OPTION: str | None = typer.Option(None, "--db", envvar=DB_ENV, metavar="STORE", help=DB_HELP)
 STRICT_OPTION: bool = typer.Option(
     False, "--strict", help="A complete result or exit 3: anything not checked or not collected (a permission, "
                             "a licence, an unreadable or oversized answer) turns exit 0 or 1 into 3.")
 TENANT_OPTION: str | None = typer.Option(
     None, "--tenant", envvar=TENANT_ENV, show_envvar=True,
-    help="A tenant from `reclaim tenant list` (default: the configured default).")
+    metavar="NAME", help="A tenant from `reclaim tenant list` (default: the configured default).")
 ENDPOINT_OPTION: str | None = typer.Option(
     None, "--endpoint", envvar=ENDPOINT_ENV, show_envvar=True,
+    metavar="URL",
     help="Base URL of an emulator serving token, Graph and Exchange endpoints (e.g. the practice tenant).")
 
 

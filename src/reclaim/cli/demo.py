@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from reclaim.collect import Investigation
     from reclaim.m365 import Connection
     from reclaim.store import Store
+    from reclaim.sweep.hunt import HuntResult
 
 
 def demo(
-    scenario: str = typer.Option("bec-classic", "--scenario", help="Built-in scenario to run against."),
-    out: Path = typer.Option(Path("reclaim-demo"), "--out", help="Folder for the demo's case store and report."),
+    scenario: str = typer.Option("bec-classic", "--scenario", metavar="NAME", help="Built-in scenario to run against."),
+    out: Path = typer.Option(Path("reclaim-demo"), "--out", metavar="PATH",
+                             help="Folder for the demo's case store and report."),
 ) -> None:
     """Start the practice tenant, investigate its compromised user, remediate, verify, write the report."""
     from reclaim.collect import investigate
@@ -58,8 +60,11 @@ def demo(
                     render_analysis(console, results[-1].analysis)
                     await remediate_demo(conn, store, results[-1].case_id, out)
                     await _show_shares(conn, store, results[-1].case_id)
+                if results:
+                    hunted.append(await _hunt(conn, store, results[0].case_id))
                 return results
 
+            hunted: list[HuntResult] = []
             results = run_connected(settings, work)
         reports = []
         with reclaim_errors():
@@ -73,6 +78,28 @@ def demo(
     console.print(f"\ncase store: {safe(out / 'cases.db')}  (reclaim cases list --db {safe(out / 'cases.db')})")
     for path in reports:
         console.print(f"report: {safe(path.resolve())}")
+    # the other victims: users the hunt found with a high or critical hit (received phishing mail is low)
+    others = sorted({u for h in hunted for u, hits in h.users().items()
+                     if any(x.severity in ("high", "critical") for x in hits)} - {r.analysis.user for r in results})
+    db = safe(out / "cases.db")
+    console.print("\n[bold]next[/bold]  (against the practice tenant: reclaim emulator serve --scenario "
+                  f"{safe(scenario)}, then add --endpoint URL --db {db})")
+    for user in others:
+        console.print(f"  reclaim investigate {safe(user)}   # another victim the hunt found")
+        console.print(f"  reclaim remediate {safe(user)}     # then its plan")
+    for h in hunted:
+        console.print(f"  reclaim report {safe(h.case_id)} --format html --out hunt.html --db {db}")
+
+
+async def _hunt(conn: Connection, store: Store, case_id: str) -> HuntResult:
+    """Who else: the first case's indicators (attacker IPs, forwarding address, rules, app) across the tenant."""
+    from reclaim.cli.sweep import render_hunt
+    from reclaim.sweep.hunt import hunt, indicators_from_case
+
+    console.print(f"\n[bold]hunt {safe(case_id)}[/bold] (who else: this case's indicators across the tenant)")
+    result = await hunt(conn, store, indicators_from_case(store, case_id))
+    render_hunt(result, hints=False)
+    return result
 
 
 async def _show_shares(conn: Connection, store: Store, case_id: str) -> None:

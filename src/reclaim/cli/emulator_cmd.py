@@ -32,15 +32,16 @@ def list_scenarios(as_json: bool = typer.Option(False, "--json", help="Print JSO
 
 @app.command("serve")
 def serve(
-    fixture: Path | None = typer.Option(None, "--fixture", help="Load this fixture (JSON)."),
-    scenario: str | None = typer.Option(None, "--scenario", help="Load a built-in scenario."),
+    fixture: Path | None = typer.Option(None, "--fixture", metavar="FILE", help="Load this fixture (JSON)."),
+    scenario: str | None = typer.Option(None, "--scenario", metavar="NAME", help="Load a built-in scenario."),
     synthetic: int | None = typer.Option(None, "--synthetic", min=1, max=200_000,
-                                         help="Generate a tenant of N users."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind."),
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0: any free port)."),
-    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, max=60_000, help="Added to every response."),
-    faults: str = typer.Option("", "--faults", help="e.g. 429=0.1,503=0.05,reset=0.01,slow=0.01"),
-    seed: int | None = typer.Option(None, "--seed", help="Seed for faults and --synthetic."),
+                                         metavar="N", help="Generate a tenant of N users."),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="HOST", help="Loopback address to bind."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, metavar="PORT", help="Port (0: any free port)."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, max=60_000, metavar="MS",
+                                     help="Added to every response."),
+    faults: str = typer.Option("", "--faults", metavar="FAULTS", help="e.g. 429=0.1,503=0.05,reset=0.01,slow=0.01"),
+    seed: int | None = typer.Option(None, "--seed", metavar="N", help="Seed for faults and --synthetic."),
     throttling: bool = typer.Option(True, "--throttling/--no-throttling",
                                     help="Apply Microsoft's throttling rules (off: benchmarks of raw speed)."),
 ) -> None:

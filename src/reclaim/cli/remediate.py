@@ -10,7 +10,6 @@ fails only the steps that need it, each saying which.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,9 +27,11 @@ from reclaim.cli.common import (
     resolve_settings,
     run_connected,
 )
-from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.cli.operator import OPERATOR_OPTION, operator_for
+from reclaim.cli.console import console, err_console, inert_json, safe, visible
+from reclaim.cli.operator import OPERATOR_OPTION, configured_operator, operator_for
+from reclaim.cli.password_file import file_sink
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
+from reclaim.text import article
 
 if TYPE_CHECKING:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -55,6 +56,20 @@ async def _as_operator(conn: Connection, flag: str | None, work: Callable[[Conne
     """Run ``work(conn, operator)``: the operator from --operator / RECLAIM_OPERATOR / the config, else whom the
     connection signs in as (never the local login name)."""
     return await work(conn, await operator_for(conn, flag))
+
+
+def parse_duration(text: str, *, limit: float = 86400) -> float:
+    """``90`` (seconds), ``30s``, ``30m``, ``1h``, ``24h`` → seconds; BadInput (exit 2) otherwise or past ``limit``."""
+    raw = text.strip().lower()
+    unit = {"s": 1, "m": 60, "h": 3600}.get(raw[-1:], 0)
+    number = raw[:-1] if unit else raw
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise BadInput(f"--wait {text!r} is not a duration", hint="seconds, or 30m, 1h, 24h") from None
+    if not 0 <= seconds <= limit or seconds != seconds:
+        raise BadInput(f"--wait {text!r} is out of range", hint=f"0 to {limit / 3600:g}h")
+    return seconds
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -97,12 +112,43 @@ def _type_upn(upn: str, question: str, store: Store) -> None:
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
-               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None) -> T:
+               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None, *,
+               lease: tuple[str, str, str] | None = None) -> T:
     """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
-    afterwards, whatever happens. Errors become one line and an exit code."""
+    afterwards, whatever happens. Errors become one line and an exit code. ``lease``: (user, case, command) whose
+    remediation lease is held meanwhile (a second run on the user is refused)."""
     with store:
         settings = resolve_settings(tenant, endpoint)
-        return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
+        def run() -> T:
+            return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
+
+        if lease is None:
+            return run()
+        user, case_id, command = lease
+        return _leased(store, user, case_id, command, run, operator)
+
+
+def _lease_holder(flag: str | None) -> str:
+    """Who holds a lease, for the run it refuses: the configured operator, else this process's login and host
+    (the lease is taken before the connection says whom it signs in as)."""
+    import getpass
+    import socket
+
+    return configured_operator(flag) or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def _leased(store: Store, user: str, case_id: str, command: str, work: Callable[[], T],
+            operator_flag: str | None = None) -> T:
+    """Run ``work`` holding ``user``'s remediation lease; a run already holding it: one line, exit 2."""
+    from reclaim.remediate.lease import Lease
+
+    with reclaim_errors():
+        lease = Lease(store, user, case_id=case_id, command=command, operator=_lease_holder(operator_flag))
+        lease.start()
+    try:
+        return work()
+    finally:
+        lease.release()
 
 
 def terminal_sink(upn: str, password: str) -> str:
@@ -115,46 +161,24 @@ def terminal_sink(upn: str, password: str) -> str:
     return "terminal"
 
 
-def file_sink(path: Path) -> Callable[[str, str], str]:
-    """Write the password to ``path`` (mode 0600, never through a symlink). The file is created (empty) right
-    away, so a path that cannot be written fails before anything in the tenant changes."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        probe = os.open(path, flags, 0o600)
-    except OSError as exc:
-        raise BadInput(f"cannot write the password file {path}: {exc.strerror}",
-                       hint="choose a writable path that is not a symbolic link") from None
-    try:
-        os.fchmod(probe, 0o600)
-    finally:
-        os.close(probe)
-
-    def write(upn: str, password: str) -> str:
-        fd = os.open(path, flags | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, f"{password}\n".encode())
-        finally:
-            os.close(fd)
-        return f"file {path}"
-
-    return write
-
-
 def remediate_command(
-    user: str | None = typer.Argument(None, help="The user's principal name (not with --resume)."),
+    user: str | None = typer.Argument(None, metavar="USER", help="The user's principal name (not with --resume)."),
     plan_only: bool = typer.Option(False, "--plan", help="Show the plan; change nothing (the default)."),
     apply: bool = typer.Option(False, "--apply", help="Apply the plan (asks to type the UPN unless --yes)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
                                       help="Continue the interrupted run of CASE from its journal (shows what "
                                            "remains and asks, unless --yes)."),
-    case: str | None = typer.Option(None, "--case", help="Plan from this investigate case (default: the user's "
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Plan from this investigate case (default: the user's "
                                                          "latest; none: investigate first)."),
     fresh: bool = typer.Option(False, "--fresh", help="Investigate again first (a new case) instead of using the "
                                                       "latest investigation."),
-    only: list[str] | None = typer.Option(None, "--only", help="Only these actions (comma-separated)."),
-    skip: list[str] | None = typer.Option(None, "--skip", help="Leave out these actions (comma-separated)."),
-    include: list[str] | None = typer.Option(None, "--include", help="Choose offered steps: an action name or "
+    only: list[str] | None = typer.Option(None, "--only", metavar="ACTIONS",
+                                          help="Only these actions (comma-separated)."),
+    skip: list[str] | None = typer.Option(None, "--skip", metavar="ACTIONS",
+                                          help="Leave out these actions (comma-separated)."),
+    include: list[str] | None = typer.Option(None, "--include", metavar="STEPS",
+                                             help="Choose offered steps: an action name or "
                                                                      "ACTION:TARGET (comma-separated)."),
     delete_rules: bool = typer.Option(False, "--delete-rules", help="Delete malicious inbox rules instead of "
                                                                     "disabling them."),
@@ -162,7 +186,8 @@ def remediate_command(
                                                                           "as legitimate)."),
     contain: bool = typer.Option(False, "--contain", help="Contain (block, revoke, reset) although the verdict is "
                                                           "not compromised (asks to type the UPN, even with --yes)."),
-    password_file: Path | None = typer.Option(None, "--password-file", help="Write the new password to this file "
+    password_file: Path | None = typer.Option(None, "--password-file", metavar="FILE",
+                                              help="Write the new password to this file "
                                               "(mode 0600) instead of showing it on the terminal."),
     yes: bool = YES_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the plan or the result as JSON."),
@@ -269,7 +294,8 @@ def check_case_subject(store: Store, case_id: str, user: str) -> None:
     subject, and a remediation acts on the subject of its case; sweep and hunt cases are never remediation cases."""
     case = store.get_case(case_id)
     if case.kind != "investigate":
-        raise BadInput(f"case {case_id} is a {case.kind} case, not an investigation of {user}: a {case.kind} is "
+        raise BadInput(f"case {case_id} is {article(case.kind)} {case.kind} case, not an investigation of {user}: "
+                       f"{article(case.kind)} {case.kind} is "
                        "never remediated directly",
                        hint=f"investigate the user first: reclaim investigate {user}")
     if case.subject.casefold() != user.casefold():
@@ -288,6 +314,16 @@ def _new_since_remediation(store: Store, case_id: str) -> bool:
         elif e.action_id == "run" and e.target.startswith("verify-"):
             latest = found_new(e.result)
     return latest
+
+
+def _password_delivered(store: Store, case_id: str) -> bool:
+    """The case's last reset attempt delivered its password (confirmed or not yet): a resumed run confirms it and
+    makes no new one, so it needs no new password file (and must not touch the one that holds it)."""
+    last = None
+    for e in store.journal(case_id):
+        if e.action_id == "reset-password" and e.step in ("snapshot", "applying", "applied", "failed", "undone"):
+            last = e
+    return last is not None and last.step == "applied" and isinstance((last.result or {}).get("passwordReset"), str)
 
 
 def _password_reset(store: Store, case_id: str) -> bool:
@@ -314,14 +350,32 @@ def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *,
     return run_connected(settings, work)
 
 
+def _earlier_delivery(store: Store, case_id: str) -> str | None:
+    """Where this case's last password reset was delivered ("file /path", "terminal"), with when."""
+    found = None
+    for e in store.journal(case_id):
+        where = (e.result or {}).get("passwordReset") if e.action_id == "reset-password" else None
+        if e.step == "applied" and isinstance(where, str):
+            found = f"{where.removeprefix('delivered to ')} at {e.recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    return found
+
+
 def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
-    if password_file is not None:
-        if password_file.exists() and password_file.is_dir():
-            raise BadInput(f"--password-file {password_file} is a directory")
-        return file_sink(password_file)
     # a reset this case already made and confirmed is not made again: no password to deliver then
     needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps) and \
-        not _password_reset(store, plan.case_id)
+        not _password_reset(store, plan.case_id) and not _password_delivered(store, plan.case_id)
+    earlier = _earlier_delivery(store, plan.case_id)
+    if not needs and earlier is not None and any(s.action == "reset-password" for s in plan.steps):
+        err_console.print(f"the password reset of this case was already made; the password went to {visible(earlier)}"
+                          " (no new password now)", markup=False)
+    elif needs and earlier is not None:
+        err_console.print(f"note: an earlier reset in this case delivered a password to {visible(earlier)}; it is "
+                          "replaced by the one this run makes", markup=False)
+    if password_file is not None:
+        if password_file.is_dir():
+            raise BadInput(f"--password-file {password_file} is a directory")
+        # created only when a password will be written: never an empty new file beside the real one
+        return file_sink(password_file) if needs else terminal_sink
     if needs and not sys.stderr.isatty():
         raise BadInput("reset-password shows the new password once on the terminal, and there is no terminal",
                        hint="add --password-file FILE (written with mode 0600), or --skip reset-password")
@@ -332,14 +386,19 @@ def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: 
          resume: bool, operator_flag: str | None = None) -> None:
     from reclaim.remediate import apply_plan
 
-    with reclaim_errors():
-        sink = _sink(store, plan, password_file)
-    async def work(conn: Connection, operator: str) -> RunReport:
-        return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
-                                progress=_progress(as_json))
+    command = "remediate --resume" if resume else "remediate --apply"
 
-    report = run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
-    _finish(report, as_json)
+    def leased() -> RunReport:  # the lease first: a refused run leaves no password file behind
+        with reclaim_errors():
+            sink = _sink(store, plan, password_file)
+
+        async def work(conn: Connection, operator: str) -> RunReport:
+            return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
+                                    progress=_progress(as_json))
+
+        return run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
+
+    _finish(_leased(store, plan.user, plan.case_id, command, leased, operator_flag), as_json)
 
 
 def _finish(report: RunReport, as_json: bool) -> None:
@@ -359,9 +418,10 @@ def _finish(report: RunReport, as_json: bool) -> None:
 
 
 def verify_command(
-    case: str = typer.Argument(..., help="The case whose remediation to re-check."),
-    wait: float = typer.Option(0.0, "--wait", min=0, max=86400, help="Keep polling pending steps (the restricted-"
-                                                                      "sender unblock) for up to this many seconds."),
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to re-check."),
+    wait: str = typer.Option("0", "--wait", metavar="DURATION",
+                             help="Keep polling pending steps (the restricted-sender unblock) for up to this long: "
+                                  "seconds, or 30m, 1h, 24h (at most 24h)."),
     as_json: bool = JSON_RESULT_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -376,8 +436,8 @@ def verify_command(
     reports what is new since the investigation. Also re-checks the journal's hash chain and the case's seal.
 
     Exit codes: 0 everything held (pending steps are reported), 1 something did not hold, something is new since
-    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 3 the
-    tenant could not be reached or an object could not be read.
+    the remediation, or the case was altered (its seal, journal chain or an evidence hash no longer matches); 2 bad
+    input; 3 the tenant could not be reached, an object could not be read, or a permission is missing.
     """
     from reclaim.remediate import verify_case
     from reclaim.store import Store
@@ -385,10 +445,11 @@ def verify_command(
     if offline:
         _verify_offline(case, db, as_json)
     with reclaim_errors():
+        seconds = parse_duration(wait)
         store = Store(db, create=False)
         store.get_case(case)
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: verify_case(
-        conn, store, case, operator=who, wait=wait, progress=_progress(as_json)), operator)
+        conn, store, case, operator=who, wait=seconds, progress=_progress(as_json)), operator)
     _finish(report, as_json)
 
 
@@ -420,8 +481,9 @@ def _verify_offline(case: str, db: str | None, as_json: bool) -> NoReturn:
 
 
 def undo_command(
-    case: str = typer.Argument(..., help="The case whose remediation to undo."),
-    action: str | None = typer.Argument(None, help="Only this action (e.g. disable-inbox-rule) or step "
+    case: str = typer.Argument(..., metavar="CASE", help="The case whose remediation to undo."),
+    action: str | None = typer.Argument(None, metavar="ACTION",
+                                        help="Only this action (e.g. disable-inbox-rule) or step "
                                                    "(ACTION:TARGET)."),
     yes: bool = YES_OPTION,
     as_json: bool = JSON_RESULT_OPTION,
@@ -439,13 +501,17 @@ def undo_command(
         subject = store.get_case(case).subject
     _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: undo_case(
-        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator)
+        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator,
+        lease=(subject, case, "undo"))
     _finish(report, as_json)
 
 
 def restore_access_command(
-    user: str = typer.Argument(..., help="The user's principal name."),
-    case: str | None = typer.Option(None, "--case", help="Journal into this case (default: the user's latest)."),
+    user: str = typer.Argument(..., metavar="USER", help="The user's principal name."),
+    case: str | None = typer.Option(None, "--case", metavar="CASE",
+                                    help="Journal into this case (default: the user's latest)."),
+    force: bool = typer.Option(False, "--force", help="Re-enable even when a check (password changed, MFA "
+                                                      "registered, attacker's objects removed) does not pass."),
     yes: bool = YES_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -453,7 +519,7 @@ def restore_access_command(
     operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
-    from reclaim.remediate import restore_access
+    from reclaim.remediate import restore_access_checked
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -468,8 +534,21 @@ def restore_access_command(
         err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
-    outcome = _on_tenant(store, tenant, endpoint,
-                         lambda conn, who: restore_access(conn, store, case_id, operator=who), operator)
+    checks, done = _on_tenant(store, tenant, endpoint, lambda conn, who: restore_access_checked(
+        conn, store, case_id, operator=who, force=force), operator, lease=(user, case_id, "restore-access"))
+    for check in checks:
+        mark = ("[yellow]could not read[/yellow]" if check.ok is None else
+                "[green]passed[/green]" if check.ok else "[bold red]failed[/bold red]")
+        console.print(f"  {mark}  {safe(check.name)} — {safe(check.detail)}")
+    if done is None:
+        unread = any(c.ok is None for c in checks)
+        err_console.print("error: sign-in was not re-enabled: " + (
+            "the tenant could not be read for every check; re-run later" if unread else
+            "a check failed (above); fix it, or re-enable anyway with --force"), markup=False)
+        raise typer.Exit(EXIT_CONNECT if unread else EXIT_FINDINGS)
+    outcome = done
+    if force and not all(c.ok for c in checks):
+        err_console.print("--force: re-enabled although a check did not pass", style="yellow")
     render_outcome(outcome)
     if not outcome.state.result:
         err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "
@@ -532,7 +611,7 @@ def render_outcome(outcome: Outcome) -> None:
                   f"{safe(outcome.step.label)}" + (f" — {safe(outcome.detail)}" if outcome.detail else ""))
 
 
-def render_report(report: RunReport) -> None:
+def render_report(report: RunReport, *, hints: bool = True) -> None:
     counts: dict[str, int] = {}
     for o in report.outcomes:
         counts[o.state.value] = counts.get(o.state.value, 0) + 1
@@ -553,6 +632,16 @@ def render_report(report: RunReport) -> None:
     console.print(f"  journal chain {chain}: {safe(report.chain_detail)}", style="dim" if report.chain_ok else "red")
     if not report.ok and report.reached and not report.new_since:
         console.print("  some steps did not hold: see above; re-run to retry them", style="red")
+    if not hints:
+        return
+    from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
+
+    pending = [o for o in report.outcomes if o.state.value == "pending"]
+    console.print("\n[bold]next[/bold]")
+    if pending:
+        console.print(f"  reclaim verify {safe(report.case_id)} --wait 24h   # {len(pending)} step(s) pending: "
+                      f"Microsoft applies them {UNBLOCK_DELAY}")
+    console.print(f"  reclaim report {safe(report.case_id)} --format html --out report.html")
 
 
 async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path) -> RunReport:
@@ -568,8 +657,8 @@ async def remediate_demo(conn: Connection, store: Store, case_id: str, out: Path
     sink = file_sink(out / f"{plan.user}.password.txt")
     operator = await operator_for(conn, None)
     report = await apply_plan(conn, store, plan, password_sink=sink, operator=operator, progress=render_outcome)
-    render_report(report)
+    render_report(report, hints=False)
     console.print(f"\n[bold]verify {safe(case_id)}[/bold] (re-read the tenant, re-check the journal chain)")
     checked = await verify_case(conn, store, case_id, operator=operator, progress=render_outcome)
-    render_report(checked)
+    render_report(checked, hints=False)
     return checked

@@ -21,6 +21,7 @@ from reclaim.errors import EXIT_FINDINGS, BadInput
 def report_command(
     case_id: str = typer.Argument(..., metavar="CASE", help="The case id, e.g. c-20261127-0001."),
     fmt: str = typer.Option("html", "--format", "-f",
+                            metavar="FORMAT",
                             help="html (the customer's report: prints in at most 8 A4 pages), evidence (the full "
                                  "record as its own HTML document: every event, each finding's evidence, the raw "
                                  "journal), md (for a ticket), json (for a SIEM / SOAR; schema shipped in the "
@@ -28,9 +29,11 @@ def report_command(
                                  "mail, CSV), pdf (the customer's report printed by headless Chromium), or all "
                                  "(every format but pdf into the --out directory, all or none)."),
     out: Path | None = typer.Option(None, "--out", "-o",
+                                    metavar="PATH",
                                     help="Write to this file (a directory with --format all); default: standard "
                                          "output. Files are created readable by you only."),
-    tz: str | None = typer.Option(None, "--tz", help="Show times in this zone (IANA name such as Europe/Berlin, "
+    tz: str | None = typer.Option(None, "--tz", metavar="ZONE",
+                                  help="Show times in this zone (IANA name such as Europe/Berlin, "
                                                      "or UTC); default: this machine's zone."),
     db: str | None = DB_OPTION,
 ) -> None:

@@ -93,7 +93,8 @@ def _targets(tenant: str | None, endpoint: str | None) -> list[SweepTarget]:
 
 
 def sweep_command(
-    deep: bool = typer.Option(False, "--deep", help="Also read hidden inbox rules and sweep rules per mailbox "
+    deep: bool = typer.Option(False, "--deep", help="(With --resume: taken from the case.) Also read hidden inbox "
+                                                    "rules and sweep rules per mailbox "
                                                     "through the Exchange admin API (slower)."),
     resume: str | None = typer.Option(None, "--resume", metavar="CASE",
                                       help="Continue an interrupted sweep case from its checkpoint."),
@@ -101,7 +102,7 @@ def sweep_command(
     as_jsonl: bool = typer.Option(False, "--jsonl", help="Print JSON Lines: one per flagged mailbox, per tenant, "
                                                          "then a summary (for big tenants)."),
     workers: int = typer.Option(16, "--workers", min=1, max=256,
-                                help="$batch envelopes (20 mailboxes each) in flight per tenant."),
+                                metavar="N", help="$batch envelopes (20 mailboxes each) in flight per tenant."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar on stderr."),
     strict: bool = STRICT_OPTION,
     queue: bool = typer.Option(False, "--queue", help="Queue one job per tenant for `reclaim worker` processes "
@@ -134,6 +135,14 @@ def sweep_command(
     with reclaim_errors():
         store = Store(db)
     bar = _Bar(progress and err_console.is_terminal)
+    if resume is not None and not deep:
+        # --resume continues the case as it was started: a deep sweep stays deep without --deep again
+        with reclaim_errors():
+            try:
+                deep = bool(store.get_case(resume).summary.get("deep"))
+            except BaseException:
+                store.close()
+                raise
     options = SweepOptions(deep=deep, workers=workers)
     try:
         with reclaim_errors(), bar.progress:
@@ -241,16 +250,34 @@ def render(result: SweepResult) -> None:
         console.print(table)
     skipped = ", ".join(x["check"] for x in result.not_in_sweep)
     console.print(f"[dim]not part of this sweep (investigate a user for these): {safe(skipped)}[/dim]")
+    steps = [f"reclaim investigate {safe(m.user)}" for m in result.flagged]
+    if result.status != "complete":
+        steps.insert(0, f"reclaim sweep --resume {safe(result.case_id)}")
+    _next_steps([*steps, f"reclaim report {safe(result.case_id)} --format html --out sweep.html"])
+
+
+def _next_steps(commands: list[str], limit: int = 8) -> None:
+    """What to run next, after the results: one command a line (the first ``limit``)."""
+    if not commands:
+        return
+    console.print("\n[bold]next[/bold]")
+    for command in commands[:limit]:
+        console.print(f"  {command}")
+    if len(commands) > limit:
+        console.print(f"  … and {len(commands) - limit} more (listed above)")
 
 
 def hunt_command(
-    from_case: str | None = typer.Option(None, "--from-case", metavar="CASE",
-                                         help="An investigation case whose indicators to hunt for."),
+    case: str | None = typer.Argument(None, metavar="CASE",
+                                      help="An investigation case whose indicators to hunt for."),
+    from_case: str | None = typer.Option(None, "--from-case", metavar="CASE", hidden=True,
+                                         help="The same as the CASE argument (kept for existing scripts)."),
     ioc: list[str] = typer.Option([], "--ioc", metavar="KIND:VALUE",
                                   help="An indicator from elsewhere: ip:192.0.2.7, address:x@evil.example, "
                                        "domain:evil.example, app:<appId>, rule:<name>, subject:<text> (repeatable)."),
-    since: str = typer.Option("30d", "--since", help="How far back to look: 7d, 30d, 12h or a date "
-                                                     "(default: the case's window, else 30d)."),
+    since: str | None = typer.Option(None, "--since", metavar="WHEN", show_default=False,
+                                     help="How far back to look: 7d, 30d, 12h or a date (default: the case's "
+                                          "window, else 30d)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     strict: bool = STRICT_OPTION,
     db: str | None = DB_OPTION,
@@ -268,8 +295,11 @@ def hunt_command(
     from reclaim.sweep.hunt import Indicators, hunt, indicators_from_case, parse_iocs
 
     with reclaim_errors():
+        if case and from_case and case != from_case:
+            raise BadInput(f"two cases given: {case} and --from-case {from_case}", hint="give one CASE")
+        from_case = case or from_case
         if not from_case and not ioc:
-            raise BadInput("nothing to hunt for", hint="give --from-case CASE or --ioc KIND:VALUE")
+            raise BadInput("nothing to hunt for", hint="give a CASE (reclaim hunt CASE) or --ioc KIND:VALUE")
         given = parse_iocs(ioc)  # before the store: a bad --ioc writes nothing
         store = Store(db)
         try:
@@ -278,7 +308,7 @@ def hunt_command(
             store.close()
             raise
         indicators = found.merged(given)
-        start = None if from_case and since == "30d" and found.since else parse_since(since)
+        start = None if from_case and since is None and found.since else parse_since(since or "30d")
     settings = resolve_settings(tenant, endpoint)
 
     async def work(conn: Connection) -> HuntResult:
@@ -297,7 +327,7 @@ def hunt_command(
     raise typer.Exit(strict_exit(code, sorted(result.not_collected), strict=strict))
 
 
-def render_hunt(result: HuntResult) -> None:
+def render_hunt(result: HuntResult, *, hints: bool = True) -> None:
     ind = result.indicators
     console.print(f"hunt case [bold]{safe(result.case_id)}[/bold]"
                   + (f" · from {safe(ind.source)} ({safe(ind.source_case)})" if ind.source else "")
@@ -322,3 +352,6 @@ def render_hunt(result: HuntResult) -> None:
         console.print(table)
     for kind, reason in sorted(result.not_collected.items()):
         console.print(f"  [yellow]not checked[/yellow] {safe(kind)}: {safe(reason)}")
+    if hints:
+        _next_steps([f"reclaim investigate {safe(user)}" for user in sorted(users)]
+                    + [f"reclaim report {safe(result.case_id)} --format html --out hunt.html"])

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from reclaim.cli.common import ENDPOINT_OPTION, fail, reclaim_errors, resolve_settings, run_connected
+from reclaim.cli.common import ENDPOINT_OPTION, TENANT_OPTION, fail, reclaim_errors, resolve_settings, run_connected
 from reclaim.cli.console import console, safe
 from reclaim.config import TENANT_ENV, Config, TenantEntry
 from reclaim.errors import EXIT_CONNECT, BadInput
@@ -28,10 +28,13 @@ _STATE_STYLE = {"ready": "green", "partial": "yellow", "blocked": "red"}
 
 @app.command("add")
 def add(
-    name: str = typer.Argument(..., help="A short name for the tenant (e.g. contoso)."),
-    tenant_id: str = typer.Option(..., "--tenant-id", help="Directory (tenant) id, or a verified domain."),
-    client_id: str | None = typer.Option(None, "--client-id", help="Application (client) id of the app registration."),
-    certificate: Path | None = typer.Option(None, "--certificate", help="Certificate with private key (PEM or PFX)."),
+    name: str = typer.Argument(..., metavar="NAME", help="A short name for the tenant (e.g. contoso)."),
+    tenant_id: str = typer.Option(..., "--tenant-id", metavar="ID",
+                                  help="Directory (tenant) id, or a verified domain."),
+    client_id: str | None = typer.Option(None, "--client-id", metavar="ID",
+                                         help="Application (client) id of the app registration."),
+    certificate: Path | None = typer.Option(None, "--certificate", metavar="FILE",
+                                            help="Certificate with private key (PEM or PFX)."),
     certificate_password_env: str | None = typer.Option(
         None, "--certificate-password-env", metavar="VAR", help="Env var holding the PFX/PEM password."),
     secret_env: str | None = typer.Option(None, "--secret-env", metavar="VAR",
@@ -44,8 +47,10 @@ def add(
     device_code: bool = typer.Option(False, "--device-code", help="Sign in as an admin with a device code "
                                                                   "(delegated)."),
     azure_cli: bool = typer.Option(False, "--azure-cli", help="Use the account signed in to the Azure CLI."),
-    endpoint: str | None = typer.Option(None, "--endpoint", help="An https:// emulator base URL (testing only)."),
-    ca_bundle: Path | None = typer.Option(None, "--ca-bundle", help="Extra CA certificates to trust (PEM)."),
+    endpoint: str | None = typer.Option(None, "--endpoint", metavar="URL",
+                                        help="An https:// emulator base URL (testing only)."),
+    ca_bundle: Path | None = typer.Option(None, "--ca-bundle", metavar="FILE",
+                                          help="Extra CA certificates to trust (PEM)."),
     make_default: bool = typer.Option(False, "--default", help="Make this the default tenant."),
     force: bool = typer.Option(False, "--force", help="Replace a tenant of the same name."),
 ) -> None:
@@ -110,7 +115,7 @@ def list_tenants(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 @app.command("remove")
-def remove(name: str = typer.Argument(..., help="The tenant to remove.")) -> None:
+def remove(name: str = typer.Argument(..., metavar="NAME", help="The tenant to remove.")) -> None:
     """Remove a tenant from the config file (nothing changes in the tenant itself)."""
     with reclaim_errors():
         config = Config.load()
@@ -121,7 +126,9 @@ def remove(name: str = typer.Argument(..., help="The tenant to remove.")) -> Non
 
 @app.command("check")
 def check(
-    name: str | None = typer.Argument(None, help="The tenant (default: --tenant / RECLAIM_TENANT / the default)."),
+    name: str | None = typer.Argument(None, metavar="NAME",
+                                      help="The tenant, as --tenant (default: RECLAIM_TENANT, else the default)."),
+    tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
     require: list[str] = typer.Option([], "--require", metavar="COMMAND",
                                       help="Exit 3 unless this command can run (repeatable)."),
@@ -137,7 +144,9 @@ def check(
         if wanted not in known:
             fail(BadInput(f"--require {wanted!r}: not a command reclaim checks",
                           hint=f"one of {', '.join(sorted(known))}"))
-    settings = resolve_settings(name or os.environ.get(TENANT_ENV), endpoint)
+    if name and tenant and name != tenant:
+        fail(BadInput(f"two tenants given: {name} and --tenant {tenant}", hint="give one"))
+    settings = resolve_settings(name or tenant or os.environ.get(TENANT_ENV), endpoint)
     report = run_connected(settings, lambda conn: check_tenant(conn, required))
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))

@@ -16,6 +16,7 @@ from reclaim.collect.collection import attribute, collection_from_case
 from reclaim.detect.engine import Analysis, analyze
 from reclaim.errors import BadInput
 from reclaim.store import Store
+from reclaim.text import article
 
 JSON = dict[str, Any]
 Key = tuple[str, str, str]  # (check, artifact type, artifact id)
@@ -52,7 +53,7 @@ def reanalyze(store: Store, case_id: str) -> Reanalysis:
     """Today's checks on the stored evidence of investigation ``case_id``, compared with what it stored."""
     case = store.get_case(case_id)
     if case.kind != "investigate":
-        raise BadInput(f"case {case_id} is a {case.kind} case, not an investigation",
+        raise BadInput(f"case {case_id} is {article(case.kind)} {case.kind} case, not an investigation",
                        hint="analyze case re-runs the checks of `reclaim investigate` cases")
     if case.until is None:
         raise BadInput(f"case {case_id} has no collection time", hint="re-run `reclaim investigate`")

@@ -361,6 +361,34 @@ def _count_phrase(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def _profile_value(value: Any) -> str:
+    """An audit record's old / new value ('["Alice Wu"]', a JSON list in a string) as the text it holds."""
+    if isinstance(value, str):
+        text: str = value
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "(empty)"
+    return "(empty)" if value in (None, "") else str(value)
+
+
+def _profile_changes(findings: Sequence[FindingView]) -> list[str]:
+    """The profile fields the attacker changed, old → new: 'display name: “Alice Wu” → “Contoso Accounts
+    Payable”' (from the directory-profile-change findings' audit records)."""
+    out: list[str] = []
+    for f in findings:
+        changed = f.evidence.get("changed") if f.check == "directory-profile-change" else None
+        if not isinstance(changed, Mapping):
+            continue
+        for field_name, change in changed.items():
+            if isinstance(change, Mapping) and {"old", "new"} <= set(change):
+                out.append(f"{_label(str(field_name)).lower()}: \u201c{_profile_value(change['old'])}\u201d → "
+                           f"\u201c{_profile_value(change['new'])}\u201d")
+    return list(dict.fromkeys(out))
+
+
 def _tenant_summary(detail: CaseDetail, view: TenantView, not_checked: Sequence[NotCheckedView],
                     zone: tzinfo) -> Summary:
     """The first section of a sweep or hunt report: the tenant, how much was covered, the blast radius."""
@@ -399,6 +427,7 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
     verdict = case.verdict
     because = case.summary.get("because")
     window = case.summary.get("suspiciousWindow")
+    profile = _profile_changes(findings)
     since = _time(window.get("since")) if isinstance(window, Mapping) else None
     until = _time(window.get("until")) if isinstance(window, Mapping) else None
 
@@ -480,9 +509,13 @@ def _summary(detail: CaseDetail, findings: Sequence[FindingView], prevention: Se
                       "listed under \u201cWhat was not checked\u201d): for those, no finding does not mean clean.")
     if not people:
         people.append("Nothing: no finding calls for a person's action.")
+    if profile:
+        people.insert(0, "Put the profile back as it was (reclaim does not change it): "
+                      + "; ".join(profile) + ".")
     return Summary(headline=headline, account=account, display_name=display_name, verdict=verdict,
                    because=str(because) if because else None, window_since=since, window_until=until, when=when,
-                   how_found=tuple(how), done=tuple(done), needs_a_person=tuple(people))
+                   how_found=tuple(how), done=tuple(done), needs_a_person=tuple(people),
+                   profile_changes=tuple(profile))
 
 
 # -- everything ------------------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ class Summary:
     how_found: tuple[str, ...]
     done: tuple[str, ...]
     needs_a_person: tuple[str, ...]
+    #: profile fields the attacker changed, old → new ("display name: “Alice Wu” → “Contoso Accounts Payable”")
+    profile_changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from reclaim.detect.registry import meta_of
 from reclaim.errors import BadInput
 from reclaim.m365 import AuthenticationFailed, BatchRequest, Connection, M365Error, Unreachable
 from reclaim.store import NewEvidence, NewFinding, Store
+from reclaim.text import article
 
 JSON = dict[str, Any]
 
@@ -145,7 +146,8 @@ def indicators_from_case(store: Store, case_id: str) -> Indicators:
     """The indicators of a stored investigation: what its findings of medium or more point at."""
     case = store.get_case(case_id)
     if case.kind != "investigate":
-        raise BadInput(f"case {case_id} is a {case.kind} case", hint="hunt from an investigation case")
+        raise BadInput(f"case {case_id} is {article(case.kind)} {case.kind} case",
+                       hint="hunt from an investigation case")
     tenant_domains: set[str] = set()
     trace: list[JSON] = []
     for info in store.evidence(case_id):
