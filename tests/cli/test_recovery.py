@@ -96,6 +96,7 @@ def test_plan_lists_every_message_and_mailbox(tenant: Practice, env: dict[str, s
     assert all(s["params"]["mailbox"] == ALICE and s["params"]["folder"] == "Inbox" for s in deleted.values())
     purged = deleted[truth["recovery"]["purged"][0]]
     assert purged["params"]["source"] == "exchange" and "Restore-RecoverableItems" in purged["label"]
+    assert not purged["reversible"] and "does not delete it again" in purged["undo"]
     hidden = [s for s in plan["steps"] if s["action"] == "restore-hidden-mail"]
     assert {s["params"]["folderName"] for s in hidden} >= {"RSS Feeds", "Deleted Items"}
 
@@ -140,3 +141,28 @@ def test_apply_verify_rerun_undo(tenant: Practice, env: dict[str, str]) -> None:
     purged = truth["purged"][0]
     assert purged not in before_alice and where(em, ALICE) == {**before_alice, purged: "inbox"}
     assert phish_copies(em) == before_phish and legit_copies(em) == before_legit
+
+
+def test_report_lists_the_people_to_notify(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    import csv
+
+    import jsonschema
+
+    from reclaim.report import schema
+
+    case_id = tenant.cases[ALICE]
+    _run(env, "report", case_id, "--format", "all", "--out", str(tmp_path / "out"), "--tz", "UTC")
+    doc = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema()).validate(doc)
+    external = doc["notify"]["external"]
+    assert len(external) == 116 and all(not r["address"].endswith("@contoso.com") for r in external)
+    assert {r["subject"] for r in external} == {PHISH}
+    assert sorted(r["address"] for r in doc["notify"]["internal"]) == sorted(
+        tenant.truth["indicators"]["internalRecipients"])
+    assert {r["copy"] for r in doc["notify"]["internal"]} == {"not removed (offered: purge-sent-mail)"}
+    rows = list(csv.DictReader((tmp_path / "out" / "notify.csv").read_text(encoding="utf-8").splitlines()))
+    assert [r["recipient"] for r in rows] == [r["address"] for r in external]
+    assert all(r["account"] and r["time"] and r["subject"] == PHISH for r in rows)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="notify"' in html and external[0]["address"] in html
+    assert "## People to notify" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

@@ -239,3 +239,41 @@ def test_resume_only_an_interrupted_run(tenant: Practice, env: dict[str, str], t
     assert "nothing to resume: the last run (run-1) ended" in again.output
     assert "its changes were undone on" in again.output
     assert not writes(tenant.emulator)
+
+
+def test_restore_access_checks_first(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    # nothing remediated: the password is the one the attacker knows; not re-enabled (exit 1), each check listed
+    early = CliRunner().invoke(app, ["restore-access", ALICE, "--yes"], env=env)
+    assert early.exit_code == 1, early.output
+    assert "failed  password changed since the investigation" in early.stdout
+    assert "sign-in was not re-enabled" in early.output
+    done = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--password-file",
+                                    str(tmp_path / "pw")], env=env)
+    assert done.exit_code == 0, done.output
+    # the attacker comes back with a new rule: refused; --force overrides
+    user = tenant.emulator.state.find_user(ALICE)
+    assert user is not None
+    rule = dict(user["mailbox"]["inboxRules"][0], id="AQAAAJ5dZqEcomeback=", displayName="Back again")
+    user["mailbox"]["inboxRules"].append(rule)
+    refused = CliRunner().invoke(app, ["restore-access", ALICE, "--yes"], env=env)
+    assert refused.exit_code == 1, refused.output
+    for name in ("password changed since the investigation", "MFA registered", "the attacker's objects are removed"):
+        assert f"passed  {name}" in refused.stdout, refused.stdout
+    assert "failed  nothing new since remediation" in refused.stdout and "Back again" in refused.stdout
+    assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is False
+    forced = CliRunner().invoke(app, ["restore-access", ALICE, "--yes", "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert tenant_view(tenant.emulator, ALICE)["accountEnabled"] is True
+
+
+def test_verify_after_undo_says_undone_not_restored(tenant: Practice, env: dict[str, str], tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["remediate", ALICE, "--apply", "--yes", "--json", "--password-file",
+                                    str(tmp_path / "pw")], env=env)
+    assert done.exit_code == 0, done.output
+    case_id = json.loads(done.stdout)["case"]
+    assert CliRunner().invoke(app, ["undo", case_id, "--yes"], env=env).exit_code == 0
+    checked = CliRunner().invoke(app, ["verify", case_id, "--json"], env=env)
+    outcomes = json.loads(checked.stdout)["outcomes"]
+    block = next(o for o in outcomes if o["action"] == "block-sign-in")
+    assert block["state"] == "undone" and "restore-access" not in checked.stdout
+    assert len(outcomes) == len(json.loads(done.stdout)["outcomes"])

@@ -56,8 +56,8 @@ def test_all_formats_into_a_directory(store_with_case: tuple[Path, str], tmp_pat
     db, case_id = store_with_case
     result = invoke("report", case_id, "--db", str(db), "--format", "all", "--out", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["evidence.html", "findings.csv", "report.html",
-                                                                  "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["evidence.html", "findings.csv", "notify.csv",
+                                                                  "report.html", "report.json", "report.md"]
 
 
 @pytest.mark.parametrize("existing", [False, True])

@@ -241,3 +241,24 @@ def test_error_lines_cannot_carry_escape_sequences(capsys: pytest.CaptureFixture
     assert caught.value.exit_code == 3
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b]0;pwned" in err
+
+
+def test_check_probes_the_mailbox_import_export_role(serve: Callable[..., TenantClient]) -> None:
+    """An Exchange RBAC role no token carries: a probe on a mailbox that does not exist shows whether the app has
+    Get-RecoverableItems (restore-deleted-mail's hard-deleted mail needs it)."""
+    from reclaim.emulator.state import ALL_GRAPH_PERMISSIONS, DEFAULT_APP_ROLES
+
+    without = {"clientId": "33333333-0000-0000-0000-00000000000b", "clientSecret": "s3",
+               "permissions": list(ALL_GRAPH_PERMISSIONS), "roles": list(DEFAULT_APP_ROLES)}
+    c = serve({**FIXTURE, "apps": [without]})
+    env = {"RECLAIM_CLIENT_ID": without["clientId"], "RECLAIM_CLIENT_SECRET": without["clientSecret"]}
+    data = json.loads(invoke("tenant", "check", "--endpoint", c.base_url, "--json", env=env).output)
+    probe = next(p for p in data["probes"] if "Get-RecoverableItems" in p["name"])
+    assert not probe["ok"] and "New-ManagementRoleAssignment" in probe["detail"]
+    states = {x["command"]: x for x in data["commands"]}
+    assert states["undo"]["state"] == "partial" and "Mailbox Import Export" in json.dumps(states["undo"])
+    full = serve(FIXTURE)  # the default app holds the role
+    data = json.loads(invoke("tenant", "check", "--endpoint", full.base_url, "--json").output)
+    assert next(p for p in data["probes"] if "Get-RecoverableItems" in p["name"])["ok"]
+    assert {x["command"]: x["state"] for x in data["commands"]}["undo"] == "ready"
+    assert not any(c.path.endswith("/InvokeCommand") and "alice" in json.dumps(c.body) for c in full.emulator.calls)

@@ -94,6 +94,18 @@ def test_spray_without_success_is_an_attempt_not_a_verdict() -> None:
     assert a.verdict.name.value == "clean"
 
 
+def test_brute_force_needs_the_failures_within_an_hour() -> None:
+    def at(i: int, ok: bool, minutes: int) -> dict[str, Any]:
+        return {**_signin(i, ME, ok, "198.51.100.7"),
+                "createdDateTime": (NOW - timedelta(days=29) + timedelta(minutes=minutes)).isoformat()}
+
+    typos = [at(i, False, i * 3 * 24 * 60) for i in range(12)] + [at(99, True, 40 * 24 * 60)]  # one a few days
+    assert [f for f in by_check(run(sign_ins=typos), "password-spray") if f.kind != "context"] == []
+    burst = [at(i, False, i * 4) for i in range(12)] + [at(99, True, 60)]  # twelve in 44 minutes, then in
+    (finding,) = by_check(run(sign_ins=burst), "password-spray")
+    assert finding.severity is Severity.HIGH
+
+
 def test_auth_method_added_outside_the_window_is_low() -> None:
     a = run(directory_audits=[dir_audit("m1", "User registered security info")])
     assert [f.severity for f in by_check(a, "audit-auth-method-changed")] == [Severity.LOW]

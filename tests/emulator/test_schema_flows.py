@@ -91,6 +91,27 @@ def test_every_graph_call_holds_to_the_schema(flows: list[CallRecord]) -> None:
     assert found == [], "\n".join(found)
 
 
+def _exchange_refusals(calls: list[CallRecord]) -> list[str]:
+    """Cmdlet calls the binder refused, or that named a parameter the practice tenant does not serve."""
+    out: set[str] = set()
+    for call in calls:
+        if not call.path.endswith("/InvokeCommand") or call.status not in (400, 501) or not isinstance(call.answer,
+                                                                                                    dict):
+            continue
+        details = call.answer.get("error", {}).get("details") or [{}]
+        text = str(details[0].get("message", ""))
+        if "ParameterBindingException" in text or "ParameterNotServed" in text or "CommandNotFound" in text:
+            cmdlet = (call.body or {}).get("CmdletInput", {}).get("CmdletName") if isinstance(call.body, dict) else None
+            out.add(f"{cmdlet}: {text.split('|')[-1]}")
+    return sorted(out)
+
+
+def test_every_cmdlet_call_binds_as_exchange_binds_it(flows: list[CallRecord]) -> None:
+    """Every command's Exchange calls name real cmdlets and parameters, in one parameter set, of the right type."""
+    assert any(c.path.endswith("/InvokeCommand") for c in flows)
+    assert _exchange_refusals(flows) == []
+
+
 def test_a_deliberate_violation_is_caught() -> None:
     """The check fails on what real Graph refuses or never sends: each of these is one violation."""
     folder = {"id": "AAMk", "displayName": "Inbox", "childFolderCount": 0, "unreadItemCount": 0,

@@ -90,3 +90,36 @@ def test_one_job_per_tenant_runs_into_its_own_resumable_case(tmp_path: Path) -> 
             asyncio.run(main())
         finally:
             store.close()
+
+
+def test_an_investigation_runs_as_a_job(tmp_path: Path) -> None:
+    from reclaim.emulator.scenarios import load_scenario
+    from reclaim.queue.jobs import enqueue_investigation
+
+    with serve_in_thread(Emulator(unthrottled(load_scenario("bec-classic")))) as url:
+        store = Store(str(tmp_path / "i.db"))
+        app = queue_app(connector=InMemoryConnector())
+
+        async def main() -> None:
+            async with app.open_async():
+                queued = await enqueue_investigation(app, "contoso", "alice.wu@contoso.com", follow=False)
+                again = await enqueue_investigation(app, "contoso", "Alice.Wu@contoso.com", follow=False)
+                assert again.already and again.job_id == queued.job_id  # not queued twice while waiting
+                other = await enqueue_investigation(app, "contoso", "mark.davis@contoso.com", follow=False)
+                assert not other.already
+                assert store.list_cases() == []  # nothing happens until a worker takes them
+                runtime = WorkerRuntime(store_url=str(tmp_path / "i.db"),
+                                        settings_for=lambda name: ConnectionSettings.for_endpoint(url),
+                                        extra={"investigate": {"identity_protection_spacing": 0, "audit_wait": 5}})
+                await run_worker(app, runtime, wait=False, install_signal_handlers=False)
+                jobs = await list_jobs(app, store)
+                assert [(j.user, j.status) for j in jobs] == [("mark.davis@contoso.com", "succeeded"),
+                                                              ("alice.wu@contoso.com", "succeeded")]
+
+        try:
+            asyncio.run(main())
+            verdicts = {c.case.subject: c.case.verdict for c in store.list_cases(kind="investigate")}
+            assert verdicts["alice.wu@contoso.com"] == "compromised"
+            assert set(verdicts) == {"alice.wu@contoso.com", "mark.davis@contoso.com"}
+        finally:
+            store.close()

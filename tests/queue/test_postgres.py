@@ -5,6 +5,7 @@ doubles nothing; ``sweep --queue`` and ``jobs list/show/cancel`` end to end."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -105,11 +106,15 @@ def _queue(t: Tenants, db: Path, pg_url: str, *args: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgresql", marks=pytest.mark.xfail(
+    strict=True, reason="store bug on PostgreSQL: not_collected.reason is String(64) and the sweep records longer "
+                        "reasons ('value too long for type character varying(64)'); SQLite does not enforce it"))])
 def test_two_workers_sweep_many_tenants_reading_each_mailbox_once(tmp_path: Path, pg_url: str,
-                                                                  workers: list[Workers]) -> None:
+                                                                  workers: list[Workers], store: str) -> None:
     names = [f"t{i}" for i in range(6)]
     fixtures = {name: synthetic(40 + 10 * i, 100 + i) for i, name in enumerate(names)}
-    db = tmp_path / "cases.db"
+    # the case store in a file of this machine, or in the queue's own PostgreSQL (as several machines share it)
+    db: Any = tmp_path / "cases.db" if store == "sqlite" else pg_url.replace("postgresql://", "postgresql+psycopg://")
     with ExitStack() as stack:
         t = serve_tenants(stack, tmp_path, fixtures, latency_ms=20)
         w = Workers(t.env, db, pg_url)
@@ -118,21 +123,26 @@ def test_two_workers_sweep_many_tenants_reading_each_mailbox_once(tmp_path: Path
         w.start("--name", "w2")
         doc = _queue(t, db, pg_url, "--tenant", "all")
         assert sorted(q["tenant"] for q in doc["queued"]) == names
-        _wait(lambda: {j.status for j in _jobs(pg_url, db)} == {"succeeded"}, "every job done", w.procs)
+        def all_done() -> bool:
+            statuses = {j.status for j in _jobs(pg_url, db)}
+            assert "failed" not in statuses, "a job failed"
+            return statuses == {"succeeded"}
+
+        _wait(all_done, "every job done", w.procs)
         jobs = _jobs(pg_url, db)
         assert len(jobs) == 6 and len({j.worker_id for j in jobs}) == 2  # both workers took jobs
-        store = Store(str(db))
+        cases = Store(str(db))
         try:
             for q in doc["queued"]:
                 name = q["tenant"]
-                assert store.get_case(q["case"]).status == "complete"
-                assert {m.user for m in flagged(store, q["case"])} == _expected(t.fixtures[name])
+                assert cases.get_case(q["case"]).status == "complete"
+                assert {m.user for m in flagged(cases, q["case"])} == _expected(t.fixtures[name])
                 reads = [c.path for c in t.emulators[name].calls
                          if c.via == "$batch" and c.path.endswith("/messageRules")]
                 mailboxes = sum(1 for u in t.fixtures[name]["users"] if u.get("mailbox") is not None)
                 assert len(reads) == len(set(reads)) == mailboxes, name
         finally:
-            store.close()
+            cases.close()
 
 
 def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(tmp_path: Path, pg_url: str,
@@ -220,3 +230,48 @@ def test_jobs_cli_lists_shows_and_cancels(tmp_path: Path, pg_url: str) -> None:
         assert bad.exit_code == 2 and "cannot reach the job queue" in bad.output
         endpoint = runner.invoke(cli, ["sweep", "--queue", "--endpoint", "http://127.0.0.1:9", *base], env=t.env)
         assert endpoint.exit_code == 2 and "--queue cannot be used with --endpoint" in endpoint.output
+        upn = t.fixtures["solo"]["users"][0]["userPrincipalName"]
+        inv = runner.invoke(cli, ["investigate", upn, "--queue", "--tenant", "solo", "--json", *base], env=t.env)
+        assert inv.exit_code == 0, inv.output
+        inv_job = json.loads(inv.output)["job"]
+        rows = json.loads(runner.invoke(cli, ["jobs", "list", "--status", "todo", "--json", *base],
+                                        env=t.env).output)["jobs"]
+        assert [(r["id"], r["task"], r["user"]) for r in rows] == [(inv_job, "reclaim:investigate", upn)]
+
+
+def test_jobs_of_one_tenant_never_run_together(tmp_path: Path, pg_url: str, workers: list[Workers]) -> None:
+    """A sweep, a watch cycle and an investigation of one tenant, two idle workers: the tenant lock runs them one
+    after the other (its throttle budget is never split), while another tenant's sweep runs beside them."""
+    import psycopg
+
+    db = tmp_path / "cases.db"
+    with ExitStack() as stack:
+        t = serve_tenants(stack, tmp_path, {"one": synthetic(60, 61), "two": synthetic(60, 62)}, latency_ms=20)
+        w = Workers(t.env, db, pg_url)
+        workers.append(w)
+        runner = CliRunner()
+        base = ["--db", str(db), "--queue-url", pg_url]
+        upn = t.fixtures["one"]["users"][0]["userPrincipalName"]
+        for args in (["sweep", "--tenant", "one", "--queue"], ["watch", "--once", "--tenant", "one", "--queue"],
+                     ["investigate", upn, "--tenant", "one", "--queue", "--no-follow-actors"],
+                     ["sweep", "--tenant", "two", "--queue"]):
+            result = runner.invoke(cli, [*args, *base], env=t.env)
+            assert result.exit_code == 0, result.output
+        w.start("--name", "w1")
+        w.start("--name", "w2")
+
+        def all_done() -> bool:
+            statuses = [j.status for j in _jobs(pg_url, db)]
+            assert "failed" not in statuses, "a job failed"
+            return statuses == ["succeeded"] * 4
+
+        _wait(all_done, "every job done", w.procs)
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT j.lock, min(e.at) FILTER (WHERE e.type = 'started'), max(e.at) FILTER (WHERE e.type = 'succeeded')"
+            " FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id GROUP BY j.id, j.lock"
+        ).fetchall()
+    one = sorted((start, end) for lock, start, end in rows if lock == "tenant:one")
+    assert len(one) == 3
+    assert all(prev_end <= start for (_, prev_end), (start, _) in itertools.pairwise(one))
+    assert {lock for lock, _, _ in rows} == {"tenant:one", "tenant:two"}

@@ -142,7 +142,7 @@ def reference(bed: Bed) -> dict[str, Any]:
 
 
 #: after the 1st, 2nd, ... write: one point per write of bec-classic's plan for Alice
-KILL_POINTS = range(1, 19)
+KILL_POINTS = range(1, 30)
 
 
 def test_every_write_has_a_kill_point(reference: dict[str, Any]) -> None:
@@ -155,8 +155,8 @@ def test_killed_after_a_write_resumes_to_the_same_end(bed: Bed, reference: dict[
     killed = _apply_killed(bed, db, pw, after)
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stdout[-500:], killed.stderr[-500:])
     assert bed.killer.killed_at, "the kill point was not reached"
-    resumed = CliRunner().invoke(app, ["remediate", "--resume", bed.case_id, "--password-file", str(pw), "--db",
-                                       str(db)], env=_env(bed))
+    resumed = CliRunner().invoke(app, ["remediate", "--resume", bed.case_id, "--yes", "--password-file", str(pw),
+                                       "--db", str(db)], env=_env(bed))
     assert resumed.exit_code == 0, resumed.stdout + resumed.stderr
     assert _end_state(bed, reference["initial"]) == reference["state"]
     calls = bed.tenant.emulator.calls

@@ -111,7 +111,13 @@ _NO_VERIFY = re.compile(r"verify\s*=\s*False|CERT_NONE|check_hostname\s*=\s*Fals
                         r"_create_unverified_context|PYTHONHTTPSVERIFY")
 
 
+#: the case store's own ``get_evidence(..., verify=False)`` skips its SHA-256 re-check (the caller re-checks and
+#: reports it); it has nothing to do with TLS
+_STORE_HASH_CHECK = re.compile(r"\bget_evidence\(")
+
+
 def test_no_code_path_turns_tls_verification_off() -> None:
     offenders = [f"{p.relative_to(SRC)}:{n}" for p in SRC.rglob("*.py")
-                 for n, line in enumerate(p.read_text().splitlines(), 1) if _NO_VERIFY.search(line)]
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if _NO_VERIFY.search(line) and not _STORE_HASH_CHECK.search(line)]
     assert not offenders, offenders

@@ -179,3 +179,38 @@ def test_cli_exit_3_when_the_tenant_is_down(classic: Practice, tmp_path: Path) -
     assert result.exit_code == 3, result.output
     assert "could not reach" in result.output or "cannot reach" in result.output
     assert "did not hold" not in result.output and "Traceback" not in result.output
+
+
+class KilledAfterPost(Cable):
+    """The process dies (Ctrl-C) right after the tenant accepted a POST: its answer never reaches the journal."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/messageRules"):
+            raise KeyboardInterrupt
+        return response
+
+
+def test_undo_after_a_kill_looks_before_recreating(classic: Practice, tmp_path: Path) -> None:
+    from reclaim.remediate import PlanOptions
+
+    db = classic.fresh(tmp_path)
+    case_id = classic.cases[ALICE]
+    name = "."
+    with Store(str(db)) as store:
+        plan = plan_for_case(store, case_id, PlanOptions(delete_rules=True))
+        done = _run(classic, None, lambda conn: apply_plan(conn, store, plan, password_sink=classic.sink))
+        assert done.ok
+
+        def named() -> list[str]:
+            user = classic.emulator.state.find_user(ALICE)
+            assert user is not None
+            return [r["id"] for r in user["mailbox"]["inboxRules"] if r.get("displayName") == name]
+
+        assert named() == []
+        with pytest.raises(KeyboardInterrupt):
+            _run(classic, KilledAfterPost(), lambda conn: undo_case(conn, store, case_id, only="delete-inbox-rule"))
+        assert len(named()) == 1  # re-created; the journal says "undoing" only
+        again = _run(classic, None, lambda conn: undo_case(conn, store, case_id, only="delete-inbox-rule"))
+        assert {o.state for o in again.outcomes} <= {State.UNDONE, State.NOT_UNDOABLE}, again.outcomes
+        assert len(named()) == 1  # not created a second time

@@ -561,3 +561,9 @@ def test_a_newer_schema_is_refused(db_path: Path) -> None:
     with pytest.raises(StoreUnavailable, match=f"schema version {SCHEMA_VERSION + 1}") as info:
         Store(db_path)
     assert "upgrade reclaim" in info.value.one_line()
+
+
+def test_a_missing_postgresql_driver_names_the_extra(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="cannot use the case store") as info:
+        Store("postgresql+nosuchdriver://reclaim@127.0.0.1/cases")
+    assert "reclaim[postgresql]" in info.value.one_line()

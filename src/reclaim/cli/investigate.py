@@ -20,10 +20,13 @@ from reclaim.cli.common import (
     strict_exit,
 )
 from reclaim.cli.console import console, err_console, inert_json, safe
+from reclaim.cli.jobs import QUEUE_URL_OPTION, require_queue, with_queue
 from reclaim.cli.progress import describe
 from reclaim.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from reclaim.collect import Investigation
     from reclaim.m365 import Connection
 
@@ -39,6 +42,9 @@ def investigate_command(
                                 help="Also investigate, each in a case of its own, the accounts that made the "
                                      "tenant-wide changes found (the admin an attacker acted as)."),
     strict: bool = STRICT_OPTION,
+    queue: bool = typer.Option(False, "--queue", help="Queue the investigation for `reclaim worker` processes "
+                                                      "(a configured --tenant) instead of running it here."),
+    queue_url: str | None = QUEUE_URL_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
     endpoint: str | None = ENDPOINT_OPTION,
@@ -56,6 +62,9 @@ def investigate_command(
     with reclaim_errors():
         start = parse_since(since)
         check_upn(user)
+    if queue:
+        _enqueue(user, start, follow, tenant, endpoint, db, queue_url, as_json)
+        return
     settings = resolve_settings(tenant, endpoint)  # a bad --tenant / --endpoint: nothing written yet
     with reclaim_errors():
         store = Store(db)
@@ -85,6 +94,29 @@ def investigate_command(
     analyses = [result.analysis, *(a.analysis for a in result.actors)]
     code = EXIT_FINDINGS if indicates_compromise(analyses) else EXIT_OK
     raise typer.Exit(strict_exit(code, gaps(result), strict=strict))
+
+
+def _enqueue(user: str, start: datetime | None, follow: bool, tenant: str | None, endpoint: str | None,
+             db: str | None, queue_url: str | None, as_json: bool) -> None:
+    from reclaim.config import Config
+    from reclaim.errors import BadInput
+
+    with reclaim_errors():
+        require_queue()
+        from reclaim.queue.jobs import enqueue_investigation
+
+        if endpoint:
+            raise BadInput("--queue cannot be used with --endpoint",
+                           hint="workers reach tenants by their configured name (`reclaim tenant add`)")
+        name = Config.load().resolve(tenant).name
+    queued = with_queue(queue_url, db, lambda app: enqueue_investigation(app, name, user, since=start,
+                                                                         follow=follow))
+    if as_json:
+        typer.echo(inert_json({"tenant": name, "user": user, "job": queued.job_id, "alreadyQueued": queued.already}))
+        return
+    verb = "already queued as" if queued.already else "queued"
+    console.print(f"investigation of {safe(user)} ({safe(name)}): {verb} job {queued.job_id}; "
+                  "follow with: reclaim jobs list, then reclaim cases list")
 
 
 def gaps(result: Investigation) -> list[str]:

@@ -10,7 +10,6 @@ fails only the steps that need it, each saying which.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,8 +27,9 @@ from reclaim.cli.common import (
     resolve_settings,
     run_connected,
 )
-from reclaim.cli.console import console, err_console, inert_json, safe
-from reclaim.cli.operator import OPERATOR_OPTION, operator_for
+from reclaim.cli.console import console, err_console, inert_json, safe, visible
+from reclaim.cli.operator import OPERATOR_OPTION, configured_operator, operator_for
+from reclaim.cli.password_file import file_sink
 from reclaim.errors import EXIT_CONNECT, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, BadInput
 from reclaim.text import article
 
@@ -112,12 +112,43 @@ def _type_upn(upn: str, question: str, store: Store) -> None:
 
 
 def _on_tenant(store: Store, tenant: str | None, endpoint: str | None,
-               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None) -> T:
+               work: Callable[[Connection, str], Awaitable[T]], operator: str | None = None, *,
+               lease: tuple[str, str, str] | None = None) -> T:
     """Connect to ``--tenant`` / ``--endpoint`` and run ``work(connection, operator)``; the store is closed
-    afterwards, whatever happens. Errors become one line and an exit code."""
+    afterwards, whatever happens. Errors become one line and an exit code. ``lease``: (user, case, command) whose
+    remediation lease is held meanwhile (a second run on the user is refused)."""
     with store:
         settings = resolve_settings(tenant, endpoint)
-        return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
+        def run() -> T:
+            return run_connected(settings, lambda conn: _as_operator(conn, operator, work))
+
+        if lease is None:
+            return run()
+        user, case_id, command = lease
+        return _leased(store, user, case_id, command, run, operator)
+
+
+def _lease_holder(flag: str | None) -> str:
+    """Who holds a lease, for the run it refuses: the configured operator, else this process's login and host
+    (the lease is taken before the connection says whom it signs in as)."""
+    import getpass
+    import socket
+
+    return configured_operator(flag) or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def _leased(store: Store, user: str, case_id: str, command: str, work: Callable[[], T],
+            operator_flag: str | None = None) -> T:
+    """Run ``work`` holding ``user``'s remediation lease; a run already holding it: one line, exit 2."""
+    from reclaim.remediate.lease import Lease
+
+    with reclaim_errors():
+        lease = Lease(store, user, case_id=case_id, command=command, operator=_lease_holder(operator_flag))
+        lease.start()
+    try:
+        return work()
+    finally:
+        lease.release()
 
 
 def terminal_sink(upn: str, password: str) -> str:
@@ -128,32 +159,6 @@ def terminal_sink(upn: str, password: str) -> str:
     # generated from letters, digits and !#%+-=?@^_: nothing that is markup or a control character)
     err_console.print(f"    [bold reverse] {escape(password)} [/bold reverse]\n", highlight=False)
     return "terminal"
-
-
-def file_sink(path: Path) -> Callable[[str, str], str]:
-    """Write the password to ``path`` (mode 0600, never through a symlink). The file is created (empty) right
-    away, so a path that cannot be written fails before anything in the tenant changes."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        probe = os.open(path, flags, 0o600)
-    except OSError as exc:
-        raise BadInput(f"cannot write the password file {path}: {exc.strerror}",
-                       hint="choose a writable path that is not a symbolic link") from None
-    try:
-        os.fchmod(probe, 0o600)
-    finally:
-        os.close(probe)
-
-    def write(upn: str, password: str) -> str:
-        fd = os.open(path, flags | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, f"{password}\n".encode())
-        finally:
-            os.close(fd)
-        return f"file {path}"
-
-    return write
 
 
 def remediate_command(
@@ -311,6 +316,16 @@ def _new_since_remediation(store: Store, case_id: str) -> bool:
     return latest
 
 
+def _password_delivered(store: Store, case_id: str) -> bool:
+    """The case's last reset attempt delivered its password (confirmed or not yet): a resumed run confirms it and
+    makes no new one, so it needs no new password file (and must not touch the one that holds it)."""
+    last = None
+    for e in store.journal(case_id):
+        if e.action_id == "reset-password" and e.step in ("snapshot", "applying", "applied", "failed", "undone"):
+            last = e
+    return last is not None and last.step == "applied" and isinstance((last.result or {}).get("passwordReset"), str)
+
+
 def _password_reset(store: Store, case_id: str) -> bool:
     return any(e.action_id == "reset-password" and e.step == "verified" for e in store.journal(case_id))
 
@@ -335,14 +350,32 @@ def _investigate_first(settings: ConnectionSettings, store: Store, user: str, *,
     return run_connected(settings, work)
 
 
+def _earlier_delivery(store: Store, case_id: str) -> str | None:
+    """Where this case's last password reset was delivered ("file /path", "terminal"), with when."""
+    found = None
+    for e in store.journal(case_id):
+        where = (e.result or {}).get("passwordReset") if e.action_id == "reset-password" else None
+        if e.step == "applied" and isinstance(where, str):
+            found = f"{where.removeprefix('delivered to ')} at {e.recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    return found
+
+
 def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
-    if password_file is not None:
-        if password_file.exists() and password_file.is_dir():
-            raise BadInput(f"--password-file {password_file} is a directory")
-        return file_sink(password_file)
     # a reset this case already made and confirmed is not made again: no password to deliver then
     needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps) and \
-        not _password_reset(store, plan.case_id)
+        not _password_reset(store, plan.case_id) and not _password_delivered(store, plan.case_id)
+    earlier = _earlier_delivery(store, plan.case_id)
+    if not needs and earlier is not None and any(s.action == "reset-password" for s in plan.steps):
+        err_console.print(f"the password reset of this case was already made; the password went to {visible(earlier)}"
+                          " (no new password now)", markup=False)
+    elif needs and earlier is not None:
+        err_console.print(f"note: an earlier reset in this case delivered a password to {visible(earlier)}; it is "
+                          "replaced by the one this run makes", markup=False)
+    if password_file is not None:
+        if password_file.is_dir():
+            raise BadInput(f"--password-file {password_file} is a directory")
+        # created only when a password will be written: never an empty new file beside the real one
+        return file_sink(password_file) if needs else terminal_sink
     if needs and not sys.stderr.isatty():
         raise BadInput("reset-password shows the new password once on the terminal, and there is no terminal",
                        hint="add --password-file FILE (written with mode 0600), or --skip reset-password")
@@ -353,14 +386,19 @@ def _run(settings: ConnectionSettings, store: Store, plan: Plan, password_file: 
          resume: bool, operator_flag: str | None = None) -> None:
     from reclaim.remediate import apply_plan
 
-    with reclaim_errors():
-        sink = _sink(store, plan, password_file)
-    async def work(conn: Connection, operator: str) -> RunReport:
-        return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
-                                progress=_progress(as_json))
+    command = "remediate --resume" if resume else "remediate --apply"
 
-    report = run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
-    _finish(report, as_json)
+    def leased() -> RunReport:  # the lease first: a refused run leaves no password file behind
+        with reclaim_errors():
+            sink = _sink(store, plan, password_file)
+
+        async def work(conn: Connection, operator: str) -> RunReport:
+            return await apply_plan(conn, store, plan, password_sink=sink, operator=operator, resume=resume,
+                                    progress=_progress(as_json))
+
+        return run_connected(settings, lambda conn: _as_operator(conn, operator_flag, work))
+
+    _finish(_leased(store, plan.user, plan.case_id, command, leased, operator_flag), as_json)
 
 
 def _finish(report: RunReport, as_json: bool) -> None:
@@ -463,7 +501,8 @@ def undo_command(
         subject = store.get_case(case).subject
     _confirm(yes, f"Undo the remediation of {subject} ({action or 'every step'})?", store)
     report = _on_tenant(store, tenant, endpoint, lambda conn, who: undo_case(
-        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator)
+        conn, store, case, only=action, operator=who, progress=_progress(as_json)), operator,
+        lease=(subject, case, "undo"))
     _finish(report, as_json)
 
 
@@ -471,6 +510,8 @@ def restore_access_command(
     user: str = typer.Argument(..., metavar="USER", help="The user's principal name."),
     case: str | None = typer.Option(None, "--case", metavar="CASE",
                                     help="Journal into this case (default: the user's latest)."),
+    force: bool = typer.Option(False, "--force", help="Re-enable even when a check (password changed, MFA "
+                                                      "registered, attacker's objects removed) does not pass."),
     yes: bool = YES_OPTION,
     db: str | None = DB_OPTION,
     tenant: str | None = TENANT_OPTION,
@@ -478,7 +519,7 @@ def restore_access_command(
     operator: str | None = OPERATOR_OPTION,
 ) -> None:
     """Re-enable sign-in, once the user has a new password and MFA (journaled in the user's case)."""
-    from reclaim.remediate import restore_access
+    from reclaim.remediate import restore_access_checked
     from reclaim.store import Store
 
     with reclaim_errors():
@@ -493,8 +534,21 @@ def restore_access_command(
         err_console.print(f"caution: reclaim did not reset the password of {safe(user)} in case {safe(case_id)}; "
                           "re-enable sign-in only once the user has a new password and MFA", style="yellow")
     _confirm(yes, f"Re-enable sign-in for {user}?", store)
-    outcome = _on_tenant(store, tenant, endpoint,
-                         lambda conn, who: restore_access(conn, store, case_id, operator=who), operator)
+    checks, done = _on_tenant(store, tenant, endpoint, lambda conn, who: restore_access_checked(
+        conn, store, case_id, operator=who, force=force), operator, lease=(user, case_id, "restore-access"))
+    for check in checks:
+        mark = ("[yellow]could not read[/yellow]" if check.ok is None else
+                "[green]passed[/green]" if check.ok else "[bold red]failed[/bold red]")
+        console.print(f"  {mark}  {safe(check.name)} — {safe(check.detail)}")
+    if done is None:
+        unread = any(c.ok is None for c in checks)
+        err_console.print("error: sign-in was not re-enabled: " + (
+            "the tenant could not be read for every check; re-run later" if unread else
+            "a check failed (above); fix it, or re-enable anyway with --force"), markup=False)
+        raise typer.Exit(EXIT_CONNECT if unread else EXIT_FINDINGS)
+    outcome = done
+    if force and not all(c.ok for c in checks):
+        err_console.print("--force: re-enabled although a check did not pass", style="yellow")
     render_outcome(outcome)
     if not outcome.state.result:
         err_console.print(f"error: {outcome.detail} — nothing is known to have changed; re-run once the tenant "

@@ -25,8 +25,9 @@ def report_command(
                             help="html (the customer's report: prints in at most 8 A4 pages), evidence (the full "
                                  "record as its own HTML document: every event, each finding's evidence, the raw "
                                  "journal), md (for a ticket), json (for a SIEM / SOAR; schema shipped in the "
-                                 "package), csv (the findings), pdf (the customer's report printed by headless "
-                                 "Chromium), or all (every format but pdf into the --out directory, all or none)."),
+                                 "package), csv (the findings), notify (the outside recipients of the attacker's "
+                                 "mail, CSV), pdf (the customer's report printed by headless Chromium), or all "
+                                 "(every format but pdf into the --out directory, all or none)."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     metavar="PATH",
                                     help="Write to this file (a directory with --format all); default: standard "

@@ -14,7 +14,9 @@ Wire format (reference/m365-api.md section B, checked against captured responses
   "stacktrace", "internalexception": {"message", "type", "stacktrace"}}}, "@adminapi.warnings": []}``.
   The service writes the key ``internalexception`` in lower case (PowerShell clients read it case-insensitively).
 
-The cmdlets themselves live in ``exchange_cmdlets.py``; the PascalCase views of the state in ``exchange_objects.py``.
+The binder is ``exchange_binding.py``; the cmdlet table, errors and lookups ``exchange_cmdlets.py``; the cmdlets,
+by noun, ``exchange_mailbox``, ``exchange_rules``, ``exchange_permissions``, ``exchange_devices``,
+``exchange_org`` and ``exchange_audit`` (listed in ``services.py``); the PascalCase views ``exchange_objects.py``.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ async def invoke(req: ApiRequest, runtime: Runtime, *, tenant: str,
     name, parameters = early
     cmdlet = CMDLETS.get(name.lower())
     if name.lower() in exchange_recoverable.CMDLET_NAMES and not exchange_recoverable.allowed(
-            req.emulator.state.find_app(req.claims.app_id)):
+            req.state.find_app(req.claims.app_id)):
         cmdlet = None  # a cmdlet of a role the caller does not hold does not exist for it
     if cmdlet is None:
         if latency is not None:

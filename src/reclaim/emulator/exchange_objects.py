@@ -143,6 +143,10 @@ def strip_smtp(value: str) -> str:
     return value[5:] if value.lower().startswith("smtp:") else value
 
 
+#: Get-Mailbox AuditLogAgeLimit when the fixture does not say (Exchange Online's default: 90 days).
+DEFAULT_AUDIT_AGE_LIMIT = "90.00:00:00"
+
+
 def mailbox_view(st: TenantState, user: JSON) -> JSON:
     mbx: JSON = user["mailbox"]
     name = mailbox_name(user)
@@ -174,7 +178,9 @@ def mailbox_view(st: TenantState, user: JSON) -> JSON:
         "ForwardingSmtpAddress": None if not fsmtp else f"smtp:{strip_smtp(str(fsmtp))}",
         "DeliverToMailboxAndForward": bool(mbx.get("deliverToMailboxAndForward", False)),
         "GrantSendOnBehalfTo": [str(x) for x in mbx.get("grantSendOnBehalfTo") or []],
-        "AuditEnabled": True,
+        # Mailbox auditing: on by default in Exchange Online; records kept 90 days ("90.00:00:00", a TimeSpan)
+        "AuditEnabled": bool(mbx.get("auditEnabled", True)),
+        "AuditLogAgeLimit": str(mbx.get("auditLogAgeLimit") or DEFAULT_AUDIT_AGE_LIMIT),
         "LitigationHoldEnabled": bool(mbx.get("litigationHoldEnabled", False)),
         "UsageLocation": user.get("usageLocation"),
         "WhenMailboxCreated": exo_datetime(created),

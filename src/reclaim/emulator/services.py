@@ -14,7 +14,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from reclaim.emulator import (
-    exchange_cmdlets,
+    exchange_audit,
+    exchange_devices,
+    exchange_mailbox,
+    exchange_org,
+    exchange_permissions,
+    exchange_recoverable,
+    exchange_rules,
     graph_audit,
     graph_delta,
     graph_directory,
@@ -32,4 +38,7 @@ GRAPH_RESOURCES: tuple[ModuleType, ...] = (
 )
 
 #: Modules that register Exchange admin API cmdlets on ``exchange_cmdlets.CMDLETS``.
-EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (exchange_cmdlets,)
+EXCHANGE_CMDLETS: tuple[ModuleType, ...] = (
+    exchange_mailbox, exchange_rules, exchange_permissions, exchange_devices, exchange_org, exchange_audit,
+    exchange_recoverable,
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reclaim.m365.connection import Connection
-from reclaim.m365.errors import AccessDenied, AuthenticationFailed, M365Error, Unreachable
+from reclaim.m365.errors import AccessDenied, AuthenticationFailed, ExchangeNotFound, M365Error, Unreachable
 from reclaim.m365.permissions import (
     EXCHANGE_MANAGE_AS_APP,
     ROLE_NAMES,
@@ -103,6 +103,10 @@ async def check_tenant(conn: Connection, required: tuple[CommandRequirements, ..
     probes = [await _probe_graph(conn)]
     if not exchange_error:
         probes.append(await _probe_exchange(conn))
+        rbac = await _probe_mailbox_import_export(conn)
+        probes.append(rbac)
+        if rbac.ok:  # an Exchange RBAC role: no token carries it, only a call shows it
+            grants = Grants(grants.permissions, grants.roles | {MAILBOX_IMPORT_EXPORT})
     graph_perms = sorted({str(r) for r in graph_claims.get("roles") or []}
                          | {s for s in str(graph_claims.get("scp") or "").split() if s})
     exo_perms = sorted({str(r) for r in exchange_claims.get("roles") or []}
@@ -134,6 +138,29 @@ async def _probe_graph(conn: Connection) -> Probe:
     except M365Error as exc:
         return Probe("Graph: list users", False, exc.message)
     return Probe("Graph: list users", True)
+
+
+#: The Exchange RBAC role of the recoverable-items cmdlets (assigned to the app with New-ManagementRoleAssignment
+#: -App): not an Entra role, so no token says whether the app holds it.
+MAILBOX_IMPORT_EXPORT = "Mailbox Import Export"
+_PROBE_IDENTITY = "reclaim-tenant-check-probe@invalid.invalid"
+
+
+async def _probe_mailbox_import_export(conn: Connection) -> Probe:
+    """``Get-RecoverableItems`` for a mailbox that does not exist: "not found" means the app has the cmdlet (the
+    role), "not recognized as the name of a cmdlet" means it does not. No mailbox is read."""
+    name = f"Exchange: Get-RecoverableItems ({MAILBOX_IMPORT_EXPORT} role)"
+    try:
+        await conn.exchange.invoke("Get-RecoverableItems", {"Identity": _PROBE_IDENTITY, "ResultSize": 1})
+    except Unreachable:
+        raise
+    except ExchangeNotFound:
+        return Probe(name, True)
+    except M365Error as exc:
+        return Probe(name, False, f"the app does not hold the {MAILBOX_IMPORT_EXPORT} role (restore-deleted-mail "
+                     f"cannot restore hard-deleted mail): New-ManagementRoleAssignment -App <app id> -Role "
+                     f"'{MAILBOX_IMPORT_EXPORT}' ({exc.message})")
+    return Probe(name, True)
 
 
 async def _probe_exchange(conn: Connection) -> Probe:

@@ -11,7 +11,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from reclaim.errors import BadInput
-from reclaim.queue.tasks import QUEUE, SWEEP_TASK, TENANT_LOCK, WATCH_TASK
+from reclaim.queue.tasks import INVESTIGATE_TASK, QUEUE, SWEEP_TASK, TENANT_LOCK, WATCH_TASK
 
 if TYPE_CHECKING:
     from procrastinate.jobs import Job
@@ -48,9 +48,11 @@ class JobInfo:
     worker_id: int | None
     mailboxes_done: int | None = None
     case_status: str | None = None
+    user: str | None = None
 
     def to_json(self) -> JSON:
-        return {"id": self.id, "task": self.task, "tenant": self.tenant, "case": self.case, "status": self.status,
+        return {"id": self.id, "task": self.task, "tenant": self.tenant, "user": self.user, "case": self.case,
+                "status": self.status,
                 "attempts": self.attempts, "worker": self.worker_id,
                 "scheduledAt": self.scheduled_at.isoformat() if self.scheduled_at else None,
                 "mailboxesDone": self.mailboxes_done, "caseStatus": self.case_status}
@@ -97,6 +99,23 @@ class _Undo(Exception):
     """Control flow: roll back the case of a job another process queued first."""
 
 
+
+
+async def enqueue_investigation(app: procrastinate.App, tenant: str, user: str, *, since: datetime | None = None,
+                                follow: bool = True) -> Enqueued:
+    """One investigation job (its case is made when it runs: ``reclaim cases list`` finds it). An investigation
+    of the same user still waiting is not queued twice."""
+    lock = f"investigate:{tenant}:{user.lower()}"
+    try:
+        job_id = await app.tasks[INVESTIGATE_TASK].configure(lock=TENANT_LOCK.format(tenant), queueing_lock=lock
+                                                             ).defer_async(tenant=tenant, user=user, follow=follow,
+                                                                           since=since.isoformat() if since else None)
+    except AlreadyEnqueued:
+        waiting = await _waiting(app, lock)
+        if waiting is None:
+            raise BadInput(f"the investigation of {user} was queued and started meanwhile") from None
+        return Enqueued(tenant, waiting[0], "", already=True)
+    return Enqueued(tenant, job_id, "")
 
 
 async def enqueue_watch(app: procrastinate.App, tenants: Sequence[str]) -> list[tuple[str, int, bool]]:
@@ -156,6 +175,7 @@ def _info(job: Job, store: Store | None) -> JobInfo:
     kwargs = job.task_kwargs
     tenant = kwargs.get("tenant")
     case = kwargs.get("case")
+    user = kwargs.get("user")
     done: int | None = None
     case_status: str | None = None
     if store is not None and isinstance(case, str) and isinstance(tenant, str):
@@ -171,4 +191,5 @@ def _info(job: Job, store: Store | None) -> JobInfo:
     return JobInfo(id=job.id, task=job.task_name, tenant=tenant if isinstance(tenant, str) else None,
                    case=case if isinstance(case, str) else None, status=job.status or "?",
                    attempts=job.attempts, scheduled_at=job.scheduled_at, worker_id=job.worker_id,
-                   mailboxes_done=done, case_status=case_status)
+                   mailboxes_done=done, case_status=case_status,
+                   user=user if isinstance(user, str) else None)

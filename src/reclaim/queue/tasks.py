@@ -22,6 +22,7 @@ log = logging.getLogger("reclaim.queue")
 QUEUE = "reclaim"
 SWEEP_TASK = "reclaim:sweep"
 WATCH_TASK = "reclaim:watch"
+INVESTIGATE_TASK = "reclaim:investigate"
 #: the lock every job of one tenant carries: procrastinate runs at most one job per lock at a time
 TENANT_LOCK = "tenant:{}"
 
@@ -103,11 +104,37 @@ async def watch_job(context: JobContext, *, tenant: str) -> dict[str, Any]:
     return {"case": cycle.case, "new": len(cycle.new), "delivered": cycle.delivered}
 
 
+async def investigate_job(context: JobContext, *, tenant: str, user: str, since: str | None = None,
+                          follow: bool = True) -> dict[str, Any]:
+    """Investigate one user of one tenant into a case of its own (and, with ``follow``, the accounts that made
+    the tenant-wide changes found). Read-only: a retried attempt makes a new case and changes nothing."""
+    from datetime import datetime
+
+    from reclaim.collect import investigate
+    from reclaim.collect.investigate import follow_actors
+    from reclaim.m365 import Connection
+    from reclaim.store import Store
+
+    rt = runtime(context)
+    start = datetime.fromisoformat(since) if since else None
+    store = Store(rt.store_url)
+    try:
+        async with Connection.open(rt.settings_for(tenant)) as conn:
+            result = await investigate(conn, store, user, since=start, **rt.extra.get("investigate", {}))
+            if follow:
+                await follow_actors(conn, store, result, since=start, **rt.extra.get("investigate", {}))
+    finally:
+        store.close()
+    log.info("investigated %s in %s: case %s", user, tenant, result.case_id)
+    return {"case": result.case_id}
+
+
 def blueprint() -> procrastinate.Blueprint:
     """reclaim's tasks, registered afresh (procrastinate renames a blueprint's tasks when an app takes them)."""
     bp = procrastinate.Blueprint()
     bp.task(name="sweep", queue=QUEUE, pass_context=True,
             retry=RetryStrategy(max_attempts=4, exponential_wait=5, retry_exceptions={TenantIncomplete}))(sweep_job)
+    bp.task(name="investigate", queue=QUEUE, pass_context=True)(investigate_job)
     bp.task(name="watch", queue=QUEUE, pass_context=True,
             retry=RetryStrategy(max_attempts=2, wait=60, retry_exceptions={TenantIncomplete}))(watch_job)
     return bp

@@ -36,6 +36,7 @@ from reclaim.report._csv import findings_csv
 from reclaim.report._html import evidence_html, report_html
 from reclaim.report._json import SCHEMA_ID, report_json, to_document
 from reclaim.report._markdown import report_markdown
+from reclaim.report._notify import notify_csv
 from reclaim.report._tz import resolve_zone, zone_name
 from reclaim.report.model import Report
 from reclaim.store import Store
@@ -62,6 +63,7 @@ _WRITERS: dict[str, tuple[Callable[[Report], str], str]] = {
     "md": (report_markdown, "report.md"),
     "json": (report_json, "report.json"),
     "csv": (findings_csv, "findings.csv"),
+    "notify": (lambda r: notify_csv(r.case.id, r.summary.account, r.notify), "notify.csv"),
 }
 #: The formats ``reclaim report --format`` takes: ``pdf`` prints the customer's report in headless Chromium;
 #: ``all`` writes every text format into a directory, all of them or none.

@@ -11,6 +11,7 @@ from typing import Any
 from reclaim.remediate.actions import ACTIONS
 from reclaim.remediate.actions.unblock_sender import UNBLOCK_DELAY
 from reclaim.report._files import files_view
+from reclaim.report._notify import notify_view
 from reclaim.report._scope import TenantView, tenant_view
 from reclaim.report._sentences import audit_events_text, change_phrases, pending_phrase
 from reclaim.report._tz import zone_name
@@ -539,5 +540,6 @@ def build_report(store: Store, case_id: str, zone: tzinfo, *, now: datetime | No
                   not_checked=not_checked, evidence=tuple(detail.evidence),
                   user=dict(user) if isinstance(user, Mapping) else {},
                   files=files if not (files := files_view(detail.findings, detail.journal)).empty else None,
+                  notify=notify if not (notify := notify_view(detail.findings, detail.journal)).empty else None,
                   integrity=detail.integrity,
                   tenant=tenant_view(detail))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reclaim.report._files import files_document
+from reclaim.report._notify import notify_document
 from reclaim.report.model import ActionView, FindingView, JournalStepView, Report, TimelineItem
 
 __all__ = ["SCHEMA_ID", "report_json", "to_document"]
@@ -95,6 +96,7 @@ def to_document(report: Report) -> dict[str, Any]:
                       "collectedAt": _iso(e.collected_at), "contentType": e.content_type, "size": e.size,
                       "sha256": e.sha256, "hashOk": e.hash_ok} for e in report.evidence],
         "files": None if report.files is None else files_document(report.files),
+        "notify": None if report.notify is None else notify_document(report.notify),
         **({} if (seal := report.integrity) is None else {"seal": {
             "state": seal.state, "headHash": seal.head, "length": seal.length, "problems": list(seal.problems)}}),
         "tenantView": None if report.tenant is None else _tenant(report),

@@ -19,6 +19,7 @@ from typing import Any
 
 from reclaim.report._build import format_time, value_text
 from reclaim.report._files import FilesView
+from reclaim.report._notify import NotifyView
 from reclaim.report.model import SEVERITY_ORDER, FindingView, Report
 from reclaim.text import visible_line
 
@@ -87,6 +88,25 @@ def _files_section(view: FilesView) -> list[str]:
                 _row("Access", "File", "Time (UTC)", "From"), _row("---", "---", "---", "---")]
         for f in view.files:
             out.append(_row(md_text(f.access), md_code(f.path), md_text(f.time or "-"), md_code(f.ip or "-")))
+        out.append("")
+    return out
+
+
+def _notify_section(view: NotifyView) -> list[str]:
+    """Outside recipients of the attacker's mail (the people to tell) and the colleagues who got it."""
+    out = ["## People to notify", "", "Mail the attacker sent from the account. Outside recipients cannot be "
+           "reached by reclaim: tell them the mail was not sent by the account's owner (also in notify.csv).", ""]
+    if view.external:
+        out += [f"### Outside recipients ({len(view.external)})", "",
+                _row("Recipient", "Time (UTC)", "Subject", "Delivery"), _row("---", "---", "---", "---")]
+        for r in view.external:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(r.status or "-")))
+        out.append("")
+    if view.internal:
+        out += ["### Colleagues who received it", "", _row("Mailbox", "Time (UTC)", "Subject", "Their copy"),
+                _row("---", "---", "---", "---")]
+        for r, state in view.internal:
+            out.append(_row(md_code(r.address), md_text(r.time or "-"), md_text(r.subject), md_text(state)))
         out.append("")
     return out
 
@@ -201,6 +221,8 @@ def report_markdown(report: Report) -> str:
 
     if report.files is not None:
         out += _files_section(report.files)
+    if report.notify is not None:
+        out += _notify_section(report.notify)
     from reclaim.report._breach_scope import (  # here: it imports md_text from this module
         coverage_markdown,
         touched_markdown,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaim.report._files import FilesView
+from reclaim.report._notify import NotifyView
 from reclaim.report._scope import TenantView
 from reclaim.store import CaseIntegrity, ChainStatus, EvidenceInfo
 from reclaim.store.models import Case
@@ -158,6 +159,8 @@ class Report:
     user: dict[str, Any] = field(default_factory=dict)
     #: the Files section (OneDrive shares and files the attacker touched); ``None`` when the case has none
     files: FilesView | None = None
+    #: the People to notify section (outside recipients of the attacker's mail); ``None`` when it sent none
+    notify: NotifyView | None = None
     #: the case's seal re-computed (store.CaseIntegrity); its head is the anchor the report prints
     integrity: CaseIntegrity | None = None
     #: a sweep's or hunt's tenant-wide view (tenant, mailboxes swept, flagged, blast radius); ``None`` for an

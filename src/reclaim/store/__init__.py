@@ -2,7 +2,10 @@
 
 ROADtools-style: gather into a database, analyse from it. SQLite by default
 (``platformdirs.user_data_dir("reclaim")/reclaim.db``), any SQLAlchemy URL through ``--db`` / ``RECLAIM_DB``
-(a plain file path is accepted too)::
+(a plain file path is accepted too); PostgreSQL (``postgresql+psycopg://user@host/db``, the ``postgresql``
+extra) for several engineers and workers on several machines. The schema comes from Alembic migrations
+(:mod:`reclaim.store.migrations`): an older store upgrades in place when a newer reclaim opens it. A SQLite file
+reclaim can read but not write (read-only media) is opened read-only::
 
     store = Store("cases.db")
     with store.transaction():                       # all or nothing
@@ -23,9 +26,19 @@ Integrity:
   result, verify, operator, timestamps as ISO 8601 UTC with microseconds) plus ``prev_hash``, the previous
   entry's hash (64 zeros for the first). :meth:`Store.verify_chain` recomputes it all and re-hashes the cited
   snapshots. Canonical JSON: sorted keys, ``(",", ":")`` separators, UTF-8 without ``\\u`` escapes, no NaN.
-- Insert-only: evidence and journal rows refuse UPDATE/DELETE (mapper events, a session hook, SQLite
-  triggers). Someone with the file can still drop the triggers; the hashes then show what changed, and the
-  journal's head hash, copied into a report or ticket, pins the whole chain.
+- The case seal (:mod:`reclaim.store._seal`): every write to a case appends to a per-case hash chain over its
+  verdict / status / summary, evidence (with each payload's SHA-256), not-checked records, findings, timeline and
+  journal; the case row records the head and length. :meth:`Store.verify_case` re-computes it: a record
+  deleted, added or changed, the journal cut short, evidence rewritten together with its hash all make the case
+  "altered". The seal head, printed in the report and the evidence bundle, is the anchor against someone who
+  rewrites the whole store consistently.
+- Insert-only: evidence, journal and seal rows refuse UPDATE/DELETE (mapper events, a session hook, triggers
+  in SQLite and PostgreSQL). Someone with the database can still drop the triggers; the seal then shows what
+  changed.
+- Concurrent writers: every write to a case locks the case row (PostgreSQL ``FOR NO KEY UPDATE``; SQLite's
+  write lock), so the journal and the seal stay single chains across processes and machines;
+  ``append_journal(after_seq=N)`` appends only if the journal still ends at N (:class:`JournalConflict`
+  otherwise), so of two workers that read the same journal only one claims a step.
 - Secrets: journal ``request`` / ``result`` / ``verify`` and evidence ``request`` refuse values under keys like
   password, newPassword, secret, clientSecret, token, Authorization (unless :data:`REDACTED`) and any
   bearer token or JWT.

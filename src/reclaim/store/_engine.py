@@ -135,8 +135,10 @@ def make_engine(url: URL, *, read_only: bool = False) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise StoreUnavailable(f"cannot use the case store {describe(url)}: {exc}",
-                               hint="use a file path or a SQLAlchemy URL whose driver is installed") from exc
+        hint = ("install the PostgreSQL driver: pip install 'reclaim[postgresql]' (psycopg 3; URL "
+                "postgresql+psycopg://user@host/db)" if url.get_backend_name() == "postgresql"
+                else "use a file path or a SQLAlchemy URL whose driver is installed")
+        raise StoreUnavailable(f"cannot use the case store {describe(url)}: {exc}", hint=hint) from exc
     return engine
 
 

@@ -3,9 +3,9 @@ then a successful sign-in of this user from that address."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reclaim.detect.api import (
@@ -27,7 +27,8 @@ METADATA = CheckMeta(
     id="password-spray",
     title="Password spray or brute force, then a successful sign-in",
     severity=("high when this user signed in successfully from an address that, before, failed to sign in as "
-              f"{5} or more different users (spray) or {10} or more times as this user (brute force); "
+              f"{5} or more different users (spray) or {10} or more times as this user (brute force), within "
+              "one hour; "
               "low context when the address failed that often but never got in as this user (an attempt: "
               "no verdict). The sign-ins of other users from the same addresses come with the evidence in "
               "analyze logs; investigate sees the user's own, so it finds brute force."),
@@ -43,6 +44,30 @@ METADATA = CheckMeta(
 
 SPRAY_USERS = 5
 BRUTE_FAILURES = 10
+#: the failures must fall within this long (Panther's brute-force rule: 10 in 60 minutes); a user's ten typos
+#: from the office over a month are not an attack
+BURST = timedelta(hours=1)
+
+
+def _burst(failed: list[Mapping[str, Any]], me: str) -> tuple[int, int]:
+    """(most different users, most failures as ``me``) within any :data:`BURST` of time. Failures without a time
+    cannot be placed: they count in every window (a conservative reading of a partial export)."""
+    timed = sorted(((t, (text(s, "userPrincipalName") or me).casefold()) for s in failed
+                    if (t := when(s, "createdDateTime")) is not None), key=lambda x: x[0])
+    untimed = [(text(s, "userPrincipalName") or me).casefold() for s in failed if when(s, "createdDateTime") is None]
+    base = Counter(untimed)
+    users, mine = len(base), base[me]
+    window: Counter[str] = Counter()
+    start = 0
+    for end in range(len(timed)):
+        window[timed[end][1]] += 1
+        while timed[end][0] - timed[start][0] > BURST:
+            window[timed[start][1]] -= 1
+            if not window[timed[start][1]]:
+                del window[timed[start][1]]
+            start += 1
+        users, mine = max(users, len(window.keys() | base.keys())), max(mine, window[me] + base[me])
+    return users, mine
 
 
 def _failed(s: Mapping[str, Any]) -> bool:
@@ -66,8 +91,9 @@ def run(bundle: EvidenceBundle, context: Context) -> list[Finding] | NotChecked:
     for ip, failed in failures.items():
         users = {(text(s, "userPrincipalName") or "").casefold() for s in failed}
         mine = [s for s in failed if (text(s, "userPrincipalName") or me).casefold() == me]
-        spray = len(users) >= SPRAY_USERS
-        brute = len(mine) >= BRUTE_FAILURES
+        burst_users, burst_mine = _burst(failed, me)
+        spray = burst_users >= SPRAY_USERS
+        brute = burst_mine >= BRUTE_FAILURES
         if not (spray or brute):
             continue
         first_failure = min((t for s in failed if (t := when(s, "createdDateTime"))), default=None)

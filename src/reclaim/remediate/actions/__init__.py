@@ -7,7 +7,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from reclaim.remediate.actions._base import Action, ActionContext, Check, PasswordSink, Requires, Unsupported
+from reclaim.remediate.actions._base import (
+    Action,
+    ActionContext,
+    Check,
+    PasswordSink,
+    Requires,
+    Undelivered,
+    Unsupported,
+)
 
 
 def _discover() -> dict[str, Action]:
@@ -28,4 +36,4 @@ def _discover() -> dict[str, Action]:
 
 ACTIONS: dict[str, Action] = _discover()
 
-__all__ = ["ACTIONS", "Action", "ActionContext", "Check", "PasswordSink", "Requires", "Unsupported"]
+__all__ = ["ACTIONS", "Action", "ActionContext", "Check", "PasswordSink", "Requires", "Undelivered", "Unsupported"]

@@ -56,6 +56,13 @@ class ActionContext:
         self.count()
         return await self.conn.graph.get(url, params, mailbox=mailbox)
 
+    async def graph_list(self, url: str, params: dict[str, str] | None = None, *,
+                         mailbox: str | None = None) -> list[JSON]:
+        """Every item of a collection, page after page, each page validated (``value`` missing, null or not a list
+        of objects, a nextLink cycle: ``UnreadableAnswer``, i.e. the step could not read — never "none left")."""
+        self.count()
+        return [item async for item in self.conn.graph.paged(url, params, mailbox=mailbox)]
+
     async def graph_get_or_none(self, url: str, params: dict[str, str] | None = None, *,
                                 mailbox: str | None = None) -> JSON | None:
         """The object, or ``None`` when it does not exist (any more)."""
@@ -74,6 +81,12 @@ class ActionContext:
     async def exo(self, cmdlet: str, parameters: dict[str, Any], *, idempotent: bool | None = None) -> list[JSON]:
         self.count()
         return await self.conn.exchange.invoke(cmdlet, parameters, idempotent=idempotent)
+
+    async def exo_one(self, cmdlet: str, parameters: dict[str, Any]) -> JSON:
+        """The one object a cmdlet returns for an ``-Identity`` that exists (the user's own mailbox): an empty answer
+        is ``UnexpectedShape`` (the step could not read), never "no forwarding"."""
+        self.count()
+        return await self.conn.exchange.invoke_one(cmdlet, parameters)
 
     async def exo_or_none(self, cmdlet: str, parameters: dict[str, Any]) -> list[JSON] | None:
         try:
@@ -109,6 +122,14 @@ class Unsupported(Exception):
     def __init__(self, message: str, *, state: State = State.SKIPPED) -> None:
         super().__init__(message)
         self.state = state
+
+
+class Undelivered(Unsupported):
+    """The change was made but its result (the new password) could not be handed over: the step failed, and the
+    next run makes it again (``repeat_after_interruption``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, state=State.FAILED)
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,10 @@ class Action:
     essential: ClassVar[bool] = False
     #: planned from findings; ``False`` for an action only a command runs (``restore-access``)
     plannable: ClassVar[bool] = True
+    #: a one-way step's witness: the user property (in the investigation's ``user`` evidence and in ``read``'s
+    #: state) that must not have moved since the investigation; if it did, someone else (another run, on another
+    #: store) made the change already, and the step stops instead of making it twice
+    witness: ClassVar[str | None] = None
     #: the request's effect is a moment, not a state: after an interrupted write, send it again
     #: (a reset password that was never delivered to the operator is useless)
     repeat_after_interruption: ClassVar[bool] = False
@@ -206,6 +231,12 @@ class Action:
         """Does the tenant already hold the before-state (an undo sent before a crash, or done by hand)? Then undo
         sends nothing. The default: the state read now equals the snapshot."""
         return before is not None and state == before
+
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """``apply``, told what the last read found (``current``; ``None`` when not read). A resumed step gets the
+        snapshot as ``before`` and today's state as ``current``: an action that changes many objects (messages)
+        overrides this to change only those not yet changed, so a resumed run re-sends nothing."""
+        return await self.apply(ctx, step, before)
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise Unsupported(self.undo_note or "this action cannot be undone", state=State.NOT_UNDOABLE)

@@ -61,13 +61,22 @@ class DeleteInboxRule(Action):
                               "snapshot stays in the case", state=State.NOT_UNDOABLE)
         body = {k: rule[k] for k in RULE_FIELDS if rule.get(k) is not None}
         url = f"{ctx.user_path}/mailFolders/inbox/messageRules"
+        # Look first: an undo killed after its POST has re-created the rule already (under a new id); a rule with
+        # the snapshot's name and conditions is that rule, and is not created a second time.
+        listing = await ctx.graph_get(url, mailbox=ctx.upn)
+        there = [str(r.get("id")) for r in listing.get("value", []) if isinstance(r, dict)
+                 and r.get("displayName") == body.get("displayName")
+                 and (r.get("conditions") or {}) == (body.get("conditions") or {})]
+        if there:
+            return {"method": "GET", "url": url, "found": there[0], "newId": there[0],
+                    "note": "a rule with the snapshot's name and conditions exists already: not created again"}
         existing: list[str] = []
 
         async def recreated() -> bool:
             """After a lost answer: is the rule there already? (then it is not created a second time)"""
-            listing = await ctx.graph_get(url)
-            existing[:] = [str(r.get("id")) for r in listing.get("value", [])
-                           if isinstance(r, dict) and r.get("displayName") == body.get("displayName")
+            listing = await ctx.graph_list(url, mailbox=ctx.upn)
+            existing[:] = [str(r.get("id")) for r in listing
+                           if r.get("displayName") == body.get("displayName")
                            and r.get("sequence") == body.get("sequence")]
             return bool(existing)
 

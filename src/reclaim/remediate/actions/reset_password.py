@@ -16,6 +16,7 @@ from reclaim.remediate.actions._base import (
     ActionContext,
     Check,
     Requires,
+    Undelivered,
     Unsupported,
     held,
     later_than,
@@ -58,6 +59,7 @@ class ResetPassword(Action):
     requires: ClassVar[Requires] = Requires(graph=("User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All"),
                                             roles=("User Administrator", "Privileged Authentication Administrator"))
     essential: ClassVar[bool] = True
+    witness: ClassVar[str | None] = "lastPasswordChangeDateTime"
 
     def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
         where = " (synchronised from on-premises AD: must be done on-premises)" if ctx.federated else ""
@@ -91,7 +93,11 @@ class ResetPassword(Action):
         body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": True}}
         # The same password sent twice gives the same state: safe to re-send after a lost answer.
         await ctx.graph_write("PATCH", url, body, idempotent=True)
-        where = ctx.password_sink(ctx.upn, password)
+        try:
+            where = ctx.password_sink(ctx.upn, password)
+        except OSError as exc:
+            raise Undelivered(f"the password was changed but could not be delivered ({exc.strerror}); nobody has "
+                              "it: run again, the reset is made again with a new password") from None
         del password, body
         return {"method": "PATCH", "url": url,
                 "body": {"passwordProfile": {"password": REDACTED, "forceChangePasswordNextSignIn": True}},

@@ -24,6 +24,7 @@ class RevokeSessions(Action):
     answers: ClassVar[frozenset[str]] = frozenset({VERDICT})
     requires: ClassVar[Requires] = Requires(graph=("User.RevokeSessions.All", "User.ReadWrite.All"))
     essential: ClassVar[bool] = True
+    witness: ClassVar[str | None] = "signInSessionsValidFromDateTime"
 
     def plan(self, finding: Finding | None, ctx: PlanContext) -> list[PlanItem]:
         return contain(self, ctx, f"revoke every session of {ctx.upn}")
