@@ -218,10 +218,12 @@ def get_bin_item(req: SpRequest, match: re.Match[str]) -> tuple[int, Any]:
 def restore(req: SpRequest, match: re.Match[str]) -> tuple[int, Any]:
     item = _in_bin(req, match["id"])
     index = {str(i["id"]) for i in req.drive["items"]}
-    parent = str((item.get("parentReference") or {}).get("id", ""))
+    root = next(str(i["id"]) for i in req.drive["items"] if isinstance(i.get("root"), dict))
+    parent = str((item.get("parentReference") or {}).get("id") or root)
     if parent not in index:
-        raise SpError(400, "-2147024809, System.ArgumentException",
-                      "The original location of this item no longer exists.")
+        raise SpError(400, "-2146232832, Microsoft.SharePoint.SPException",
+                      "To restore this item, first restore the folder it was in.")
+    item.setdefault("parentReference", {"id": parent})
     if any(str(i.get("name", "")).lower() == str(item.get("name", "")).lower()
            and str((i.get("parentReference") or {}).get("id", "")) == parent for i in req.drive["items"]):
         raise SpError(400, "-2130575257, Microsoft.SharePoint.SPException",
