@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from reclaim.emulator import audit_trail
 from reclaim.emulator.scenarios import synthetic
+from reclaim.emulator.scenarios._common import transport_rule
 from reclaim.errors import BadInput
 from reclaim.m365 import ConnectionSettings
 from reclaim.store import Store
@@ -171,3 +173,28 @@ def test_the_schedule_is_read_from_the_settings_file(tmp_path: Path) -> None:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(BadInput, match=message):
             WatchConfig.load(path)
+
+
+def test_a_tenant_wide_change_reads_the_tenant_lists_and_no_mailbox(serve: Any, tmp_path: Path) -> None:
+    """A mail-flow rule made by an admin (New-TransportRule, not served by the practice tenant: the rule and the
+    ExchangeAdmin record Exchange writes for it are put in place as the service would) names no mailbox: the
+    cycle reads the tenant-wide lists again and alerts the rule."""
+    client = serve(_fixture())
+    store = Store(str(tmp_path / "w.db"))
+    try:
+        _cycle(store, client)
+        emulator = client.emulator
+        with emulator.state.lock:
+            emulator.state.data.setdefault("transportRules", []).append(transport_rule(
+                "tr-drop", "Journal", priority=0, changed="2026-12-04T10:00:00Z", description="Bcc",
+                BlindCopyTo=["drop@exfil.example"]))
+            audit_trail.admin_cmdlet(emulator.state, datetime.now(UTC), "New-TransportRule",
+                                     {"Name": "Journal", "BlindCopyTo": "drop@exfil.example"}, caller="admin")
+        emulator.calls.clear()
+        cycle = _cycle(store, client)
+        assert cycle.mode == "incremental" and cycle.named == [] and cycle.status == "complete"
+        assert [(f.user, f.check) for f in cycle.new] == [(None, "transport-rule-forwarding")], cycle.new
+        assert not any(c.path.endswith("/messageRules") for c in _api_calls(client))
+        assert _cycle(store, client).mode == "quiet"
+    finally:
+        store.close()
