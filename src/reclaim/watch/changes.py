@@ -64,6 +64,9 @@ class Changes:
     missing: dict[str, str] = field(default_factory=dict)
     records: int = 0
     requests: int = 0
+    #: the event loop's time of the risky-users read (Identity Protection allows one request per second per
+    #: tenant: the sweep that follows waits for its turn)
+    identity_protection_at: float | None = None
 
     @property
     def quiet(self) -> bool:
@@ -175,7 +178,9 @@ class ChangeReader:
 
     async def risky_users(self) -> None:
         params = {"$filter": f"riskLastUpdatedDateTime ge {stamp(self.start)}"}
-        for risky in await self._list("/identityProtection/riskyUsers", params):
+        found = await self._list("/identityProtection/riskyUsers", params)
+        self.out.identity_protection_at = asyncio.get_running_loop().time()
+        for risky in found:
             when = risky.get("riskLastUpdatedDateTime")
             if self._take(f"risk:{risky.get('id')}:{when}", when):
                 self.out.users.add(str(risky.get("userPrincipalName") or risky.get("id")))

@@ -20,6 +20,7 @@ complete alerts on nothing new (an unread mailbox is not "gone") and is not a ba
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -244,6 +245,11 @@ async def watch_tenant(store: Store, tenant: str, settings: Any, config: WatchCo
     if changes.users or changes.tenant:
         cycle.mode = "incremental"
         cycle.named = sorted(changes.users, key=str.lower)
+        if changes.identity_protection_at is not None:  # the sweep lists the risky users again: one per second
+            wait = options.identity_protection_spacing - (asyncio.get_running_loop().time()
+                                                          - changes.identity_protection_at)
+            if wait > 0:
+                await asyncio.sleep(wait)
         findings = await _sweep_case(store, tenant, settings, config, cycle, seen, state.pending,
                                      replace(options, only=frozenset(changes.users)), connect)
         if findings is None:
