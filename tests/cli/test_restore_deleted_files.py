@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +36,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     tls, cert = make_tls(tmp / "tls"), make_app_certificate(tmp / "cert")
     fixture = load_scenario("bec-classic")
     fixture["tenant"].setdefault("settings", {})["throttling"] = False
-    fixture["apps"] = [{"clientId": APP_ID, "certificates": [cert.public_pem], "permissions": list(ALL_GRAPH_PERMISSIONS),
+    fixture["apps"] = [{"clientId": APP_ID, "certificates": [cert.public_pem],
+                        "permissions": list(ALL_GRAPH_PERMISSIONS),
                         "roles": list(DEFAULT_APP_ROLES), "sharepointPermissions": ["Sites.FullControl.All"]}]
     emulator = Emulator(fixture)
     with serve_in_thread(emulator, ssl_certfile=str(tls.server_cert), ssl_keyfile=str(tls.server_key)) as url:
