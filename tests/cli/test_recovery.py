@@ -96,6 +96,7 @@ def test_plan_lists_every_message_and_mailbox(tenant: Practice, env: dict[str, s
     assert all(s["params"]["mailbox"] == ALICE and s["params"]["folder"] == "Inbox" for s in deleted.values())
     purged = deleted[truth["recovery"]["purged"][0]]
     assert purged["params"]["source"] == "exchange" and "Restore-RecoverableItems" in purged["label"]
+    assert not purged["reversible"] and "does not delete it again" in purged["undo"]
     hidden = [s for s in plan["steps"] if s["action"] == "restore-hidden-mail"]
     assert {s["params"]["folderName"] for s in hidden} >= {"RSS Feeds", "Deleted Items"}
 

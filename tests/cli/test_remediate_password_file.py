@@ -143,3 +143,15 @@ def test_an_undelivered_password_is_made_again(tenant: Practice, tmp_path: Path)
                    and "passwordProfile" in c.body) == 1
         assert len(tenant.passwords) == delivered + 1
         assert json.dumps(again.to_json()).count("could not be delivered") == 0
+
+
+def test_a_file_holding_a_password_is_never_clobbered(tmp_path: Path) -> None:
+    held = tmp_path / "held"
+    file_sink(held)("u", "Earlier-Password-123")
+    with pytest.raises(BadInput, match="may hold an earlier password"):
+        file_sink(held)
+    assert held.read_text() == "Earlier-Password-123\n"
+    reserved = tmp_path / "reserved"
+    PasswordFile(reserved).close()  # a run stopped before the reset: only our placeholder, reused
+    file_sink(reserved)("u", "Later-Password-456")
+    assert reserved.read_text() == "Later-Password-456\n"

@@ -106,9 +106,7 @@ def _queue(t: Tenants, db: Path, pg_url: str, *args: str) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgresql", marks=pytest.mark.xfail(
-    strict=True, reason="store bug on PostgreSQL: not_collected.reason is String(64) and the sweep records longer "
-                        "reasons ('value too long for type character varying(64)'); SQLite does not enforce it"))])
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_two_workers_sweep_many_tenants_reading_each_mailbox_once(tmp_path: Path, pg_url: str,
                                                                   workers: list[Workers], store: str) -> None:
     names = [f"t{i}" for i in range(6)]

@@ -383,3 +383,32 @@ def test_a_trickling_token_endpoint_ends_the_run_in_one_line(run: Run) -> None:
     assert done.exit_code == 3 and 1 <= rule.hits <= 2, done.stdout + done.stderr  # Graph and Exchange tokens
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "did not answer within the request deadline of 1 s" in errors[0], done.stderr
+
+
+# ---------------------------------------------------------------------------------------------- remediate, verify
+def test_an_unreadable_mailbox_is_never_already_clean_in_remediate_or_verify(tenant: Tenant) -> None:
+    """Get-Mailbox answering no mailbox and the Graph rules answering ``value: null``: remove-forwarding used to
+    say "already holds" and send nothing (the forwarding to the attacker stayed, exit 0)."""
+    investigated = tenant.run("investigate", ALICE, "--no-follow-actors")
+    assert investigated.exit_code == 1, investigated.stdout + investigated.stderr
+    case = _case(investigated.stdout)
+    mailbox = tenant.hostile.rewrite("POST", r"/InvokeCommand$", lambda body, req: {**body, "value": []},
+                                     when=lambda req: req.cmdlet == "Get-Mailbox")
+    graph = tenant.hostile.rewrite("GET", r"/mailFolders/inbox/messageRules$",
+                                   lambda body, req: {**body, "value": None})
+    done = tenant.run("remediate", ALICE, "--apply", "--yes", "--password-file", str(tenant.home / "pw.txt"),
+                      "--json")
+    assert done.exit_code == 3 and mailbox.hits >= 1 and graph.hits >= 1, done.stdout[-2000:] + done.stderr
+    outcomes = json.loads(done.stdout)["outcomes"]
+    forwarding = [o for o in outcomes if o["action"] == "remove-forwarding"]
+    graph_rules = [o for o in outcomes if o["action"] == "disable-inbox-rule" and "through Graph" in o["label"]]
+    assert forwarding and graph_rules
+    for outcome in forwarding + graph_rules:
+        assert outcome["state"] not in ("already", "held", "done"), outcome
+        assert "unexpected shape" in outcome["detail"], outcome
+    writes = [c for c in tenant.emulator.calls if isinstance(c.body, dict)
+              and (c.body.get("CmdletInput") or {}).get("CmdletName") == "Set-Mailbox"]
+    assert writes == []  # nothing was changed on an object that was not read
+    verified = tenant.run("verify", case, "--json")
+    (again,) = [o for o in json.loads(verified.stdout)["outcomes"] if o["action"] == "remove-forwarding"]
+    assert again["state"] not in ("already", "held", "done"), again  # never "held" on what was not read

@@ -164,10 +164,10 @@ def test_a_schema_2_store_is_stamped_upgraded_and_sealed(v2_backend: Backend) ->
         assert after.ok and after.length == integrity.length + 2 and after.head != head
         assert store.verify_chain(V2_CASE).length == 6
         assert store.create_case("investigate", "carol@contoso.com").id.startswith("c-")
-    assert versions() == [2, SCHEMA_VERSION] and revision() == [_migrate.head()]
+    assert versions() == [2, *range(3, SCHEMA_VERSION + 1)] and revision() == [_migrate.head()]
     with v2_backend.store() as store:  # opening it again changes nothing
         assert store.verify_case(V2_CASE) == after
-    assert versions() == [2, SCHEMA_VERSION]
+    assert versions() == [2, *range(3, SCHEMA_VERSION + 1)]
     # and what the upgrade sealed is guarded like the rest
     v2_backend.sql("UPDATE cases SET verdict = 'clean' WHERE id = :id", {"id": V2_CASE})
     with v2_backend.store() as store:

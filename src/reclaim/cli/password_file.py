@@ -63,13 +63,13 @@ def _open_ours(path: Path) -> tuple[int, bool]:
         raise BadInput(f"cannot create the password file {path}: {exc.strerror}",
                        hint="choose a writable path that is not a symbolic link; nothing was changed") from None
     try:
-        fd = os.open(path, _FLAGS)
+        fd = os.open(path, (_FLAGS & ~os.O_WRONLY) | os.O_RDWR)  # read too: is an earlier password in it?
     except OSError as exc:  # ELOOP: a symbolic link
         raise BadInput(f"the password file {path} exists and cannot be used ({exc.strerror})",
                        hint="choose a new path: the file is never followed through a link; nothing was "
                             "changed") from None
     info = os.fstat(fd)
-    why = _not_ours(info)
+    why = _not_ours(info) or _holds_a_password(fd, info)
     if why is not None:
         os.close(fd)
         raise BadInput(f"the password file {path} exists and is not ours ({why})",
@@ -87,6 +87,14 @@ def _not_ours(info: os.stat_result) -> str | None:
     if info.st_mode & 0o077:
         return f"mode {oct(info.st_mode & 0o777)}: others can read it"
     return None
+
+
+def _holds_a_password(fd: int, info: os.stat_result) -> str | None:
+    """A file of ours with anything but our placeholder in it may hold an earlier password: never clobbered."""
+    if info.st_size == 0:
+        return None
+    content = os.pread(fd, min(info.st_size, RESERVE * 4), 0) if info.st_size <= RESERVE * 4 else b"x"
+    return None if not content.strip(b"\n") else "it is not empty: it may hold an earlier password"
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -316,6 +316,16 @@ def _new_since_remediation(store: Store, case_id: str) -> bool:
     return latest
 
 
+def _password_delivered(store: Store, case_id: str) -> bool:
+    """The case's last reset attempt delivered its password (confirmed or not yet): a resumed run confirms it and
+    makes no new one, so it needs no new password file (and must not touch the one that holds it)."""
+    last = None
+    for e in store.journal(case_id):
+        if e.action_id == "reset-password" and e.step in ("snapshot", "applying", "applied", "failed", "undone"):
+            last = e
+    return last is not None and last.step == "applied" and isinstance((last.result or {}).get("passwordReset"), str)
+
+
 def _password_reset(store: Store, case_id: str) -> bool:
     return any(e.action_id == "reset-password" and e.step == "verified" for e in store.journal(case_id))
 
@@ -353,7 +363,7 @@ def _earlier_delivery(store: Store, case_id: str) -> str | None:
 def _sink(store: Store, plan: Plan, password_file: Path | None) -> Callable[[str, str], str] | None:
     # a reset this case already made and confirmed is not made again: no password to deliver then
     needs = any(s.action == "reset-password" and not s.params.get("federated") for s in plan.steps) and \
-        not _password_reset(store, plan.case_id)
+        not _password_reset(store, plan.case_id) and not _password_delivered(store, plan.case_id)
     earlier = _earlier_delivery(store, plan.case_id)
     if not needs and earlier is not None and any(s.action == "reset-password" for s in plan.steps):
         err_console.print(f"the password reset of this case was already made; the password went to {visible(earlier)}"

@@ -14,6 +14,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from reclaim.emulator.backends import directory
 from reclaim.emulator.graph import ROUTER
 from reclaim.emulator.licensing import require_p1, require_p2
 from reclaim.emulator.odata import page, select
@@ -195,20 +196,8 @@ def _user_ids(req: ApiRequest) -> list[JSON]:
             throttle="identityProtection")
 def confirm_compromised(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    now = iso(req.clock.now())
     for user in _user_ids(req):
-        risk = user.setdefault("risk", {})
-        risk.update({"riskLevel": "high", "riskState": "confirmedCompromised",
-                     "riskDetail": "adminConfirmedUserCompromised", "riskLastUpdatedDateTime": now})
-        _data(req, "riskDetections", write=True).append({
-            "id": new_id(), "requestId": None, "correlationId": None, "riskEventType": "adminConfirmedUserCompromised",
-            "riskState": "confirmedCompromised", "riskLevel": "high", "riskDetail": "adminConfirmedUserCompromised",
-            "source": "IdentityProtection", "detectionTimingType": "offline", "activity": "user",
-            "tokenIssuerType": "AzureAD", "ipAddress": None, "location": None, "activityDateTime": now,
-            "detectedDateTime": now, "lastUpdatedDateTime": now, "userId": user["id"],
-            "userDisplayName": user.get("displayName"), "userPrincipalName": user.get("userPrincipalName"),
-            "additionalInfo": "[]",
-        })
+        directory.confirm_compromised(req.state.data, user, req.clock.now())
     return ApiResponse(204)
 
 
@@ -216,11 +205,8 @@ def confirm_compromised(req: ApiRequest) -> ApiResponse:
             throttle="identityProtection")
 def dismiss(req: ApiRequest) -> ApiResponse:
     require_p2(req)
-    now = iso(req.clock.now())
     for user in _user_ids(req):
-        risk = user.setdefault("risk", {})
-        risk.update({"riskLevel": "none", "riskState": "dismissed", "riskDetail": "adminDismissedAllRiskForUser",
-                     "riskLastUpdatedDateTime": now})
+        directory.dismiss_risk(user, req.clock.now())
     return ApiResponse(204)
 
 

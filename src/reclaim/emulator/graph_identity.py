@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from reclaim.emulator.backends import directory
 from reclaim.emulator.graph import ROUTER, user_or_404
 from reclaim.emulator.graph_audit import require_audit_log_read
 from reclaim.emulator.licensing import require_p1
@@ -133,7 +134,7 @@ def _register_method_type(segment: str, odata_type: str) -> None:
         stored: list[JSON] = found.setdefault("authenticationMethods", [])
         for m in stored:
             if _odata_type(m) == odata_type and str(m.get("id", "")).lower() == method.lower():
-                stored.remove(m)
+                directory.remove_authentication_method(found, m)
                 return ApiResponse(204)
         # A method of another type under this endpoint does not exist here (Graph answers 404 too).
         raise _method_not_found(method)
@@ -309,7 +310,7 @@ def get_grant(req: ApiRequest, grant: str) -> ApiResponse:
 def delete_grant(req: ApiRequest, grant: str) -> ApiResponse:
     for g, held, _ in _all_grants(req):
         if g.get("id") == grant:
-            held.remove(g)
+            directory.remove_grant(held, g)
             return ApiResponse(204)
     raise _directory_404(grant)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, overload
 
+from reclaim.emulator.backends import directory
 from reclaim.emulator.graph import ROUTER, user_or_404
 from reclaim.emulator.graph_identity import require_advanced_query
 from reclaim.emulator.odata import page, select
 from reclaim.emulator.odata_filter import apply_filter
-from reclaim.emulator.state import iso
 from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse
 
 JSON = dict[str, Any]
@@ -122,16 +122,7 @@ def patch_user(req: ApiRequest, user: str) -> ApiResponse:
                            "Please provide a different password.")
     if "accountEnabled" in body and not isinstance(body["accountEnabled"], bool):
         raise ApiError(400, "Request_BadRequest", "Invalid value specified for property 'accountEnabled'.")
-    for key, value in body.items():
-        if key == "passwordProfile":
-            # The password itself is never stored: only when it changed, and the force-change flag.
-            found["lastPasswordChangeDateTime"] = iso(req.clock.now())
-            found["passwordProfile"] = {
-                "forceChangePasswordNextSignIn": bool(value.get("forceChangePasswordNextSignIn", False)),
-                "forceChangePasswordNextSignInWithMfa": bool(value.get("forceChangePasswordNextSignInWithMfa", False)),
-            }
-        else:
-            found[key] = value
+    directory.update_user(found, body, req.clock.now())  # the password itself is never stored
     return ApiResponse(204)
 
 
@@ -148,6 +139,6 @@ def _complex_enough(password: str) -> bool:
             permissions=("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"))
 def revoke_sessions(req: ApiRequest, user: str) -> ApiResponse:
     found = user_or_404(req, user)
-    found["signInSessionsValidFromDateTime"] = iso(req.clock.now())
+    directory.revoke_sessions(found, req.clock.now())
     # Documented as 204; the service actually answers 200 {"value": true}.
     return ApiResponse(200, {"@odata.context": f"{req.base_url}/$metadata#Edm.Boolean", "value": True})

@@ -13,16 +13,18 @@ entry, as a ``kill -9`` would at that point. Never set it outside the test suite
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reclaim.remediate.inert import escape, unescape
 from reclaim.remediate.model import JSON, PlannedStep
 from reclaim.store import JournalEntry, Store
 
+T = TypeVar("T")
 RUN = "run"
 CRASH_ENV = "RECLAIM_TEST_CRASH_AFTER"
 
@@ -81,6 +83,7 @@ class Journal:
         self.crash_after = int(raw) if raw.isdigit() and int(raw) > 0 else None
         #: the case's entries, read once and kept up to date with what this object appends
         self._entries: list[JournalEntry] | None = None
+        self._lock: asyncio.Lock | None = None
 
     def entries(self) -> list[JournalEntry]:
         if self._entries is None:
@@ -115,6 +118,18 @@ class Journal:
         if self.crash_after is not None and self.written >= self.crash_after:
             os._exit(137)  # test-only: as if killed with SIGKILL right here
         return entry
+
+    async def awrite(self, action_id: str, target: str, step: str, **kw: Any) -> JournalEntry:
+        """:meth:`write` in a worker thread (one at a time, in call order): concurrent steps do not wait for each
+        other's fsyncs on the event loop. The entry is durable when this returns, as with :meth:`write`."""
+        return await self.off_loop(self.write, action_id, target, step, **kw)
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run a store call in a worker thread, one at a time (the store's writes stay in order)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await asyncio.to_thread(fn, *args, **kw)
 
     # -- runs --------------------------------------------------------------------------------------
 

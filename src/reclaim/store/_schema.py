@@ -33,7 +33,7 @@ from sqlalchemy.types import TypeDecorator
 
 from reclaim.store.errors import ImmutableRecord, StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def utc_iso(value: datetime) -> str:
@@ -120,7 +120,7 @@ class NotCollectedRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(String(320))
     recorded_at: Mapped[datetime]

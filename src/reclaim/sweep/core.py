@@ -66,6 +66,7 @@ from reclaim.m365 import (
     Unreachable,
 )
 from reclaim.m365.boundary import PageWalk
+from reclaim.m365.errors import UnexpectedShape
 from reclaim.m365.throttle import Pacer
 from reclaim.store import NewEvidence, NewFinding, Store
 from reclaim.sweep.model import (
@@ -237,7 +238,10 @@ async def _read_tenant(conn: Connection, options: SweepOptions) -> _Tenant:
     async def audit_config() -> None:
         async def fetch() -> JSON:
             found = await exo("Get-AdminAuditLogConfig", {})
-            return found[0] if found else {}
+            if len(found) != 1:  # the tenant's one config: an empty answer is unreadable, never "nothing set"
+                raise UnexpectedShape(f"Get-AdminAuditLogConfig answered {len(found)} objects, not one",
+                                      what="Get-AdminAuditLogConfig")
+            return found[0]
 
         t.audit_config = await read("audit_config", "exchange",
                                     {"cmdlet": "Get-AdminAuditLogConfig", "parameters": {}}, fetch)

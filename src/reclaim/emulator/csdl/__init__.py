@@ -44,6 +44,10 @@ _INTEGERS = {"Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Byte", "Edm.SByte"}
 _NUMBERS = {"Edm.Double", "Edm.Single", "Edm.Decimal"}
 
 
+#: Paths ``Schema.resolve`` remembers before it starts afresh.
+_RESOLVED_MAX = 16384
+
+
 class SchemaError(Exception):
     """A request the schema refuses. ``kind``: ``segment`` (an unknown path segment), ``property`` (a query
     option names a property the type lacks), ``enum`` (a value that is not a member), ``value`` (a body)."""
@@ -82,6 +86,8 @@ def _split_collection(type_name: str) -> tuple[str, bool]:
 class Schema:
     def __init__(self, data: JSON) -> None:
         self.types: dict[str, JSON] = data["types"]
+        #: path -> what it addresses, or the refusal's (kind, message, segment, type name); see ``resolve``
+        self._resolved: dict[str, Target | tuple[str, str, str, str]] = {}
         self.enums: dict[str, JSON] = data["enums"]
         self.operations: dict[str, dict[str, JSON]] = data["operations"]
         self.sets: dict[str, str] = data["sets"]
@@ -172,7 +178,24 @@ class Schema:
 
     # ------------------------------------------------------------------ paths
     def resolve(self, path: str) -> Target:
-        """What ``path`` (below ``/v1.0``) addresses; ``SchemaError("segment")`` at the first unknown segment."""
+        """What ``path`` (below ``/v1.0``) addresses; ``SchemaError("segment")`` at the first unknown segment.
+
+        Remembered by path (the schema never changes): a busy client asks the same paths again and again."""
+        hit = self._resolved.get(path)
+        if hit is None:
+            try:
+                hit = self._resolve(path)
+            except SchemaError as exc:
+                hit = (exc.kind, exc.message, exc.segment, exc.type_name)
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            self._resolved[path] = hit
+        if isinstance(hit, Target):
+            return hit
+        kind, message, segment, type_name = hit
+        raise SchemaError(kind, message, segment=segment, type_name=type_name)
+
+    def _resolve(self, path: str) -> Target:
         # OneDrive's path-based addressing (``root:/Finance/a.xlsx:/permissions``, ``items/{id}:/b.txt``) names a
         # driveItem below another one: not in the CSDL, it addresses the same type as the item it starts from.
         path = _PATH_ADDRESS.sub("", path)

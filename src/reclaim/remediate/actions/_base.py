@@ -56,6 +56,13 @@ class ActionContext:
         self.count()
         return await self.conn.graph.get(url, params, mailbox=mailbox)
 
+    async def graph_list(self, url: str, params: dict[str, str] | None = None, *,
+                         mailbox: str | None = None) -> list[JSON]:
+        """Every item of a collection, page after page, each page validated (``value`` missing, null or not a list
+        of objects, a nextLink cycle: ``UnreadableAnswer``, i.e. the step could not read — never "none left")."""
+        self.count()
+        return [item async for item in self.conn.graph.paged(url, params, mailbox=mailbox)]
+
     async def graph_get_or_none(self, url: str, params: dict[str, str] | None = None, *,
                                 mailbox: str | None = None) -> JSON | None:
         """The object, or ``None`` when it does not exist (any more)."""
@@ -74,6 +81,12 @@ class ActionContext:
     async def exo(self, cmdlet: str, parameters: dict[str, Any], *, idempotent: bool | None = None) -> list[JSON]:
         self.count()
         return await self.conn.exchange.invoke(cmdlet, parameters, idempotent=idempotent)
+
+    async def exo_one(self, cmdlet: str, parameters: dict[str, Any]) -> JSON:
+        """The one object a cmdlet returns for an ``-Identity`` that exists (the user's own mailbox): an empty answer
+        is ``UnexpectedShape`` (the step could not read), never "no forwarding"."""
+        self.count()
+        return await self.conn.exchange.invoke_one(cmdlet, parameters)
 
     async def exo_or_none(self, cmdlet: str, parameters: dict[str, Any]) -> list[JSON] | None:
         try:
@@ -226,6 +239,12 @@ class Action:
         """Does the tenant already hold the before-state (an undo sent before a crash, or done by hand)? Then undo
         sends nothing. The default: the state read now equals the snapshot."""
         return before is not None and state == before
+
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """``apply``, told what the last read found (``current``; ``None`` when not read). A resumed step gets the
+        snapshot as ``before`` and today's state as ``current``: an action that changes many objects (messages)
+        overrides this to change only those not yet changed, so a resumed run re-sends nothing."""
+        return await self.apply(ctx, step, before)
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         raise Unsupported(self.undo_note or "this action cannot be undone", state=State.NOT_UNDOABLE)

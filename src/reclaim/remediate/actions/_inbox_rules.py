@@ -49,8 +49,7 @@ def _name(rule: JSON) -> str:
 
 async def read_rule(ctx: ActionContext, step: PlannedStep) -> JSON:
     if via_graph(step):
-        body = await ctx.graph_get(rules_url(ctx), mailbox=ctx.upn)
-        rules = [r for r in body.get("value", []) if isinstance(r, dict)]
+        rules = await ctx.graph_list(rules_url(ctx), mailbox=ctx.upn)
     else:
         rules = await ctx.exo("Get-InboxRule", {"Mailbox": ctx.upn, "IncludeHidden": True})
     rule = next((r for r in rules if _id(r) == step.target), None)

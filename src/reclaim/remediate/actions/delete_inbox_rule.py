@@ -74,9 +74,9 @@ class DeleteInboxRule(Action):
 
         async def recreated() -> bool:
             """After a lost answer: is the rule there already? (then it is not created a second time)"""
-            listing = await ctx.graph_get(url)
-            existing[:] = [str(r.get("id")) for r in listing.get("value", [])
-                           if isinstance(r, dict) and r.get("displayName") == body.get("displayName")
+            listing = await ctx.graph_list(url, mailbox=ctx.upn)
+            existing[:] = [str(r.get("id")) for r in listing
+                           if r.get("displayName") == body.get("displayName")
                            and r.get("sequence") == body.get("sequence")]
             return bool(existing)
 

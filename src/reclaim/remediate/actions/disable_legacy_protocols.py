@@ -40,8 +40,7 @@ class DisableLegacyProtocols(Action):
         return {"cmdlet": "Get-CASMailbox", "parameters": {"Identity": ctx.upn}}
 
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
-        items = await ctx.exo("Get-CASMailbox", {"Identity": ctx.upn})
-        cas = items[0] if items else {}
+        cas = await ctx.exo_one("Get-CASMailbox", {"Identity": ctx.upn})
         return {key: cas.get(key) for key in WANTED}
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:

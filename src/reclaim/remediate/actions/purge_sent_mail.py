@@ -65,7 +65,7 @@ class PurgeSentMail(Action):
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
         sender = str(step.params.get("sender") or ctx.upn).lower()
         wanted = [(str(c["mailbox"]), str(c["internetMessageId"])) for c in step.params.get("copies") or []]
-        found = await mail.find_many(ctx, wanted)
+        found = await mail.find_many(ctx, wanted, mail.COPY_SELECT)
         copies: list[JSON] = []
         for (box, _imid), items in zip(wanted, found, strict=True):
             for m in items:
@@ -83,7 +83,12 @@ class PurgeSentMail(Action):
         return held(f"no copy left in the folders of the {len(step.params.get('mailboxes') or [])} mailboxes")
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        state = before if isinstance(before, dict) else await self.read(ctx, step)
+        return await self.apply_to(ctx, step, before, None)
+
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """The copies still in the folders now (``current``, else the snapshot): a resumed run moves only those."""
+        state = current if isinstance(current, dict) else before if isinstance(before, dict) else \
+            await self.read(ctx, step)
         moves = await mail.move_many(ctx, [(str(c["mailbox"]), str(c["id"]), mail.RECOVERABLE)
                                            for c in state.get("copies") or []])
         return {"moved": len(moves), "moves": moves}

@@ -39,8 +39,7 @@ class RemoveForwarding(Action):
         return {"cmdlet": "Get-Mailbox", "parameters": {"Identity": ctx.upn}}
 
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
-        items = await ctx.exo("Get-Mailbox", {"Identity": ctx.upn})
-        mailbox = items[0] if items else {}
+        mailbox = await ctx.exo_one("Get-Mailbox", {"Identity": ctx.upn})
         return {key: mailbox.get(key) for key in FIELDS}
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:

@@ -37,8 +37,8 @@ class RequireMfaRegistration(Action):
         return {"method": "GET", "url": f"{ctx.user_path}/authentication/methods"}
 
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
-        body = await ctx.graph_get(f"{ctx.user_path}/authentication/methods")
-        return [m for m in body.get("value", []) if odata_type(m.get("@odata.type")) != PASSWORD_TYPE]
+        methods = await ctx.graph_list(f"{ctx.user_path}/authentication/methods")
+        return [m for m in methods if odata_type(m.get("@odata.type")) != PASSWORD_TYPE]
 
     def check(self, step: PlannedStep, state: Any, before: Any) -> Check:
         if not state:

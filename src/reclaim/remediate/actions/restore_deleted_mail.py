@@ -13,6 +13,7 @@ each message back where the snapshot found it; a restored hard-deleted message i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from reclaim.m365 import M365Error
@@ -21,6 +22,9 @@ from reclaim.remediate.actions._base import Action, ActionContext, Check, Requir
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
 from reclaim.remediate.planning import PlanContext, PlanItem, parse_time
 from reclaim.store import Finding
+
+HARD_UNDO = ("the attacker hard-deleted this message; once restored, reclaim does not delete it again (delete it "
+             "in Outlook if it is unwanted)")
 
 
 class RestoreDeletedMail(Action):
@@ -48,10 +52,12 @@ class RestoreDeletedMail(Action):
                   "source": "exchange" if hard else "graph"}
         label = (f'message "{subject}" in {ctx.upn}\'s mailbox ({imid}), deleted ({ev.get("operation")}) from '
                  f"{folder}: back to {folder}" + (" (from Purges, with Restore-RecoverableItems)" if hard else ""))
-        if ev.get("byAttacker"):
-            return [self.step(ctx, imid, label, ctx.reason(finding), params=params)]
-        return [self.step(ctx, imid, label + " (deleted in the window from an unfamiliar address: confirm with "
-                          "the user)", ctx.reason(finding), params=params, opt_in=True)]
+        if not ev.get("byAttacker"):
+            label += " (deleted in the window from an unfamiliar address: confirm with the user)"
+        step = self.step(ctx, imid, label, ctx.reason(finding), params=params, opt_in=not ev.get("byAttacker"))
+        if hard:
+            step = replace(step, reversible=False, undo_note=HARD_UNDO)
+        return [step]
 
     def describe_read(self, ctx: ActionContext, step: PlannedStep) -> JSON:
         return {"method": "GET", "url": f"{mail.mailbox_path(ctx.upn)}/messages",
@@ -99,7 +105,13 @@ class RestoreDeletedMail(Action):
         return not_held(f"the message is not back in {where}")
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
-        state = before if isinstance(before, dict) else await self.read(ctx, step)
+        return await self.apply_to(ctx, step, before, None)
+
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """Where the message is now (``current``, else the snapshot): a resumed run moves it only if it is not
+        back yet."""
+        state = current if isinstance(current, dict) else before if isinstance(before, dict) else \
+            await self.read(ctx, step)
         target = state.get("destinationId") or await mail.folder_id(ctx, ctx.upn, "inbox")
         if step.params.get("source") == "exchange" and not [m for m in state.get("folders") or []
                                                              if m.get("parentFolderId") == target]:
@@ -127,8 +139,7 @@ class RestoreDeletedMail(Action):
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         if step.params.get("source") == "exchange":
-            raise Unsupported("the attacker hard-deleted this message; reclaim does not delete it again (delete it "
-                              "in Outlook if it is unwanted)", state=State.NOT_UNDOABLE)
+            raise Unsupported(HARD_UNDO, state=State.NOT_UNDOABLE)
         moved: list[JSON] = []
         for m in (before or {}).get("recoverable") or []:
             moved.append(await mail.move(ctx, ctx.upn, str(m["id"]), mail.RECOVERABLE))

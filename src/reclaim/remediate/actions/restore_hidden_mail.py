@@ -139,9 +139,18 @@ class RestoreHiddenMail(Action):
                     + (f" ({moved} moved to the Inbox)" if moved else ""))
 
     async def apply(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
+        return await self.apply_to(ctx, step, before, None)
+
+    async def apply_to(self, ctx: ActionContext, step: PlannedStep, before: Any, current: Any) -> JSON:
+        """Move the snapshot's messages that are still in the rule's folder (all of them on a first run; on a
+        resumed run, those an interrupted run had not moved yet)."""
         state = before if isinstance(before, dict) else await self.read(ctx, step)
-        moves = [await mail.move(ctx, ctx.upn, str(m["id"]), "inbox") for m in state.get("hidden") or []]
-        return {"moves": moves, "messages": [m.get("internetMessageId") for m in state.get("hidden") or []]}
+        hidden = state.get("hidden") or []
+        if isinstance(current, dict):
+            still = {str(m.get("id")) for m in current.get("hidden") or []}
+            hidden = [m for m in hidden if str(m.get("id")) in still]
+        moves = [await mail.move(ctx, ctx.upn, str(m["id"]), "inbox") for m in hidden]
+        return {"moves": moves, "messages": [m.get("internetMessageId") for m in hidden]}
 
     async def undo(self, ctx: ActionContext, step: PlannedStep, before: Any) -> JSON:
         back = str(step.params["folder"])
