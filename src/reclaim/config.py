@@ -50,6 +50,8 @@ TENANT_ENV = "RECLAIM_TENANT"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: an app id another authority may accept: no spaces, quotes or slashes (it goes into a form and a URL)
+_APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _KEYS = {"tenant_id", "client_id", "auth", "certificate", "certificate_password_env", "secret_env",
@@ -96,7 +98,9 @@ class TenantEntry:
             out.append(f"tenant_id {self.tenant_id!r} is neither a GUID nor a domain name")
         if self.auth not in CREDENTIAL_KINDS:
             out.append(f"auth {self.auth!r} is not one of {', '.join(CREDENTIAL_KINDS)}")
-        if self.client_id is not None and not _GUID.match(self.client_id):
+        if self.client_id is not None and not _GUID.match(self.client_id) and not (
+                self.endpoint is not None and _APP_ID.match(self.client_id)):
+            # Microsoft's identity platform takes GUIDs; another authority (an emulator's) decides for itself
             out.append(f"client_id {self.client_id!r} is not a GUID (the app registration's Application ID)")
         if self.auth in ("certificate", "secret", "device-code") and not self.client_id:
             out.append(f"auth {self.auth!r} needs a client_id")

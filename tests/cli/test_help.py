@@ -51,7 +51,8 @@ def test_defaults_and_exit_codes_say_what_is_true() -> None:
     since = " ".join(hunt[hunt.index("--since"):hunt.index("--json")].split())
     assert "[default: 30d]" not in since and "the case's window" in since, since
     assert hunt.splitlines()[0] == "Usage: reclaim hunt [OPTIONS] [CASE]"
-    assert "3 cannot authenticate" in help_text("verify")
+    verify = " ".join(help_text("verify").split())
+    assert "2 bad input" in verify and "3 the tenant could not be reached" in verify
     assert "--tenant NAME" in help_text("tenant", "check")
     for command in (("report",), ("verify",), ("undo",), ("cases", "show"), ("cases", "close")):
         assert re.search(r" [{\[]?CASE\b", help_text(*command).splitlines()[0]), command

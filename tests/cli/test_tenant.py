@@ -52,7 +52,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
 # ---------------------------------------------------------------------------------------------- config
 def test_add_list_remove_and_the_file_holds_no_secret(isolated: Path, tmp_path: Path) -> None:
     cert = tmp_path / "app.pem"
-    cert.write_text("-----BEGIN PRIVATE KEY-----\nnot really\n-----END PRIVATE KEY-----\n")
+    cert.write_bytes(_pem(b"pfx-password"))
     r = invoke("tenant", "add", "contoso", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate", str(cert),
                "--certificate-password-env", "CONTOSO_CERT_PASSWORD")
     assert r.exit_code == 0, r.output
@@ -262,3 +262,53 @@ def test_check_probes_the_mailbox_import_export_role(serve: Callable[..., Tenant
     assert next(p for p in data["probes"] if "Get-RecoverableItems" in p["name"])["ok"]
     assert {x["command"]: x["state"] for x in data["commands"]}["undo"] == "ready"
     assert not any(c.path.endswith("/InvokeCommand") and "alice" in json.dumps(c.body) for c in full.emulator.calls)
+
+
+def _pem(password: bytes | None = None) -> bytes:
+    """A self-signed certificate and its private key, as one PEM (the key encrypted when ``password``)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reclaim test app")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption) + \
+        cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_add_checks_what_check_would_refuse(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PRIVATE KEY-----\nnot really\n-----END PRIVATE KEY-----\n")
+    r = invoke("tenant", "add", "t", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate", str(garbage))
+    assert r.exit_code == 2 and "no certificate in this PEM file" in r.output, r.output
+    junk = tmp_path / "junk.pfx"
+    junk.write_bytes(b"\x00\x01 not a pfx")
+    r = invoke("tenant", "add", "t", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate", str(junk))
+    assert r.exit_code == 2 and "neither a PEM file nor a PFX" in r.output
+    good = tmp_path / "app.pem"
+    good.write_bytes(_pem())
+    r = invoke("tenant", "add", "t", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate", str(good),
+               "--endpoint", "http://127.0.0.1:9")
+    assert r.exit_code == 2 and "needs an https:// endpoint" in r.output
+    r = invoke("tenant", "add", "All", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate", str(good))
+    assert r.exit_code == 2 and "is reserved" in r.output
+    assert invoke("tenant", "add", "t", "--tenant-id", TENANT, "--client-id", CLIENT, "--certificate",
+                  str(good)).exit_code == 0
+    # the practice tenant's own app id is not a GUID: its authority (the emulator) accepts it
+    from reclaim.m365.connection import EMULATOR_CLIENT_ID
+
+    r = invoke("tenant", "add", "practice", "--tenant-id", TENANT, "--client-id", EMULATOR_CLIENT_ID,
+               "--secret-env", "PRACTICE_SECRET", "--endpoint", "http://127.0.0.1:9")
+    assert r.exit_code == 0, r.output
+    r = invoke("tenant", "add", "real", "--tenant-id", TENANT, "--client-id", EMULATOR_CLIENT_ID,
+               "--secret-env", "PRACTICE_SECRET")
+    assert r.exit_code == 2 and "is not a GUID" in r.output

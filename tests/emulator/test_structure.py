@@ -82,11 +82,12 @@ def test_only_the_application_shell_imports_the_application() -> None:
 
 def _registers(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
-    return "ROUTER.add(" in text or "@cmdlet(" in text
+    return "ROUTER.add(" in text or "@cmdlet(" in text or "\n@operation(" in text
 
 
 def test_every_module_that_registers_operations_is_listed_in_services() -> None:
-    listed = {m.__name__ for m in (*services.GRAPH_RESOURCES, *services.EXCHANGE_CMDLETS)}
+    listed = {m.__name__ for m in (*services.GRAPH_RESOURCES, *services.EXCHANGE_CMDLETS,
+                                   *services.SHAREPOINT_REST)}
     framework = {f"{PACKAGE}.{m}" for m in ("graph", "services", "wire")}
     registering = {name for name, path in _modules().items() if _registers(path) and name not in framework}
     missing = sorted(registering - listed)

@@ -345,3 +345,11 @@ def test_profile_fields_the_attacker_changed_are_shown_old_to_new(investigated: 
     assert change in doc["summary"]["needsAPerson"][0]
     text = "".join(parse(out["html"]).text)
     assert "Profile changed by the attacker" in text and change in text
+
+
+def test_the_contents_link_to_every_section_there_is(investigated: Investigated) -> None:
+    html = rendered(investigated, "remediated")["html"]
+    nav = html[html.index("<nav"):html.index("</nav>")]
+    targets = re.findall(r'href="#([\w-]+)"', nav)
+    sections = re.findall(r'<section id="([\w-]+)"', html)
+    assert targets == sections, (targets, sections)

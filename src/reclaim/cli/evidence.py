@@ -17,7 +17,7 @@ app = typer.Typer(help="Evidence to hand over: export a case as a zip with a SHA
 @app.command("export")
 def export_command(
     case_id: str = typer.Argument(..., metavar="CASE", help="The case to export (reclaim cases list)."),
-    out: Path = typer.Option(..., "--out", "-o", help="The zip file to write."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="FILE", help="The zip file to write."),
     db: str | None = DB_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 QUEUE_URL_OPTION: str | None = typer.Option(
-    None, "--queue-url", envvar="RECLAIM_QUEUE_URL",
+    None, "--queue-url", envvar="RECLAIM_QUEUE_URL", metavar="URL",
     help="The job queue's PostgreSQL (default: $RECLAIM_QUEUE_URL, else --db when it is PostgreSQL).")
 
 app = typer.Typer(help="List, show and cancel queued jobs.", no_args_is_help=True)
@@ -68,17 +68,18 @@ async def _connected(step: Awaitable[T], conninfo: str) -> T:
 
 
 def worker_command(
-    concurrency: int = typer.Option(2, "--concurrency", min=1, max=64,
+    concurrency: int = typer.Option(2, "--concurrency", min=1, max=64, metavar="N",
                                     help="Jobs this worker runs at once (each a different tenant)."),
     until_empty: bool = typer.Option(False, "--until-empty", help="Stop when the queue is empty."),
-    stalled_after: float = typer.Option(30.0, "--stalled-after", min=1.0,
+    stalled_after: float = typer.Option(30.0, "--stalled-after", min=1.0, metavar="SECONDS",
                                         help="Seconds without a heartbeat after which another worker's running "
                                              "jobs are queued again (it was killed or lost)."),
-    heartbeat: float = typer.Option(5.0, "--heartbeat", min=0.1, help="Seconds between this worker's heartbeats."),
-    name: str | None = typer.Option(None, "--name", help="This worker's name in the logs."),
-    sweep_workers: int = typer.Option(16, "--sweep-workers", min=1, max=256,
+    heartbeat: float = typer.Option(5.0, "--heartbeat", min=0.1, metavar="SECONDS",
+                                   help="Seconds between this worker's heartbeats."),
+    name: str | None = typer.Option(None, "--name", metavar="NAME", help="This worker's name in the logs."),
+    sweep_workers: int = typer.Option(16, "--sweep-workers", min=1, max=256, metavar="N",
                                       help="$batch envelopes (20 mailboxes each) in flight per tenant swept."),
-    watch_config: str | None = typer.Option(None, "--watch-config", envvar="RECLAIM_WATCH_CONFIG",
+    watch_config: str | None = typer.Option(None, "--watch-config", envvar="RECLAIM_WATCH_CONFIG", metavar="FILE",
                                             help="The watch settings (alert webhooks, policies) for watch cycles."),
     db: str | None = DB_OPTION,
     queue_url: str | None = QUEUE_URL_OPTION,
@@ -114,8 +115,9 @@ def _store(db: str | None) -> Store:
 
 @app.command("list")
 def list_command(
-    status: str | None = typer.Option(None, "--status", help="todo, doing, succeeded, failed, cancelled, aborted."),
-    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's jobs."),
+    status: str | None = typer.Option(None, "--status", metavar="STATUS",
+                                       help="todo, doing, succeeded, failed, cancelled, aborted."),
+    tenant: str | None = typer.Option(None, "--tenant", metavar="NAME", help="Only this tenant's jobs."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     db: str | None = DB_OPTION,
     queue_url: str | None = QUEUE_URL_OPTION,
@@ -144,7 +146,8 @@ def list_command(
 
 
 @app.command("show")
-def show_command(job: int = typer.Argument(..., help="The job id."), as_json: bool = typer.Option(False, "--json"),
+def show_command(job: int = typer.Argument(..., metavar="JOB", help="The job id."),
+                 as_json: bool = typer.Option(False, "--json"),
                  db: str | None = DB_OPTION, queue_url: str | None = QUEUE_URL_OPTION) -> None:
     """One job: its task, tenant, status, attempts, worker and its case's progress."""
     from reclaim.queue import get_job
@@ -162,7 +165,7 @@ def show_command(job: int = typer.Argument(..., help="The job id."), as_json: bo
 
 
 @app.command("cancel")
-def cancel_command(job: int = typer.Argument(..., help="The job id."),
+def cancel_command(job: int = typer.Argument(..., metavar="JOB", help="The job id."),
                    db: str | None = DB_OPTION, queue_url: str | None = QUEUE_URL_OPTION) -> None:
     """Cancel a waiting job, or stop a running one (its sweep case stops as interrupted and can be queued
     again or resumed)."""

@@ -78,16 +78,68 @@ def add(
             if not resolved.is_file():
                 raise BadInput(f"certificate file not found: {resolved}")
             cert_path = str(resolved)
+        if name.casefold() in RESERVED_NAMES:
+            raise BadInput(f"the tenant name {name!r} is reserved (--tenant {name.casefold()} means every configured "
+                           "tenant)", hint="choose another name, e.g. contoso")
+        if certificate is not None:
+            check_certificate(certificate.expanduser().resolve(), certificate_password_env)
         entry = TenantEntry(name=name, tenant_id=tenant_id, auth=kinds[0], client_id=client_id,
                             certificate=cert_path, certificate_password_env=certificate_password_env,
                             secret_env=secret_env, secret_keyring=secret_keyring, endpoint=endpoint,
                             ca_bundle=str(ca_bundle.expanduser().resolve()) if ca_bundle else None)
+        if entry.endpoint is not None and entry.endpoint.strip().lower().startswith("http:") and entry.auth != "secret":
+            # what `tenant check` (the connection) refuses, refused here too
+            raise BadInput(f"a {entry.auth} credential needs an https:// endpoint",
+                           hint="plain-HTTP (loopback emulator) endpoints support client secrets only")
         config = Config.load()
         config.add(entry, replace=force, make_default=make_default)
         config.save()
     marker = " (default)" if config.default == name else ""
     console.print(f"added tenant {safe(name)}{marker} to {safe(config.path)}")
     console.print(f"next: reclaim tenant check {safe(name)}")
+
+
+#: names a tenant cannot have: ``--tenant all`` means every configured tenant
+RESERVED_NAMES = frozenset({"all"})
+
+
+def check_certificate(path: Path, password_env: str | None) -> None:
+    """Refuse at ``tenant add`` what the connection would refuse later: not a file, not a PEM with a private key
+    and a certificate, not a PFX that opens (with the password from ``password_env`` when it is set now)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+
+    if not path.is_file():
+        raise BadInput(f"certificate file not found: {path}")
+    data = path.read_bytes()
+    password = os.environ.get(password_env or "", "").encode() or None
+    if b"-----BEGIN" in data:
+        try:
+            x509.load_pem_x509_certificate(data)
+        except ValueError:
+            raise BadInput(f"{path}: no certificate in this PEM file",
+                           hint="the PEM must hold the certificate and its private key") from None
+        if b"PRIVATE KEY-----" not in data:
+            raise BadInput(f"{path}: no private key in this PEM file",
+                           hint="the PEM must hold the certificate and its private key")
+        try:
+            load_pem_private_key(data, password)
+        except TypeError:
+            if password_env is None:
+                raise BadInput(f"{path}: the private key is encrypted",
+                               hint="add --certificate-password-env VAR (the NAME of the variable)") from None
+        except ValueError:
+            raise BadInput(f"{path}: the private key cannot be read (wrong password, or not a key)") from None
+        return
+    try:
+        key, cert, _ = pkcs12.load_key_and_certificates(data, password)
+    except ValueError:
+        if password is None and password_env is not None:
+            return  # encrypted, and its password is not in the environment now: `tenant check` opens it
+        raise BadInput(f"{path}: neither a PEM file nor a PFX (PKCS#12) that opens",
+                       hint="export the certificate with its private key as PEM or PFX") from None
+    if key is None or cert is None:
+        raise BadInput(f"{path}: the PFX must hold the certificate and its private key")
 
 
 @app.command("list")

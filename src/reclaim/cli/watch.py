@@ -38,10 +38,12 @@ def _tenants(tenant: str | None) -> list[str]:
 
 
 def watch_command(
-    every: str = typer.Option("15m", "--every", help="How often each tenant is checked: 15m, 1h, 30s."),
+    every: str = typer.Option("15m", "--every", metavar="DURATION",
+                              help="How often each tenant is checked: 15m, 1h, 30s."),
     once: bool = typer.Option(False, "--once", help="One cycle of every tenant, then exit (for cron)."),
-    tenant: str | None = typer.Option(None, "--tenant", help="One configured tenant (default: all of them)."),
-    watch_config: str | None = typer.Option(None, "--config", envvar="RECLAIM_WATCH_CONFIG",
+    tenant: str | None = typer.Option(None, "--tenant", metavar="NAME",
+                                         help="One configured tenant (default: all of them)."),
+    watch_config: str | None = typer.Option(None, "--config", envvar="RECLAIM_WATCH_CONFIG", metavar="FILE",
                                             help="The watch settings: alert webhooks and containment policies "
                                                  "(TOML; default: no webhook, no policy)."),
     queue: bool = typer.Option(False, "--queue", help="Queue each tenant's cycle for `reclaim worker` processes "

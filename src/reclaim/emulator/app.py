@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from reclaim.emulator import http_control, http_entra, http_exchange, http_graph, services
+from reclaim.emulator import http_control, http_entra, http_exchange, http_graph, http_sharepoint, services
 from reclaim.emulator.auth import TokenIssuer
 from reclaim.emulator.calllog import CallLog
 from reclaim.emulator.calllog import CallRecord as CallRecord
@@ -53,7 +53,8 @@ class Emulator:
         #: Set by the server (uvicorn): drop the TCP connection of this peer; True if it was found.
         self.drop_connection: Callable[[tuple[str, int]], bool] | None = None
         self.app = Starlette(routes=[*http_entra.routes(self), *http_graph.routes(self),
-                                     *http_exchange.routes(self), *http_control.routes(self)])
+                                     *http_exchange.routes(self), *http_sharepoint.routes(self),
+                                     *http_control.routes(self)])
 
     # ------------------------------------------------------------------ the call log
     @property

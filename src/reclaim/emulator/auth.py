@@ -8,6 +8,7 @@ Entra: ``https://graph.microsoft.com/.default`` or ``https://outlook.office365.c
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -42,6 +43,8 @@ class TokenClaims:
     permissions: frozenset[str]
     roles: frozenset[str]  # directory role names
     expires_at: float
+    #: how the app proved itself (the ``appidacr`` claim): "1" client secret, "2" certificate
+    app_credential: str = "1"
 
     def has_any(self, permissions: tuple[str, ...]) -> bool:
         return not permissions or any(p in self.permissions for p in permissions)
@@ -90,9 +93,12 @@ class TokenIssuer:
         self._verified: dict[tuple[str, str], TokenClaims] = {}
 
     def issue(self, *, app: dict[str, Any], tenant_id: str, audience: str, now: float,
-              lifetime: int) -> str:
+              lifetime: int, certificate: bool = False) -> str:
         app_permissions = [str(p) for p in app.get("permissions", [])]
-        if audience == EXCHANGE_AUDIENCE:
+        if is_sharepoint_audience(audience):
+            # SharePoint's own application permissions (API "Office 365 SharePoint Online"), not Graph's
+            permissions = [str(p) for p in app.get("sharepointPermissions", [])]
+        elif audience == EXCHANGE_AUDIENCE:
             permissions = [p for p in app_permissions if p == "Exchange.ManageAsApp"]
         else:
             permissions = [p for p in app_permissions if p != "Exchange.ManageAsApp"]
@@ -109,6 +115,7 @@ class TokenIssuer:
             "roles": permissions,
             "wids": wids,
             "idtyp": "app",
+            "appidacr": "2" if certificate else "1",
             "ver": "1.0",
             "uti": secrets.token_urlsafe(16),
         }
@@ -147,7 +154,14 @@ class TokenIssuer:
             permissions=frozenset(claims.get("roles", [])),
             roles=frozenset(ROLE_NAMES[w] for w in claims.get("wids", []) if w in ROLE_NAMES),
             expires_at=float(claims["exp"]),
+            app_credential=str(claims.get("appidacr", "1")),
         )
+
+
+def is_sharepoint_audience(audience: str) -> bool:
+    """``https://{tenant}.sharepoint.com`` or ``https://{tenant}-my.sharepoint.com`` (the resource is the host)."""
+    match = re.fullmatch(r"https://[a-z0-9-]+\.sharepoint\.com", audience.lower())
+    return match is not None
 
 
 def scope_audience(scope: str) -> str:
@@ -158,6 +172,8 @@ def scope_audience(scope: str) -> str:
             return GRAPH_AUDIENCE
         if base.rstrip("/") in (EXCHANGE_AUDIENCE, "https://outlook.office.com", "https://outlook.office365.com"):
             return EXCHANGE_AUDIENCE
+        if is_sharepoint_audience(base.rstrip("/")):
+            return base.rstrip("/").lower()
     raise AadError(400, "invalid_scope", 1002012,
                    f"The provided value for scope {scope} is not valid. Client credential flows must have a "
                    "scope value with /.default suffixed to the resource identifier (application ID URI).")

@@ -75,7 +75,8 @@ def issue_token(st: TenantState, issuer: TokenIssuer, tenant: str, form: dict[st
                        "'client_credentials' grant type.")
     audience = scope_audience(form.get("scope", ""))
     lifetime = int(st.settings.get("tokenLifetimeSeconds", 3599))
-    token = issuer.issue(app=app, tenant_id=st.tenant_id, audience=audience, now=now.timestamp(), lifetime=lifetime)
+    token = issuer.issue(app=app, tenant_id=st.tenant_id, audience=audience, now=now.timestamp(), lifetime=lifetime,
+                         certificate="client_assertion" in form)
     return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
 
 

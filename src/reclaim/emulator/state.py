@@ -166,6 +166,8 @@ class TenantState:
                     # Exchange RBAC roles given to the app (New-ManagementRoleAssignment -App): the recoverable
                     # items cmdlets are in "Mailbox Import Export" only
                     "exchangeRoles": ["Mailbox Import Export"],
+                    # SharePoint REST's own application permission (the OneDrive recycle bin restore)
+                    "sharepointPermissions": ["Sites.FullControl.All"],
                 }
             ]
         for section in LIST_SECTIONS:

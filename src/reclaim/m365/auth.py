@@ -148,25 +148,31 @@ class _CachingProvider:
 
 
 class ClientCredentialsTokens(_CachingProvider):
-    """OAuth 2.0 client-credentials grant with a client secret, over httpx (the practice tenant)."""
+    """OAuth 2.0 client-credentials grant with a client secret, over httpx (the practice tenant). ``assertion``:
+    instead of the secret, a signed client assertion (JWT) made fresh for each token request (a certificate)."""
 
     def __init__(self, http: httpx.AsyncClient, *, token_url: str, client_id: str, client_secret: str,
                  refresh_margin: float = 300.0, clock: Callable[[], float] = time.time,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, assertion: Callable[[], str] | None = None) -> None:
         super().__init__(refresh_margin=refresh_margin, clock=clock)
         self._http = http
         self.limits = limits or Limits()
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
+        self._assertion = assertion
         remember_secret(client_secret)
 
     def __repr__(self) -> str:
         return f"ClientCredentialsTokens(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
     async def _fetch(self, scope: str) -> AccessToken:
-        form = {"grant_type": "client_credentials", "client_id": self.client_id,
-                "client_secret": self._secret, "scope": scope}
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "scope": scope}
+        if self._assertion is not None:
+            form.update(client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        client_assertion=self._assertion())
+        else:
+            form["client_secret"] = self._secret
         last: Exception | None = None
         for attempt in range(3):
             try:

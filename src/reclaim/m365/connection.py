@@ -37,6 +37,7 @@ from reclaim.m365.credentials import CredentialSpec, build_credential
 from reclaim.m365.exchange import CmdletWarning, ExchangeClient
 from reclaim.m365.graph import GraphClient
 from reclaim.m365.limits import Limits
+from reclaim.m365.sharepoint import SharePointClient
 from reclaim.m365.throttle import AdaptiveLimit, MailboxSlots, RetryPolicy
 
 __all__ = ["Connection", "ConnectionSettings", "Endpoints"]
@@ -63,6 +64,8 @@ class Endpoints:
     exchange: str = "https://outlook.office365.com"
     graph_scope: str = GRAPH_SCOPE
     exchange_scope: str = EXCHANGE_SCOPE
+    #: SharePoint REST (OneDrive sites): ``None`` = each site's own host; set under one base URL (an emulator)
+    sharepoint: str | None = None
     #: True when everything is under one base URL (an emulator): --endpoint / RECLAIM_ENDPOINT
     custom: bool = False
 
@@ -80,7 +83,7 @@ class Endpoints:
         if parts.scheme == "http" and not is_loopback_url(base):
             raise BadInput(f"refusing plain HTTP to {parts.hostname}: tokens would cross the network unencrypted",
                            hint="use https://, or a loopback address for the practice tenant")
-        return cls(authority=base, graph=f"{base}/v1.0", exchange=base, custom=True)
+        return cls(authority=base, graph=f"{base}/v1.0", exchange=base, sharepoint=base, custom=True)
 
     def token_url(self, tenant: str) -> str:
         return f"{self.authority}/{tenant}/oauth2/v2.0/token"
@@ -140,6 +143,7 @@ class Connection:
         tenant = settings.tenant_id if _is_guid(settings.tenant_id) else None
         self.exchange = ExchangeClient(self.pipeline, base_url=endpoints.exchange, tenant_id=tenant,
                                        scope=endpoints.exchange_scope, on_warning=on_warning)
+        self.sharepoint = SharePointClient(self.pipeline, base_url=endpoints.sharepoint)
 
     @classmethod
     def open(cls, settings: ConnectionSettings, *, transport: httpx.AsyncBaseTransport | None = None,

@@ -20,7 +20,11 @@ def write_capabilities() -> tuple[Capability, ...]:
     for action in ACTIONS.values():
         need = action.requires
         if need.graph:
-            out.append(Capability(f"{action.title} ({action.name})", need.graph, need.roles, action.essential))
+            # SharePoint REST's own permission is not in a Graph token (tenant check cannot see it): named here
+            also = (f"; also SharePoint {need.sharepoint[0]}" + (", certificate credential only" if need.certificate
+                                                                 else "")) if need.sharepoint else ""
+            out.append(Capability(f"{action.title} ({action.name}{also})", need.graph, need.roles,
+                                  action.essential))
         if need.cmdlets:
             out.append(exchange_capability(f"{action.title} ({action.name}, Exchange)", need.cmdlets,
                                            required=action.essential and not need.graph))

@@ -145,6 +145,10 @@ class Requires:
     roles: tuple[str, ...] = ()
     cmdlets: tuple[str, ...] = ()
     licence: str | None = None
+    #: SharePoint REST application permissions (API "Office 365 SharePoint Online", not Graph), any one allows it
+    sharepoint: tuple[str, ...] = ()
+    #: SharePoint refuses app-only tokens got with a client secret: the app needs a certificate credential
+    certificate: bool = False
 
     def text(self) -> str:
         """One line: ``User.RevokeSessions.All`` / ``Exchange.ManageAsApp + Exchange Administrator role``."""
@@ -156,6 +160,10 @@ class Requires:
         if self.cmdlets:
             roles = exchange_roles_for(self.cmdlets[0])
             parts.append(f"Exchange.ManageAsApp + {roles[0]} role ({', '.join(self.cmdlets)})")
+        if self.sharepoint:
+            parts.append(f"SharePoint {self.sharepoint[0]} (application permission on Office 365 SharePoint Online)"
+                         + (", with a certificate credential (SharePoint refuses client-secret app tokens)"
+                            if self.certificate else ""))
         if self.licence:
             parts.append(self.licence)
         return "; ".join(parts)

@@ -81,13 +81,17 @@ def text_of(value: Any) -> str:
     return str(value or "").casefold()
 
 
-async def find_many(ctx: ActionContext, wanted: list[tuple[str, str]]) -> list[list[JSON]]:
+#: What a purge needs to know of a copy: where it is and who sent it (no subject or text of other people's mail).
+COPY_SELECT = "id,internetMessageId,parentFolderId,from"
+
+
+async def find_many(ctx: ActionContext, wanted: list[tuple[str, str]], select: str = SELECT) -> list[list[JSON]]:
     """The copies in the message folders of each (mailbox, internet message id), through ``$batch`` (20 reads per
     envelope, envelopes in parallel); a result with more pages is followed to its end."""
     from reclaim.m365 import BatchRequest
 
     requests = [BatchRequest("GET", f"{mailbox_path(box)}/messages?$filter=internetMessageId eq "
-                             f"'{quote(quoted(imid), safe='')}'&$select={SELECT}", headers=IMMUTABLE, mailbox=box)
+                             f"'{quote(quoted(imid), safe='')}'&$select={select}", headers=IMMUTABLE, mailbox=box)
                 for box, imid in wanted]
     ctx.count(len(requests))
     results = await ctx.conn.graph.batch(requests)

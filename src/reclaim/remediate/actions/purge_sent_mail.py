@@ -65,7 +65,7 @@ class PurgeSentMail(Action):
     async def read(self, ctx: ActionContext, step: PlannedStep) -> Any:
         sender = str(step.params.get("sender") or ctx.upn).lower()
         wanted = [(str(c["mailbox"]), str(c["internetMessageId"])) for c in step.params.get("copies") or []]
-        found = await mail.find_many(ctx, wanted)
+        found = await mail.find_many(ctx, wanted, mail.COPY_SELECT)
         copies: list[JSON] = []
         for (box, _imid), items in zip(wanted, found, strict=True):
             for m in items:
