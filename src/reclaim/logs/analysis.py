@@ -3,11 +3,14 @@
 1. :func:`load`: every file (folders walked, zip files opened) recognised by content and read into DuckDB
    (:mod:`reclaim.logs.engine`); a file given by name that is not a known export is an error, one of another
    format inside a folder or zip is skipped and listed.
-2. The records the checks read (the audit operations they judge, sign-ins, directory changes) are taken out of
-   DuckDB, put in the checks' shape (:mod:`reclaim.logs.canonical`), and each user's evidence runs through the
-   same checks as ``investigate`` (:func:`reclaim.detect.engine.analyze`).
-3. The attacker's sessions come from the findings' indicators; every record of them (any workload) is asked
-   of DuckDB and attributed (:mod:`reclaim.detect.attribution`).
+2. What every user's evidence shares (tenant-wide changes, directory audits, failed sign-ins by address) is
+   read once (:class:`Shared`); then the records the checks read (the audit operations they judge, sign-ins)
+   come out of DuckDB one user at a time, in the checks' shape (:mod:`reclaim.logs.canonical`), and each
+   user's evidence runs through the same checks as ``investigate`` (:func:`reclaim.detect.engine.analyze`).
+3. The attacker's sessions come from that user's findings' indicators; every record of them (any workload) is
+   asked of DuckDB and attributed (:mod:`reclaim.detect.attribution`).
+4. Each user's analysis, records and attacker activity go to a :class:`Sink` (the case store) at once: memory
+   holds one user's records, not the input's.
 """
 
 from __future__ import annotations
