@@ -4,7 +4,8 @@ emulated latency (the emulator in its own process), against the ``$batch`` floor
 ``seconds``: the purge step applied and verified through ``apply_plan`` (snapshot read, moves, read back; journal
 and snapshot included). ``floor_seconds``: the same requests sent straight through ``GraphClient.batch`` (one
 read of every copy, every move, one read back), nothing else; ``ratio`` = seconds / floor_seconds (target ≤ 1.3).
-``undo_seconds``: moving every copy back. The tenant is built here (a sender and N mailboxes, each with its copies
+``undo_seconds``: moving every copy back. Three rounds (floor, purge, undo); the fastest of each is reported, with
+every round's numbers (the machine is shared). The tenant is built here (a sender and N mailboxes, each with its copies
 in the Inbox and one legitimate message from the same sender that must stay), so nothing else is timed.
 """
 
@@ -94,6 +95,10 @@ async def _floor(url: str, fx: dict[str, Any]) -> float:
         return floor
 
 
+#: rounds of (floor, purge, undo); the fastest of each is kept (the machine is shared: one run is noisy)
+ROUNDS = 3
+
+
 @register("purge")
 def purge() -> Result:
     from reclaim.m365 import Connection, ConnectionSettings
@@ -101,35 +106,40 @@ def purge() -> Result:
     from reclaim.store import Store
 
     fx = fixture()
+    floors: list[float] = []
+    runs: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tenant.json"
         path.write_text(json.dumps(fx), encoding="utf-8")
         with serve("--fixture", str(path), "--latency-ms", str(LATENCY_MS), "--no-throttling") as (url, _pid):
-            floor = asyncio.run(_floor(url, fx))
             store = Store(str(Path(tmp) / "bench.db"))
             try:
-                case = store.create_case("investigate", SENDER, summary={"user": {"userPrincipalName": SENDER,
-                                                                                  "id": "u-alice"},
-                                                                         "verdict": "compromised"})
-                store.add_findings(case.id, [_finding(fx)])
-                plan = plan_for_case(store, case.id, PlanOptions(only=frozenset({"purge-sent-mail"})))
+                for _ in range(ROUNDS):
+                    floors.append(asyncio.run(_floor(url, fx)))
+                    case = store.create_case("investigate", SENDER, summary={
+                        "user": {"userPrincipalName": SENDER, "id": "u-alice"}, "verdict": "compromised"})
+                    store.add_findings(case.id, [_finding(fx)])
+                    plan = plan_for_case(store, case.id, PlanOptions(only=frozenset({"purge-sent-mail"})))
 
-                async def main() -> Result:
-                    async with Connection.open(ConnectionSettings.for_endpoint(url)) as conn:
-                        started = time.monotonic()
-                        report = await apply_plan(conn, store, plan, password_sink=None, operator="bench")
-                        seconds = time.monotonic() - started
-                        started = time.monotonic()
-                        undone = await undo_case(conn, store, case.id)
-                        undo_seconds = time.monotonic() - started
-                        return {"ok": report.ok, "states": sorted({o.state.value for o in report.outcomes}),
-                                "requests": report.requests, "seconds": round(seconds, 3),
-                                "undo_seconds": round(undo_seconds, 3),
-                                "undone": sorted({o.state.value for o in undone.outcomes})}
+                    async def main(case_id: str = case.id, plan: Any = plan) -> Result:
+                        async with Connection.open(ConnectionSettings.for_endpoint(url)) as conn:
+                            started = time.monotonic()
+                            report = await apply_plan(conn, store, plan, password_sink=None, operator="bench")
+                            seconds = time.monotonic() - started
+                            started = time.monotonic()
+                            undone = await undo_case(conn, store, case_id)
+                            undo_seconds = time.monotonic() - started
+                            return {"ok": report.ok, "states": sorted({o.state.value for o in report.outcomes}),
+                                    "requests": report.requests, "seconds": round(seconds, 3),
+                                    "undo_seconds": round(undo_seconds, 3),
+                                    "undone": sorted({o.state.value for o in undone.outcomes})}
 
-                result = asyncio.run(main())
+                    runs.append(asyncio.run(main()))
             finally:
                 store.close()
-    return {"copies": len(fx["messageTraces"]), "mailboxes": MAILBOXES, "latency_ms": LATENCY_MS,
-            "floor_seconds": round(floor, 3), **result,
-            "ratio": round(result["seconds"] / floor, 2) if floor else None}
+    best = min(runs, key=lambda r: float(r["seconds"]))
+    floor = min(floors)
+    return {"copies": len(fx["messageTraces"]), "mailboxes": MAILBOXES, "latency_ms": LATENCY_MS, "rounds": ROUNDS,
+            "floor_seconds": round(floor, 3), **best, "undo_seconds": min(float(r["undo_seconds"]) for r in runs),
+            "ok": all(r["ok"] for r in runs), "ratio": round(float(best["seconds"]) / floor, 2) if floor else None,
+            "all_seconds": [r["seconds"] for r in runs], "all_floor_seconds": [round(f, 3) for f in floors]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -94,3 +95,51 @@ def test_unknown_file_exit_2_nothing_stored(tmp_path: Path) -> None:
     assert "bad.json" in result.output and "Traceback" not in result.output
     listed = runner.invoke(app, ["cases", "list", "--db", str(db), "--json"])
     assert "logs" not in listed.output
+
+
+def _stored(export: Path, db: Path, batch: int) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]], int, str]:
+    from reclaim.logs.analysis import run
+    from reclaim.logs.case import CaseWriter
+    from reclaim.store import Store
+
+    store = Store(str(db))
+    try:
+        with CaseWriter(store, batch=batch) as writer:
+            result = run([export], domains=["contoso.com"], sink=writer)
+            case_id = writer.finish(result)
+        evidence = sorted((e.kind, json.dumps(e.request, sort_keys=True)) for e in store.evidence(case_id))
+        findings = sorted((f.check_id, f.artifact_id or "", len(f.evidence_ids)) for f in store.findings(case_id))
+        return evidence, findings, len(store.timeline(case_id)), store.get_case(case_id).verdict or ""
+    finally:
+        store.close()
+
+
+def test_stored_one_user_at_a_time_as_in_one_batch(export: Path, tmp_path: Path) -> None:
+    """Users are stored in batches as they are analysed: a batch of one user gives the same case as one batch."""
+    one = _stored(export, tmp_path / "one.db", batch=1)
+    whole = _stored(export, tmp_path / "whole.db", batch=10_000)
+    assert one == whole
+    evidence, findings, timeline, verdict = one
+    assert verdict == "compromised" and timeline > 0
+    assert any(f[:2] == ("audit-mailbox-forwarding", "fwd-1") and f[2] > 0 for f in findings)
+    assert ("attacker_activity", json.dumps({"user": story.ALICE})) in evidence
+
+
+def test_an_analysis_that_fails_midway_stores_nothing(export: Path, tmp_path: Path) -> None:
+    from reclaim.logs.analysis import run
+    from reclaim.logs.case import CaseWriter
+    from reclaim.store import Store
+
+    class Failing(CaseWriter):
+        def user(self, *args: Any) -> None:
+            super().user(*args)
+            raise RuntimeError("disk full")
+
+    store = Store(str(tmp_path / "cases.db"))
+    try:
+        with pytest.raises(RuntimeError, match="disk full"), Failing(store, batch=1) as writer:
+            run([export], domains=["contoso.com"], sink=writer)
+        assert writer.case_id is not None  # the case was begun, then rolled back
+        assert store.list_cases() == []
+    finally:
+        store.close()

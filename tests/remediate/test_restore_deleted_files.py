@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reclaim.cli.main import app
+from reclaim.emulator.faults import FaultSpec
 from reclaim.emulator.state import ALL_GRAPH_PERMISSIONS, DEFAULT_APP_ROLES, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from reclaim.m365 import Connection
 from reclaim.remediate import PlanOptions, RunReport, State, apply_plan, plan_for_case, undo_case, verify_case
@@ -146,3 +147,21 @@ def test_cli_plan_lists_and_include_chooses(classic: Practice, tmp_path: Path) -
     steps = json.loads(chosen.stdout)["steps"]
     assert [(s["action"], s["target"]) for s in steps] == [("restore-deleted-files", FILE)]
     assert "Sites.FullControl.All" in json.dumps(json.loads(chosen.stdout))
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_injected_faults_restore_the_file_once(classic: Practice, cert: AppCertificate, tmp_path: Path,
+                                               seed: int) -> None:
+    db = classic.fresh(tmp_path)
+    classic.emulator.faults = type(classic.emulator.faults)(FaultSpec.parse("429=0.2,503=0.15,reset=0.05"), seed=seed)
+    classic.emulator.calls.clear()
+    try:
+        report = _apply(classic, db, cert)
+    finally:
+        classic.emulator.faults = type(classic.emulator.faults)(FaultSpec(), seed=None)
+    faulted = [c for c in classic.emulator.calls if c.fault and ("/_api/" in c.path or "/drive" in c.path)]
+    assert faulted, "no fault reached a drive or SharePoint request: the test would prove nothing"
+    [outcome] = [o for o in report.outcomes if o.step.action == "restore-deleted-files"]
+    assert outcome.state in (State.HELD, State.ALREADY), (outcome.state, outcome.detail)
+    name = FILE.rpartition("/")[2]
+    assert sorted(_names(classic, "items")).count(name) == 1 and name not in _names(classic, "recycleBin")

@@ -178,15 +178,16 @@ def logs(
     above, 1 compromise indicators found, 2 an unknown or broken file (nothing stored).
     """
     from reclaim.logs.analysis import document, run
-    from reclaim.logs.case import store_analysis
+    from reclaim.logs.case import CaseWriter
     from reclaim.store import Store
 
     with reclaim_errors(), _progress(paths, quiet=as_json) as progress:
         domains = sorted({_domain(d) for d in domain})
-        result = run(paths, domains=domains, progress=progress)
         store = Store(db)
         try:
-            case_id = store_analysis(store, result)
+            with CaseWriter(store) as writer:  # each user stored as analysed: none held for the whole run
+                result = run(paths, domains=domains, progress=progress, sink=writer)
+                case_id = writer.finish(result)
         finally:
             store.close()
     if as_json:

@@ -23,8 +23,8 @@ permission-delete, drive-get, sharepointsettings-get):
 - items by path: ``/drives/{d}/root:/Folder/file.docx:`` and ``.../file.docx:/permissions``.
 - the OneDrive for Business recycle bin has no Graph v1.0 API (``driveItem: restore`` is "only available
   for OneDrive Personal"; ``site.recycleBin`` is beta and lists only). The emulator keeps the recycle bin
-  in the state (audit records of FileDeleted point into it) and serves no restore: reclaim advises the
-  restore instead of pretending to do it.
+  in the state (audit records of FileDeleted point into it); SharePoint REST on the user's site lists and
+  restores it (``sharepoint_rest``), as the real service does.
 - throttling: class ``sharepoint`` (throttle.py).
 """
 

@@ -18,9 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reclaim.emulator import sharepoint_rest
-from reclaim.emulator.auth import TokenError
+from reclaim.emulator.auth import TokenClaims, TokenError
 from reclaim.emulator.clock import iso
-from reclaim.emulator.http_common import Host, draw_fault, fault_response, json_body, latency
+from reclaim.emulator.http_common import Host, draw_fault, fault_response, fmt_seconds, json_body, latency
+
+JSON = dict[str, Any]
 
 #: SharePoint Online's first-party application id (what its 401 challenge names)
 _SHAREPOINT_APP = "00000003-0000-0ff1-ce00-000000000000"
@@ -62,6 +64,22 @@ async def _answer(host: Host, request: Request, record: Any) -> Response:
         return _unauthorized(rid, reason)
     if claims.app_credential != "2":
         return _unauthorized(rid, "Unsupported app only token.")
+    # throttled as the rest of SharePoint Online (class ``sharepoint``: per app, throttle.py); 429 + Retry-After
+    rejection = host.throttle.admit(kind="sharepoint", app_id=claims.app_id, write=request.method != "GET")
+    if rejection is not None:
+        headers = {**rejection.headers, "request-id": rid}
+        if rejection.retry_after is not None:
+            headers["Retry-After"] = fmt_seconds(rejection.retry_after)
+        throttled = sharepoint_rest.SpError(429, "-2147024860, Microsoft.SharePoint.SPRequestThrottledException",
+                                            "The request has been throttled.")
+        return JSONResponse(throttled.body(), status_code=429, headers=headers)
+    try:
+        return _dispatch(host, request, claims, drive, owner, rid)
+    finally:
+        host.throttle.release(kind="sharepoint", app_id=claims.app_id)
+
+
+def _dispatch(host: Host, request: Request, claims: TokenClaims, drive: JSON, owner: JSON, rid: str) -> Response:
     sp = sharepoint_rest.SpRequest(method=request.method, path=request.path_params["path"],
                                    query=dict(request.query_params), permissions=claims.permissions, drive=drive,
                                    owner=owner, state=host.state, now=iso(host.clock.now()))

@@ -3,11 +3,14 @@
 1. :func:`load`: every file (folders walked, zip files opened) recognised by content and read into DuckDB
    (:mod:`reclaim.logs.engine`); a file given by name that is not a known export is an error, one of another
    format inside a folder or zip is skipped and listed.
-2. The records the checks read (the audit operations they judge, sign-ins, directory changes) are taken out of
-   DuckDB, put in the checks' shape (:mod:`reclaim.logs.canonical`), and each user's evidence runs through the
-   same checks as ``investigate`` (:func:`reclaim.detect.engine.analyze`).
-3. The attacker's sessions come from the findings' indicators; every record of them (any workload) is asked
-   of DuckDB and attributed (:mod:`reclaim.detect.attribution`).
+2. What every user's evidence shares (tenant-wide changes, directory audits, failed sign-ins by address) is
+   read once (:class:`Shared`); then the records the checks read (the audit operations they judge, sign-ins)
+   come out of DuckDB one user at a time, in the checks' shape (:mod:`reclaim.logs.canonical`), and each
+   user's evidence runs through the same checks as ``investigate`` (:func:`reclaim.detect.engine.analyze`).
+3. The attacker's sessions come from that user's findings' indicators; every record of them (any workload) is
+   asked of DuckDB and attributed (:mod:`reclaim.detect.attribution`).
+4. Each user's analysis, records and attacker activity go to a :class:`Sink` (the case store) at once: memory
+   holds one user's records, not the input's.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import zipfile
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -171,21 +174,43 @@ def load(paths: Sequence[Path], db: LogDB, stack: ExitStack, progress: Progress 
 
 # -- analysis -----------------------------------------------------------------------------------------
 
-def _pull(db: LogDB) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The records the checks read: id → (kind, record in the checks' shape), duplicates once."""
-    ops = sorted(READ_OPERATIONS)
-    marks = ", ".join("?" for _ in ops)
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
-    sql = (f"SELECT fmt, kind, id, raw FROM recs WHERE kind <> 'auditRecord' OR lower(op) IN ({marks}) "
-           "ORDER BY t NULLS LAST")
-    for fmt, kind, rid, raw in db.stream(sql, ops):
-        record = convert(Format(fmt), raw, rid)
-        if record is None:
-            continue
-        key = rid or "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        if key not in out:
-            out[key] = (kind, {**record, ("Id" if kind == "auditRecord" else "id"): key})
+Pulled = tuple[str, dict[str, Any]]
+"""(kind, record in the checks' shape, before sign-in conversion)."""
+
+_READ_SQL = ("(kind = 'signIn' OR (kind = 'auditRecord' AND lower(op) IN ({marks})))")
+
+
+def _canon(fmt: str, kind: str, rid: str | None, raw: str) -> tuple[str, Pulled] | None:
+    """(key, (kind, record)): the record in the checks' shape under its own id (a hash of it when it has none)."""
+    record = convert(Format(fmt), raw, rid)
+    if record is None:
+        return None
+    key = rid or "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return key, (kind, {**record, ("Id" if kind == "auditRecord" else "id"): key})
+
+
+def _pulled(rows: Iterable[tuple[Any, ...]]) -> dict[str, Pulled]:
+    """Records (fmt, kind, id, raw) in the checks' shape by key, duplicates once (the first kept)."""
+    out: dict[str, Pulled] = {}
+    for fmt, kind, rid, raw in rows:
+        got = _canon(fmt, kind, rid, raw)
+        if got is not None and got[0] not in out:
+            out[got[0]] = got[1]
     return out
+
+
+def _as_sign_in(kind: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record as the sign-in checks read it (unified audit logins converted); ``None`` if not a sign-in."""
+    if kind == "signIn":
+        return record
+    if kind == "auditRecord" and (text(record, "Operation") or "").casefold() in LOGIN_OPERATIONS:
+        return login_as_sign_in(record)
+    return None
+
+
+def _failed(sign_in: Mapping[str, Any]) -> bool:
+    code = (sign_in.get("status") or {}).get("errorCode") if isinstance(sign_in.get("status"), dict) else 0
+    return code not in (0, "0", None)
 
 
 def _targets(audit: Mapping[str, Any]) -> set[str]:
@@ -198,58 +223,104 @@ def _targets(audit: Mapping[str, Any]) -> set[str]:
     return {f.casefold() for f in found if f}
 
 
-def bundles(pulled: Mapping[str, tuple[str, dict[str, Any]]], domains: Sequence[str],
-            span: tuple[datetime | None, datetime | None]) -> dict[str, EvidenceBundle]:
-    """One evidence bundle per user from the pulled records."""
-    audit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    tenant_audit: list[dict[str, Any]] = []
-    sign_ins: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    failures_by_ip: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    dir_audits: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    tenant_dir: list[dict[str, Any]] = []
-    tenant_ops = {o.casefold() for o in TENANT_AUDIT_OPERATIONS}
-    tenant_acts = {a.casefold().rstrip(".") for a in TENANT_DIRECTORY_ACTIVITIES}
-    for kind, record in pulled.values():
-        if kind == "auditRecord":
-            user = (text(record, "UserId") or "").casefold()
-            op = (text(record, "Operation") or "").casefold()
-            if op in LOGIN_OPERATIONS:
-                record = login_as_sign_in(record)
-                kind = "signIn"
-            else:
-                if user:
-                    audit[user].append(record)
-                if op in tenant_ops:
-                    tenant_audit.append(record)
-                continue
-        if kind == "signIn":
-            user = (text(record, "userPrincipalName") or "").casefold()
-            if user:
-                sign_ins[user].append(record)
-            code = (record.get("status") or {}).get("errorCode") if isinstance(record.get("status"), dict) else 0
-            if code not in (0, "0", None) and (ip := text(record, "ipAddress")):
-                failures_by_ip[ip].append(record)
-        else:
+@dataclass
+class Shared:
+    """What every user's evidence shares, read once: tenant-wide changes, directory audits (by the users they
+    concern), failed sign-ins (by address: a spray shows in each sprayed user's bundle). Small next to the input:
+    the records of a user come from DuckDB one user at a time."""
+
+    tenant_audit: list[dict[str, Any]] = field(default_factory=list)
+    tenant_dir: list[dict[str, Any]] = field(default_factory=list)
+    dir_audits: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    failures_by_ip: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    known: dict[str, Pulled] = field(default_factory=dict)
+    """Every shared record by key (findings name them; attribution reads them)."""
+
+    @classmethod
+    def read(cls, db: LogDB) -> Shared:
+        out = cls()
+        tenant_ops = sorted(o.casefold() for o in TENANT_AUDIT_OPERATIONS)
+        tenant_acts = {a.casefold().rstrip(".") for a in TENANT_DIRECTORY_ACTIVITIES}
+        marks = ", ".join("?" for _ in tenant_ops)
+        tenant = _pulled(db.stream("SELECT fmt, kind, id, raw FROM recs WHERE kind = 'auditRecord' AND "
+                                   f"lower(op) IN ({marks}) ORDER BY t NULLS LAST", tenant_ops))
+        for key, (kind, record) in tenant.items():
+            if (text(record, "Operation") or "").casefold() in tenant_ops:
+                out.tenant_audit.append(record)
+                out.known[key] = (kind, record)
+        directory = _pulled(db.stream("SELECT fmt, kind, id, raw FROM recs WHERE kind = 'directoryAudit' "
+                                      "ORDER BY t NULLS LAST"))
+        for key, (kind, record) in directory.items():
+            out.known[key] = (kind, record)
             for user in _targets(record):
-                dir_audits[user].append(record)
+                out.dir_audits[user].append(record)
             if (text(record, "activityDisplayName") or "").casefold().rstrip(".") in tenant_acts:
-                tenant_dir.append(record)
+                out.tenant_dir.append(record)
+        failures = _pulled(db.stream("SELECT fmt, kind, id, raw FROM recs WHERE failed AND (kind = 'signIn' OR "
+                                     "(kind = 'auditRecord' AND lower(op) = 'userloginfailed')) "
+                                     "ORDER BY t NULLS LAST"))
+        for key, (kind, record) in failures.items():
+            sign_in = _as_sign_in(kind, record)
+            if sign_in is not None and _failed(sign_in) and (ip := text(sign_in, "ipAddress")):
+                out.failures_by_ip[ip].append(sign_in)
+                out.known[key] = (kind, record)
+        return out
+
+
+def user_records(db: LogDB) -> Iterator[tuple[str, dict[str, Pulled]]]:
+    """(user, the user's records the checks read by key, oldest first), one user at a time, users in order:
+    DuckDB sorts (spilling beyond its memory limit); Python holds one user's records."""
+    ops = sorted(READ_OPERATIONS)
+    sql = (f"SELECT usr, fmt, kind, id, raw FROM recs WHERE usr IS NOT NULL AND "
+           f"{_READ_SQL.format(marks=', '.join('?' for _ in ops))} ORDER BY usr, t NULLS LAST")
+    current: str | None = None
+    group: list[tuple[Any, ...]] = []
+    for usr, *row in db.stream(sql, ops):
+        if usr != current:
+            if current is not None:
+                yield current, _pulled(group)
+            current, group = usr, []
+        group.append(tuple(row))
+    if current is not None:
+        yield current, _pulled(group)
+
+
+def bundle(user: str, mine: Mapping[str, Pulled], shared: Shared, domains: Sequence[str],
+           span: tuple[datetime | None, datetime | None]) -> EvidenceBundle:
+    """The evidence bundle of one user: their records, and what every user shares."""
+    audit: list[dict[str, Any]] = []
+    own: list[dict[str, Any]] = []
+    for kind, record in mine.values():
+        sign_in = _as_sign_in(kind, record)
+        if sign_in is not None:
+            own.append(sign_in)
+        elif kind == "auditRecord":
+            audit.append(record)
+    ips = {text(s, "ipAddress") for s in own}
+    others = [f for ip in ips if ip for f in shared.failures_by_ip.get(ip, []) if f not in own]
     accepted: list[str] | NotCollected = list(domains) if domains else NotCollected(
         "no --domain given: the tenant's accepted domains are not in audit exports")
     now = span[1] or datetime.now(UTC)
-    out: dict[str, EvidenceBundle] = {}
-    for user in sorted(set(audit) | set(sign_ins) | set(dir_audits)):
-        if "@" not in user:
-            continue
-        own = sign_ins.get(user, [])
-        ips = {text(s, "ipAddress") for s in own}
-        others = [f for ip in ips if ip for f in failures_by_ip.get(ip, []) if f not in own]
-        out[user] = EvidenceBundle(
-            audit_records=audit.get(user, []), tenant_audit_records=tenant_audit,
-            sign_ins=own + others if (own or others) else NotCollected("no sign-in of this user in the logs"),
-            directory_audits=dir_audits.get(user, []), tenant_directory_audits=tenant_dir,
-            accepted_domains=accepted, mailbox_owner=user, now=now, window=Window(span[0], now))
-    return out
+    return EvidenceBundle(
+        audit_records=audit, tenant_audit_records=shared.tenant_audit,
+        sign_ins=own + others if (own or others) else NotCollected("no sign-in of this user in the logs"),
+        directory_audits=shared.dir_audits.get(user, []), tenant_directory_audits=shared.tenant_dir,
+        accepted_domains=accepted, mailbox_owner=user, now=now, window=Window(span[0], now))
+
+
+def _users(db: LogDB, shared: Shared) -> Iterator[tuple[str, dict[str, Pulled]]]:
+    """Every user with a record the checks read (their own, or a directory audit about them), in order."""
+    dir_only = sorted(set(shared.dir_audits))
+    i = 0
+    for user, mine in user_records(db):
+        while i < len(dir_only) and dir_only[i] < user:
+            yield dir_only[i], {}
+            i += 1
+        if i < len(dir_only) and dir_only[i] == user:
+            i += 1
+        yield user, mine
+    for user in dir_only[i:]:
+        yield user, {}
 
 
 def _record_ids(value: Any, known: Mapping[str, Any]) -> list[str]:
@@ -279,29 +350,22 @@ def with_records(finding: Finding, known: Mapping[str, Any]) -> Finding:
     return replace(finding, evidence={**finding.evidence, "records": ids})
 
 
-def attribute(db: LogDB, findings: Sequence[tuple[str, Finding]],
-              pulled: Mapping[str, tuple[str, dict[str, Any]]]) -> dict[str, attribution.Touched]:
-    """Per user: what the attacker's sessions touched (every record of them, any workload)."""
-    records = {k: v[1] for k, v in pulled.items()}
-    by_user: dict[str, list[Finding]] = defaultdict(list)
-    for user, f in findings:
-        by_user[user].append(f)
-    out: dict[str, attribution.Touched] = {}
-    for user, fs in by_user.items():
-        sessions = attribution.indicators(fs, records)
-        if not sessions:
-            continue
+def attribute_user(db: LogDB, user: str, findings: Sequence[Finding],
+                   records: Mapping[str, Mapping[str, Any]]) -> attribution.Touched | None:
+    """What the attacker's sessions touched for one user (every record of them, any workload), from the
+    findings' indicators (``records``: the records the findings rest on, by id); ``None`` when nothing."""
+    sessions = attribution.indicators(findings, records)
+    if not sessions:
+        return None
+    rows = _session_rows(db, user, sessions)
+    # the sessions seen from the attacker's addresses are the attacker's too (one step)
+    more = {s for _, _, _, _, session, aad in rows for s in (session, aad) if s} - sessions.session_ids
+    if more:
+        sessions = attribution.Sessions(sessions.ips, sessions.session_ids | frozenset(more), sessions.user_agents)
         rows = _session_rows(db, user, sessions)
-        # the sessions seen from the attacker's addresses are the attacker's too (one step)
-        more = {s for _, _, _, _, session, aad in rows for s in (session, aad) if s} - sessions.session_ids
-        if more:
-            sessions = attribution.Sessions(sessions.ips, sessions.session_ids | frozenset(more), sessions.user_agents)
-            rows = _session_rows(db, user, sessions)
-        converted = [record for fmt, _, rid, raw, _, _ in rows if (record := convert(Format(fmt), raw, rid))]
-        touched = attribution.summarise(converted, sessions)
-        if touched:
-            out[user] = touched
-    return out
+    converted = [record for fmt, _, rid, raw, _, _ in rows if (record := convert(Format(fmt), raw, rid))]
+    touched = attribution.summarise(converted, sessions)
+    return touched or None
 
 
 def _session_rows(db: LogDB, user: str, sessions: attribution.Sessions) -> list[tuple[Any, ...]]:
@@ -312,19 +376,37 @@ def _session_rows(db: LogDB, user: str, sessions: attribution.Sessions) -> list[
     return db.query(sql, [user, *ips, *sids, *sids])
 
 
+class Sink(Protocol):
+    """Takes each user's analysis as soon as it is made (the case store), so that none is held for long."""
+
+    def start(self, files: Sequence[FileResult], span: tuple[datetime | None, datetime | None],
+              domains: Sequence[str]) -> None: ...
+
+    def user(self, analysis: Analysis, records: Mapping[str, Pulled],
+             touched: attribution.Touched | None) -> None: ...
+
+
 def run(paths: Sequence[Path], *, domains: Sequence[str] = (), progress: Progress | None = None,
-        threads: int | None = None) -> LogAnalysis:
-    """Read, check and attribute; nothing is stored (see :mod:`reclaim.logs.case`)."""
+        threads: int | None = None, sink: Sink | None = None) -> LogAnalysis:
+    """Read, check and attribute, one user at a time. With a ``sink``, each user's analysis and records go to
+    it as they are made and the analyses returned carry no timeline (the sink has it)."""
     with ExitStack() as stack:
         db = stack.enter_context(LogDB(threads=threads))
         files = load(paths, db, stack, progress)
         total_row = db.query("SELECT count(DISTINCT coalesce(id, md5(raw))), min(t), max(t) FROM recs")[0]
         span = (_aware(total_row[1]), _aware(total_row[2]))
-        pulled = _pull(db)
+        if sink is not None:
+            sink.start(files, span, tuple(domains))
+        shared = Shared.read(db)
         analyses: list[Analysis] = []
+        touched: dict[str, attribution.Touched] = {}
+        referenced: dict[str, Pulled] = {}
         tenant_seen: set[tuple[str, str]] = set()
-        for _user, bundle in bundles(pulled, domains, span).items():
-            a = analyze(bundle)
+        for user, mine in _users(db, shared):
+            if "@" not in user:
+                continue
+            known = ChainMap(mine, shared.known)
+            a = analyze(bundle(user, mine, shared, domains, span))
             fixed = []
             for f in a.findings:
                 key = (f.check, f.artifact.id)
@@ -332,14 +414,21 @@ def run(paths: Sequence[Path], *, domains: Sequence[str] = (), progress: Progres
                     if key in tenant_seen:
                         continue
                     tenant_seen.add(key)
-                fixed.append(with_records(f, pulled))
-            analyses.append(replace(a, findings=tuple(fixed)))
-        touched = attribute(db, [(a.user, f) for a in analyses for f in a.findings], pulled)
-        for i, a in enumerate(analyses):
-            if a.user in touched:
-                analyses[i] = replace(a, findings=a.findings + tuple(attribution.findings(touched[a.user], a.user)))
+                fixed.append(with_records(f, known))
+            refs = {str(rid): known[str(rid)] for f in fixed for rid in f.evidence.get("records") or []
+                    if str(rid) in known}
+            referenced.update(refs)
+            got = attribute_user(db, user, fixed, {k: v[1] for k, v in refs.items()}) if fixed else None
+            if got is not None:
+                touched[user] = got
+                fixed += attribution.findings(got, user)
+            a = replace(a, findings=tuple(fixed))
+            if sink is not None:
+                sink.user(a, mine, got)
+                a = replace(a, timeline=())
+            analyses.append(a)
         return LogAnalysis(files=files, records=int(total_row[0]), analyses=analyses, touched=touched,
-                           records_by_id=dict(pulled), span=span, domains=tuple(domains))
+                           records_by_id=referenced, span=span, domains=tuple(domains))
 
 
 def _aware(value: Any) -> datetime | None:
@@ -379,8 +468,4 @@ def document(result: LogAnalysis, case_id: str | None = None) -> dict[str, Any]:
 _RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
-def iter_records(result: LogAnalysis) -> Iterable[tuple[str, dict[str, Any]]]:
-    return result.records_by_id.values()
-
-
-__all__ = ["READ_OPERATIONS", "FileResult", "LogAnalysis", "bundles", "document", "load", "run", "with_records"]
+__all__ = ["READ_OPERATIONS", "FileResult", "LogAnalysis", "Sink", "bundle", "document", "load", "run", "with_records"]

@@ -9,12 +9,15 @@ verdicts and what could not be checked.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from reclaim.collect.collection import new_finding
+from reclaim.detect.attribution import Touched
 from reclaim.detect.engine import Analysis
-from reclaim.logs.analysis import LogAnalysis
+from reclaim.logs.analysis import FileResult, LogAnalysis
 from reclaim.store import Store
 from reclaim.store.models import NewEvidence, NewTimelineEvent
 
@@ -30,55 +33,94 @@ def _worst(analyses: list[Analysis]) -> str:
 
 
 def subject_of(result: LogAnalysis) -> str:
-    names = [f.path for f in result.files if f.format]
+    return _subject(result.files)
+
+
+def _subject(files: Sequence[FileResult]) -> str:
+    names = [f.path for f in files if f.format]
     return "logs: " + (", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else ""))
 
 
-def store_analysis(store: Store, result: LogAnalysis) -> str:
-    """Store ``result`` as a new case; returns its id."""
-    now = datetime.now(UTC)
-    by_user: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for kind, record in result.records_by_id.values():
-        user = str(record.get("UserId") or record.get("userPrincipalName") or "").casefold()
-        by_user[user][_KIND_EVIDENCE[kind]].append(record)
-    with store.transaction():
-        case = store.create_case("logs", subject_of(result), tenant=(result.domains or (None,))[0],
-                                 since=result.span[0], until=result.span[1])
-        store.add_evidence(case.id, "log_files", "files", {"read": [f.path for f in result.files]},
-                           [{"path": f.path, "format": f.format, "records": f.records, "skipped": f.skipped,
-                             "sha256": f.sha256, "size": f.size} for f in result.files], now)
-        # one write of each kind for the whole analysis (not one per user: thousands of users in one export)
+class CaseWriter:
+    """Stores an analysis as it is made (a :class:`reclaim.logs.analysis.Sink`): the case and its files first,
+    then each user's records, attacker activity, findings and timeline in batches of ``batch`` users (one write
+    of each kind per batch: each write locks and seals the case), the verdict and summary last. Everything is
+    one transaction: an analysis that fails stores nothing."""
+
+    def __init__(self, store: Store, *, batch: int = 500) -> None:
+        self.store = store
+        self.batch = batch
+        self.case_id: str | None = None
+        self._now = datetime.now(UTC)
+        self._pending: list[tuple[Analysis, Mapping[str, tuple[str, dict[str, Any]]], Touched | None]] = []
+        self._tx: AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> CaseWriter:
+        self._tx = self.store.transaction()
+        self._tx.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._tx is not None
+        self._tx.__exit__(*exc)
+
+    def start(self, files: Sequence[FileResult], span: tuple[datetime | None, datetime | None],
+              domains: Sequence[str]) -> None:
+        case = self.store.create_case("logs", _subject(files), tenant=(tuple(domains) or (None,))[0], since=span[0],
+                                      until=span[1])
+        self.case_id = case.id
+        self.store.add_evidence(case.id, "log_files", "files", {"read": [f.path for f in files]},
+                                [{"path": f.path, "format": f.format, "records": f.records, "skipped": f.skipped,
+                                  "sha256": f.sha256, "size": f.size} for f in files], self._now)
+
+    def user(self, analysis: Analysis, records: Mapping[str, tuple[str, dict[str, Any]]],
+             touched: Touched | None) -> None:
+        self._pending.append((analysis, records, touched))
+        if len(self._pending) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self.case_id is not None
         items: list[NewEvidence] = []
         owners: list[str] = []
-        for analysis in result.analyses:
-            user = analysis.user
-            mine = [NewEvidence(kind, "logs", {"user": user}, records, now)
-                    for kind, records in sorted(by_user.get(user.casefold(), {}).items())]
-            if user in result.touched:
-                mine.append(NewEvidence("attacker_activity", "logs", {"user": user},
-                                        result.touched[user].to_json(), now))
+        for analysis, records, touched in self._pending:
+            by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for kind, record in records.values():
+                by_kind[_KIND_EVIDENCE[kind]].append(record)
+            mine = [NewEvidence(kind, "logs", {"user": analysis.user}, recs, self._now)
+                    for kind, recs in sorted(by_kind.items())]
+            if touched is not None:
+                mine.append(NewEvidence("attacker_activity", "logs", {"user": analysis.user}, touched.to_json(),
+                                        self._now))
             items += mine
-            owners += [user] * len(mine)
+            owners += [analysis.user] * len(mine)
         ids: dict[str, dict[str, list[int]]] = defaultdict(dict)
-        for owner, item, eid in zip(owners, items, store.add_evidence_many(case.id, items), strict=True):
+        for owner, item, eid in zip(owners, items, self.store.add_evidence_many(self.case_id, items), strict=True):
             ids[owner].setdefault(item.kind, []).append(eid)
-        store.add_findings(case.id, (new_finding(f, a.user, ids[a.user], extra={"user": a.user})
-                                     for a in result.analyses for f in a.findings))
-        store.add_timeline(case.id, (NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
-                                                      artifact_type=e.artifact.type if e.artifact else None,
-                                                      artifact_id=e.artifact.id if e.artifact else None,
-                                                      source=e.check, user=a.user)
-                                     for a in result.analyses for e in a.timeline))
+        done = [a for a, _, _ in self._pending]
+        self.store.add_findings(self.case_id, (new_finding(f, a.user, ids[a.user], extra={"user": a.user})
+                                               for a in done for f in a.findings))
+        self.store.add_timeline(self.case_id, (
+            NewTimelineEvent(time=e.time, kind=e.kind, summary=e.summary,
+                             artifact_type=e.artifact.type if e.artifact else None,
+                             artifact_id=e.artifact.id if e.artifact else None, source=e.check, user=a.user)
+            for a in done for e in a.timeline))
+        self._pending = []
+
+    def finish(self, result: LogAnalysis) -> str:
+        """The last batch, what was not checked, the verdict and summary; returns the case id."""
+        self._flush()
+        assert self.case_id is not None
         for nc in result.not_checked():
-            store.record_not_collected(case.id, nc["check"], nc["reason"], f"for {nc['users']} user(s)")
+            self.store.record_not_collected(self.case_id, nc["check"], nc["reason"], f"for {nc['users']} user(s)")
         summary: dict[str, Any] = {"verdict": _worst(result.analyses), "records": result.records,
                    "files": [f.to_json() for f in result.files],
                    "users": [{"user": a.user, "verdict": a.verdict.name.value, "because": a.verdict.because}
                              for a in result.analyses],
                    "touched": {u: t.to_json() for u, t in result.touched.items()},
                    "coverage": coverage(result)}
-        store.set_verdict(case.id, summary["verdict"], summary=summary)
-    return case.id
+        self.store.set_verdict(self.case_id, summary["verdict"], summary=summary)
+        return self.case_id
 
 
 def coverage(result: LogAnalysis) -> dict[str, Any]:
@@ -90,4 +132,4 @@ def coverage(result: LogAnalysis) -> dict[str, Any]:
             "notChecked": result.not_checked()}
 
 
-__all__ = ["coverage", "store_analysis", "subject_of"]
+__all__ = ["CaseWriter", "coverage", "subject_of"]
