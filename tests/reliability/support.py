@@ -137,9 +137,11 @@ def effective_writes(calls: list[CallRecord]) -> Counter[str]:
 #: writes whose repeat gives the same state (setting a value, removing an object, granting a permission that is
 #: already held); anything else (POST creations, New-*) must never take effect twice
 _REPEATABLE_METHODS = ("PATCH ", "PUT ", "DELETE ")
-_REPEATABLE_VERBS = ("Set-", "Enable-", "Disable-", "Remove-", "Add-MailboxPermission ", "Add-RecipientPermission ")
-#: Graph actions (POST) that set a state rather than create something: confirming twice is confirming once
-_REPEATABLE_ACTIONS = ("/revokeSignInSessions", "/confirmCompromised", "/dismiss")
+_REPEATABLE_VERBS = ("Set-", "Enable-", "Disable-", "Remove-", "Add-MailboxPermission ", "Add-RecipientPermission ",
+                     "Restore-RecoverableItems ")
+#: Graph actions (POST) that set a state rather than create something: confirming twice is confirming once; a
+#: message moved by its immutable id (reclaim's moves always ask for it) stays the same message in the same folder
+_REPEATABLE_ACTIONS = ("/revokeSignInSessions", "/confirmCompromised", "/dismiss", "/move")
 
 
 def doubled_writes(calls: list[CallRecord], *, first_answers_lost: bool = False) -> dict[str, str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from reclaim.m365 import M365Error
+from reclaim.m365 import AccessDenied, ExchangeError, M365Error
 from reclaim.remediate.actions import _mail as mail
 from reclaim.remediate.actions._base import Action, ActionContext, Check, Requires, Unsupported, held, not_held
 from reclaim.remediate.model import JSON, Phase, PlannedStep, State
@@ -130,8 +130,12 @@ class RestoreDeletedMail(Action):
                               "been purged for good (past the retention period)", state=State.FAILED)
         parameters = {"Identity": ctx.upn, "SourceFolder": "PurgedItems", "EntryID": str(purged[0]["EntryID"])}
         try:
-            await ctx.exo("Restore-RecoverableItems", parameters)
-        except M365Error as exc:
+            # repeatable: a second restore of this EntryID finds nothing left in Purges, so an answer lost in
+            # transit is re-sent safely
+            await ctx.exo("Restore-RecoverableItems", parameters, idempotent=True)
+        except (AccessDenied, ExchangeError) as exc:
+            # the cmdlet is missing (no Mailbox Import Export role) or refused: a person must grant or restore.
+            # Anything else (throttled, unreachable, an unreadable answer) is the runner's: failed or not reached.
             raise Unsupported(f"Restore-RecoverableItems failed: {exc.one_line()}; it needs the Mailbox Import "
                               "Export role (New-ManagementRoleAssignment -App <app id> -Role 'Mailbox Import "
                               "Export')", state=State.MANUAL) from None
