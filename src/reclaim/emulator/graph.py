@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from reclaim.emulator.csdl import SchemaError, Target, schema
 from reclaim.emulator.state import iso
-from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse, Router, graph_error_body
+from reclaim.emulator.wire import ApiError, ApiRequest, ApiResponse, Router, graph_error_body, path_from_wire
 
 if TYPE_CHECKING:
     from reclaim.emulator.auth import TokenClaims
@@ -240,7 +240,7 @@ def _sub_request(runtime: Runtime, claims: TokenClaims, sub: JSON, base_url: str
     if not url.startswith("/"):
         url = "/" + url
     path, _, query = url.partition("?")
-    return ApiRequest(method=str(sub["method"]).upper(), path=path,
+    return ApiRequest(method=str(sub["method"]).upper(), path=path_from_wire(path),
                       query=dict(parse_qsl(query, keep_blank_values=True)),
                       headers={str(k): str(v) for k, v in (sub.get("headers") or {}).items()},
                       body=sub.get("body"), claims=claims, state=runtime.state, clock=runtime.clock,

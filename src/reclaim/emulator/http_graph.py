@@ -27,7 +27,7 @@ from reclaim.emulator.http_common import (
     latency,
     to_starlette,
 )
-from reclaim.emulator.wire import ApiRequest, graph_error_body
+from reclaim.emulator.wire import ApiRequest, graph_error_body, path_from_wire
 
 
 def routes(host: Host) -> list[Route]:
@@ -65,7 +65,10 @@ async def _answer(host: Host, request: Request, record: CallRecord, body: Any, b
         return json_response(400, graph_error_body("BadRequest", "Unable to read JSON request payload.", rid,
                                                    iso(host.clock.now())), {"request-id": rid})
     base = str(request.base_url).rstrip("/") + "/v1.0"
-    req = ApiRequest(method=request.method, path="/" + request.path_params["path"],
+    raw = request.scope.get("raw_path")
+    wire_path = raw.decode("latin-1").split("/v1.0", 1)[-1] if isinstance(raw, bytes) else "/" + request.path_params[
+        "path"]
+    req = ApiRequest(method=request.method, path=path_from_wire(wire_path),
                      query=dict(request.query_params), headers=dict(request.headers), body=body,
                      claims=claims, state=host.state, clock=host.clock, base_url=base, request_id=rid)
     resp = await graph.dispatch(req, host, latency=lambda: latency(host))

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from reclaim.emulator.auth import TokenClaims
@@ -145,7 +146,7 @@ class Router:
             if m is None:
                 continue
             if route.method == method.upper():
-                return route, {k: v for k, v in m.groupdict().items()}
+                return route, {k: unquote(v) for k, v in m.groupdict().items()}
             path_known = True
         return False if path_known else None
 
@@ -161,3 +162,10 @@ class Router:
             else:
                 by_segment.setdefault(first, list(any_segment)).append(route)
         self._by_segment, self._any_segment, self._indexed = by_segment, any_segment, len(self.routes)
+
+
+def path_from_wire(raw: str) -> str:
+    """A request path as the router reads it: each segment percent-decoded, except that a decoded ``/`` or ``%``
+    stays escaped (``%2F``, ``%25``), so an id holding ``/`` (inbox rule ids are base64) stays one segment, as
+    Graph reads it; ``Router.match`` unescapes the values it captures."""
+    return "/".join(unquote(seg).replace("%", "%25").replace("/", "%2F") for seg in raw.split("/"))
