@@ -456,8 +456,8 @@ async def _verify_one(runner: _Runner, step: PlannedStep) -> Outcome:
         reason = str((entry.result or {}).get("reason") or (entry.result or {}).get("error") or last)
         state = State((entry.result or {}).get("state") or ("failed" if last == "failed" else "skipped"))
         return Outcome(step, state, reason)
-    if last is None:
-        return Outcome(step, State.SKIPPED, "planned, never run")
+    if last is None and not action.plannable:
+        return Outcome(step, State.SKIPPED, "planned, never run")  # a side run's step (restore-access), not the plan's
     if runner.unreached is not None:
         return runner._not_reached(step)
     before = runner._snapshot_payload(attempt)
@@ -469,6 +469,13 @@ async def _verify_one(runner: _Runner, step: PlannedStep) -> Outcome:
         # not a result: the step keeps its last real one (journaled at the run's level)
         return runner._not_reached(step, exc) if not_reached(exc) else runner._could_not_read(step, exc)
     check = action.check(step, state, before)
+    if last is None:
+        # a plan's step, planned in a run that stopped before it (interrupted, not reached, could not read): what
+        # the tenant shows now is the answer, never "skipped"; nothing is journaled for a step that never ran
+        if check.holds:
+            return Outcome(step, State.HELD, f"holds, though no run applied it: {check.detail}")
+        return Outcome(step, State.NOT_HELD, f"never applied: {check.detail} (`reclaim remediate --resume "
+                                             f"{runner.case_id}` finishes the run)")
     if check.holds:
         runner._write(step, "verified", verify={"holds": True, "detail": check.detail, "by": "verify"})
         return Outcome(step, State.HELD, check.detail)
