@@ -277,3 +277,18 @@ def test_verify_after_undo_says_undone_not_restored(tenant: Practice, env: dict[
     block = next(o for o in outcomes if o["action"] == "block-sign-in")
     assert block["state"] == "undone" and "restore-access" not in checked.stdout
     assert len(outcomes) == len(json.loads(done.stdout)["outcomes"])
+
+
+def test_a_huge_attacker_rule_name_is_cut_on_the_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """A 5 MB rule name used to be printed whole by `remediate --plan` (10.6 MB); the plan's JSON keeps it."""
+    from reclaim.cli.remediate import render_plan
+    from reclaim.remediate.model import Phase, Plan, PlannedStep, Reason
+
+    name = "Bearer " + "x" * 5_000_000
+    step = PlannedStep("disable-inbox-rule", "r1", f"inbox rule {name!r}", Phase.ERADICATE,
+                       Reason("inbox-rule-suspicious", "high", f"rule {name!r} forwards out"), True, "re-enable it")
+    plan = Plan("c-1", "alice@contoso.com", "u-1", "compromised", (step,), offered=(step,))
+    render_plan(plan)
+    out = capsys.readouterr().out
+    assert len(out) < 5_000 and "more characters]" in out
+    assert name in step.to_json()["label"]

@@ -225,7 +225,7 @@ def remediate_command(
             err_console.print(f"the run of case {safe(resume)} for {safe(plan.user)} was interrupted; a resumed run "
                               f"still has {len(left)} of {len(plan.steps)} steps to do:")
             for step, where in left:
-                err_console.print(f"   - {safe(step.action)}  {safe(step.label)} ({safe(where)})", style="dim")
+                err_console.print(f"   - {safe(step.action)}  {brief(step.label)} ({safe(where)})", style="dim")
             _confirm(yes, f"Continue the interrupted run of {plan.user} ({len(left)} steps)?", store)
             _run(settings, store, plan, password_file, as_json, resume=True, operator_flag=operator)
             return
@@ -559,6 +559,14 @@ def restore_access_command(
 
 # -- rendering ----------------------------------------------------------------------------------------
 
+def brief(text: object) -> str:
+    """Attacker-chosen text (rule names, labels) for the terminal: inert and cut to a screenful; the JSON and the
+    report keep it whole."""
+    from reclaim.text import cut
+
+    return safe(cut(str(text)))
+
+
 def render_plan(plan: Plan) -> None:
     from reclaim.remediate import Phase
 
@@ -578,14 +586,14 @@ def render_plan(plan: Plan) -> None:
         for step in steps:
             n += 1
             undo = "undo: " + step.undo_note if step.reversible else step.undo_note
-            console.print(f"  {n:>2}. [bold]{safe(step.action)}[/bold]  {safe(step.label)}")
+            console.print(f"  {n:>2}. [bold]{safe(step.action)}[/bold]  {brief(step.label)}")
             console.print(f"      because \\[{safe(step.reason.severity)}] {safe(step.reason.check)}: "
-                          f"{safe(step.reason.title)}", style="dim")
+                          f"{brief(step.reason.title)}", style="dim")
             console.print(f"      {safe(undo)}", style="dim")
     if plan.offered:
         console.print("\n[bold]offered[/bold] (not done unless chosen with --include ACTION or ACTION:TARGET)")
         for step in plan.offered:
-            console.print(f"   - {safe(step.action)}:{safe(step.target)}  {safe(step.label)}")
+            console.print(f"   - {safe(step.action)}:{brief(step.target)}  {brief(step.label)}")
     if plan.advice:
         console.print("\n[bold]advice[/bold] (for a person to do)")
         for advice in plan.advice:
@@ -608,7 +616,7 @@ def render_plan(plan: Plan) -> None:
 def render_outcome(outcome: Outcome) -> None:
     style = _STATE_STYLE.get(outcome.state, "")
     console.print(f"  [{style}]{outcome.state.value:>12}[/{style}]  {safe(outcome.step.action)}  "
-                  f"{safe(outcome.step.label)}" + (f" — {safe(outcome.detail)}" if outcome.detail else ""))
+                  f"{brief(outcome.step.label)}" + (f" — {brief(outcome.detail)}" if outcome.detail else ""))
 
 
 def render_report(report: RunReport, *, hints: bool = True) -> None:
